@@ -1,0 +1,237 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rotator-pam/rotator/secret"
+)
+
+// Password returns the account's current password.
+func (s *Store) Password(ctx context.Context, name string) (secret.String, error) {
+	var sealed []byte
+	err := s.db.QueryRowContext(ctx, `SELECT password FROM accounts WHERE name = ?`, name).Scan(&sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return secret.String{}, fmt.Errorf("%w: %s", ErrNotFound, name)
+	}
+	if err != nil {
+		return secret.String{}, fmt.Errorf("read password of %s: %w", name, err)
+	}
+	pw, err := s.sealer.OpenString(sealed, adPassword(name))
+	if err != nil {
+		return secret.String{}, fmt.Errorf("decrypt password of %s: %w", name, err)
+	}
+	return pw, nil
+}
+
+// SetPending stores pw as the account's pending password, durably, before a
+// site is asked to change to it. It refuses to replace a different pending
+// password: that one may already be live on the site, and only recovery may
+// decide its fate (see DiscardPending and Promote). Storing the same
+// password again is a no-op, so retries are safe.
+func (s *Store) SetPending(ctx context.Context, name string, pw secret.String) error {
+	if pw.IsZero() {
+		return fmt.Errorf("pending password for %s is empty", name)
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var cur []byte
+		err := tx.QueryRowContext(ctx, `SELECT pending_password FROM accounts WHERE name = ?`, name).Scan(&cur)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: %s", ErrNotFound, name)
+		}
+		if err != nil {
+			return fmt.Errorf("read pending password of %s: %w", name, err)
+		}
+		if cur != nil {
+			old, err := s.sealer.OpenString(cur, adPending(name))
+			if err != nil {
+				return fmt.Errorf("decrypt pending password of %s: %w", name, err)
+			}
+			if old.Equal(pw) {
+				return nil
+			}
+			return fmt.Errorf("account %s already has a pending password since an unfinished rotation; recover it first", name)
+		}
+		now := millis(s.now())
+		_, err = tx.ExecContext(ctx, `UPDATE accounts SET pending_password = ?, pending_since = ?, updated_at = ? WHERE name = ?`,
+			s.sealer.SealString(pw, adPending(name)), now, now, name)
+		if err != nil {
+			return fmt.Errorf("store pending password of %s: %w", name, err)
+		}
+		return nil
+	})
+}
+
+// Pending returns the account's pending password, or ErrNoPending.
+func (s *Store) Pending(ctx context.Context, name string) (secret.String, error) {
+	var sealed []byte
+	err := s.db.QueryRowContext(ctx, `SELECT pending_password FROM accounts WHERE name = ?`, name).Scan(&sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return secret.String{}, fmt.Errorf("%w: %s", ErrNotFound, name)
+	}
+	if err != nil {
+		return secret.String{}, fmt.Errorf("read pending password of %s: %w", name, err)
+	}
+	if sealed == nil {
+		return secret.String{}, fmt.Errorf("%w: %s", ErrNoPending, name)
+	}
+	pw, err := s.sealer.OpenString(sealed, adPending(name))
+	if err != nil {
+		return secret.String{}, fmt.Errorf("decrypt pending password of %s: %w", name, err)
+	}
+	return pw, nil
+}
+
+// Promote makes the pending password current and moves the current one to
+// the history with reason, in one transaction.
+func (s *Store) Promote(ctx context.Context, name, reason string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var pending []byte
+		err := tx.QueryRowContext(ctx, `SELECT pending_password FROM accounts WHERE name = ?`, name).Scan(&pending)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: %s", ErrNotFound, name)
+		}
+		if err != nil {
+			return fmt.Errorf("promote pending password of %s: %w", name, err)
+		}
+		if pending == nil {
+			return fmt.Errorf("%w: %s", ErrNoPending, name)
+		}
+		pw, err := s.sealer.OpenString(pending, adPending(name))
+		if err != nil {
+			return fmt.Errorf("decrypt pending password of %s: %w", name, err)
+		}
+		return s.replace(ctx, tx, name, pw, reason)
+	})
+}
+
+// ReplacePassword sets a new current password that an administrator already
+// set on the site, moving the current one to the history. A pending password
+// is left alone.
+func (s *Store) ReplacePassword(ctx context.Context, name string, pw secret.String, reason string) error {
+	if pw.IsZero() {
+		return fmt.Errorf("new password for %s is empty", name)
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error { return s.replace(ctx, tx, name, pw, reason) })
+}
+
+// replace moves the current password to the history and makes pw current;
+// it also clears a pending password equal to pw.
+func (s *Store) replace(ctx context.Context, tx *sql.Tx, name string, pw secret.String, reason string) error {
+	var (
+		id, setAt, seq int64
+		curSealed      []byte
+	)
+	err := tx.QueryRowContext(ctx, `SELECT id, password, password_set_at, history_seq FROM accounts WHERE name = ?`, name).
+		Scan(&id, &curSealed, &setAt, &seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: %s", ErrNotFound, name)
+	}
+	if err != nil {
+		return fmt.Errorf("read password of %s: %w", name, err)
+	}
+	cur, err := s.sealer.OpenString(curSealed, adPassword(name))
+	if err != nil {
+		return fmt.Errorf("decrypt password of %s: %w", name, err)
+	}
+	now := millis(s.now())
+	seq++
+	if _, err := tx.ExecContext(ctx, `INSERT INTO password_history (account_id, seq, password, set_at, retired_at, reason) VALUES (?, ?, ?, ?, ?, ?)`,
+		id, seq, s.sealer.SealString(cur, adHistory(name, seq)), setAt, now, reason); err != nil {
+		return fmt.Errorf("record password history of %s: %w", name, err)
+	}
+	// A pending password is cleared only when it is the one made current.
+	var pendingSealed []byte
+	if err := tx.QueryRowContext(ctx, `SELECT pending_password FROM accounts WHERE id = ?`, id).Scan(&pendingSealed); err != nil {
+		return fmt.Errorf("read pending password of %s: %w", name, err)
+	}
+	clearPending := false
+	if pendingSealed != nil {
+		p, err := s.sealer.OpenString(pendingSealed, adPending(name))
+		if err != nil {
+			return fmt.Errorf("decrypt pending password of %s: %w", name, err)
+		}
+		clearPending = p.Equal(pw)
+	}
+	q := `UPDATE accounts SET password = ?, password_set_at = ?, history_seq = ?, updated_at = ? WHERE id = ?`
+	if clearPending {
+		q = `UPDATE accounts SET password = ?, password_set_at = ?, history_seq = ?, updated_at = ?, pending_password = NULL, pending_since = NULL WHERE id = ?`
+	}
+	if _, err := tx.ExecContext(ctx, q, s.sealer.SealString(pw, adPassword(name)), now, seq, now, id); err != nil {
+		return fmt.Errorf("store password of %s: %w", name, err)
+	}
+	return nil
+}
+
+// DiscardPending drops the pending password once recovery has shown that the
+// site still accepts the current one.
+func (s *Store) DiscardPending(ctx context.Context, name string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE accounts SET pending_password = NULL, pending_since = NULL, updated_at = ? WHERE name = ?`, millis(s.now()), name)
+		if err != nil {
+			return fmt.Errorf("discard pending password of %s: %w", name, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("%w: %s", ErrNotFound, name)
+		}
+		return nil
+	})
+}
+
+// HistoryEntry is one previous password.
+type HistoryEntry struct {
+	Seq int64
+	// Password is the previous password; it prints as [redacted].
+	Password secret.String
+	// SetAt is when it became current, RetiredAt when it was replaced.
+	SetAt, RetiredAt time.Time
+	// Reason says why it was replaced.
+	Reason string
+}
+
+// History returns the account's previous passwords, newest first.
+func (s *Store) History(ctx context.Context, name string) ([]HistoryEntry, error) {
+	if _, err := s.accountID(ctx, name); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `
+SELECT h.seq, h.password, h.set_at, h.retired_at, h.reason
+FROM password_history h JOIN accounts a ON a.id = h.account_id
+WHERE a.name = ? ORDER BY h.seq DESC`, name)
+	if err != nil {
+		return nil, fmt.Errorf("read password history of %s: %w", name, err)
+	}
+	defer rows.Close()
+	var out []HistoryEntry
+	for rows.Next() {
+		var (
+			e             HistoryEntry
+			sealed        []byte
+			setAt, retire int64
+		)
+		if err := rows.Scan(&e.Seq, &sealed, &setAt, &retire, &e.Reason); err != nil {
+			return nil, fmt.Errorf("read password history of %s: %w", name, err)
+		}
+		if e.Password, err = s.sealer.OpenString(sealed, adHistory(name, e.Seq)); err != nil {
+			return nil, fmt.Errorf("decrypt password history of %s (entry %d): %w", name, e.Seq, err)
+		}
+		e.SetAt, e.RetiredAt = time.UnixMilli(setAt), time.UnixMilli(retire)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) accountID(ctx context.Context, name string) (int64, error) {
+	var id int64
+	err := s.db.QueryRowContext(ctx, `SELECT id FROM accounts WHERE name = ?`, name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("%w: %s", ErrNotFound, name)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read account %s: %w", name, err)
+	}
+	return id, nil
+}

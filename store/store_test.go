@@ -1,0 +1,415 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rotator-pam/rotator/otp"
+	"github.com/rotator-pam/rotator/secret"
+)
+
+func newVault(t *testing.T) (*Store, string, secret.MasterKey) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "vault.db")
+	key := secret.NewMasterKey()
+	s, err := Create(context.Background(), path, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, path, key
+}
+
+func testAccount(name string) NewAccount {
+	k, _ := otp.ParseSecret("JBSWY3DPEHPK3PXP")
+	return NewAccount{
+		Account: Account{Name: name, Template: "demo-social", Username: name + "@example.test",
+			TOTP: &TOTP{Key: k, MinValidity: 7 * time.Second}},
+		Password: secret.New("correct horse " + name),
+	}
+}
+
+func TestCreateOpenRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	s, path, key := newVault(t)
+	if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("vault mode %o, want 600", fi.Mode().Perm())
+	}
+
+	s2, err := Open(ctx, path, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	a, err := s2.Account(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Username != "alice@example.test" || a.Template != "demo-social" || a.State != StateActive {
+		t.Errorf("account %+v", a)
+	}
+	if a.TOTP == nil || a.TOTP.Key.Secret.Reveal() != "JBSWY3DPEHPK3PXP" || a.TOTP.MinValidity != 7*time.Second || a.TOTP.Key.Digits != 6 {
+		t.Errorf("totp %+v", a.TOTP)
+	}
+	pw, err := s2.Password(ctx, "alice")
+	if err != nil || pw.Reveal() != "correct horse alice" {
+		t.Errorf("password %v %v", pw.Reveal(), err)
+	}
+	var mode string
+	if err := s2.db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode %q %v", mode, err)
+	}
+	var sync int
+	if err := s2.db.QueryRow(`PRAGMA synchronous`).Scan(&sync); err != nil || sync != 2 {
+		t.Errorf("synchronous %d %v, want 2 (FULL)", sync, err)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	ctx := context.Background()
+	_, path, _ := newVault(t)
+
+	if _, err := Open(ctx, path, secret.NewMasterKey()); !errors.Is(err, ErrWrongKey) || err.Error() != "master key does not match this vault" {
+		t.Errorf("wrong key: %v", err)
+	}
+	if _, err := Open(ctx, filepath.Join(t.TempDir(), "nope.db"), secret.NewMasterKey()); !errors.Is(err, ErrNotInitialised) {
+		t.Errorf("missing: %v", err)
+	}
+	junk := filepath.Join(t.TempDir(), "junk.db")
+	os.WriteFile(junk, bytes.Repeat([]byte("not a database "), 400), 0o600)
+	if _, err := Open(ctx, junk, secret.NewMasterKey()); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("junk: %v", err)
+	}
+	before, _ := os.ReadFile(junk)
+	if after, _ := os.ReadFile(junk); !bytes.Equal(before, after) {
+		t.Error("opening a corrupt file changed it")
+	}
+	if _, err := Create(ctx, path, secret.NewMasterKey()); !errors.Is(err, ErrExists) {
+		t.Errorf("create over existing: %v", err)
+	}
+}
+
+func TestWrongKeyWritesNothing(t *testing.T) {
+	ctx := context.Background()
+	s, path, _ := newVault(t)
+	s.AddAccount(ctx, testAccount("alice"))
+	s.Close()
+	snapshot := func() map[string][]byte {
+		m := map[string][]byte{}
+		entries, _ := os.ReadDir(filepath.Dir(path))
+		for _, e := range entries {
+			b, _ := os.ReadFile(filepath.Join(filepath.Dir(path), e.Name()))
+			m[e.Name()] = b
+		}
+		return m
+	}
+	before := snapshot()
+	if _, err := Open(ctx, path, secret.NewMasterKey()); !errors.Is(err, ErrWrongKey) {
+		t.Fatal(err)
+	}
+	after := snapshot()
+	for name, b := range before {
+		if name == filepath.Base(path)+"-shm" {
+			continue // shared-memory index, rebuilt by any reader
+		}
+		if !bytes.Equal(b, after[name]) {
+			t.Errorf("%s changed on a wrong-key open", name)
+		}
+	}
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	ctx := context.Background()
+	s, path, key := newVault(t)
+	if _, err := s.db.Exec(`PRAGMA user_version = 99`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err := Open(ctx, path, key)
+	if err == nil || !strings.Contains(err.Error(), "newer than this rotator") {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestDuplicateAndValidation(t *testing.T) {
+	ctx := context.Background()
+	s, _, _ := newVault(t)
+	if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddAccount(ctx, testAccount("alice")); !errors.Is(err, ErrDuplicate) {
+		t.Errorf("duplicate: %v", err)
+	}
+	// An import with one bad account adds none.
+	bad := testAccount("bob")
+	bad.Name = "bob smith"
+	if err := s.ImportAccounts(ctx, []NewAccount{testAccount("carol"), bad}); err == nil {
+		t.Error("bad name accepted")
+	}
+	if err := s.ImportAccounts(ctx, []NewAccount{testAccount("dave"), testAccount("alice")}); !errors.Is(err, ErrDuplicate) {
+		t.Errorf("import over existing: %v", err)
+	}
+	list, _ := s.Accounts(ctx)
+	if len(list) != 1 {
+		t.Errorf("%d accounts after failed imports, want 1", len(list))
+	}
+	if _, err := s.Account(ctx, "zed"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown: %v", err)
+	}
+	if err := s.DeleteAccount(ctx, "zed"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("delete unknown: %v", err)
+	}
+	if err := s.DeleteAccount(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Password(ctx, "alice"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("deleted account still there: %v", err)
+	}
+}
+
+// A ciphertext copied to another row or column must not open.
+func TestCiphertextBoundToRowAndField(t *testing.T) {
+	ctx := context.Background()
+	s, _, _ := newVault(t)
+	s.AddAccount(ctx, testAccount("alice"))
+	s.AddAccount(ctx, testAccount("bob"))
+	if _, err := s.db.Exec(`UPDATE accounts SET password = (SELECT password FROM accounts WHERE name = 'alice') WHERE name = 'bob'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Password(ctx, "bob"); !errors.Is(err, secret.ErrOpen) {
+		t.Errorf("alice's ciphertext opened as bob's password: %v", err)
+	}
+	if _, err := s.db.Exec(`UPDATE accounts SET pending_password = password WHERE name = 'alice'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Pending(ctx, "alice"); !errors.Is(err, secret.ErrOpen) {
+		t.Errorf("password ciphertext opened as pending: %v", err)
+	}
+	if _, err := s.db.Exec(`UPDATE accounts SET totp_secret = (SELECT totp_secret FROM accounts WHERE name = 'alice') WHERE name = 'bob'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Account(ctx, "bob"); !errors.Is(err, secret.ErrOpen) {
+		t.Errorf("alice's TOTP secret opened for bob: %v", err)
+	}
+}
+
+func TestPendingPromoteHistory(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	path := filepath.Join(t.TempDir(), "vault.db")
+	s, err := Create(ctx, path, secret.NewMasterKey(), WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.AddAccount(ctx, testAccount("alice"))
+
+	if _, err := s.Pending(ctx, "alice"); !errors.Is(err, ErrNoPending) {
+		t.Errorf("pending before: %v", err)
+	}
+	if err := s.Promote(ctx, "alice", "rotation"); !errors.Is(err, ErrNoPending) {
+		t.Errorf("promote without pending: %v", err)
+	}
+	now = now.Add(time.Hour)
+	if err := s.SetPending(ctx, "alice", secret.New("new-1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetPending(ctx, "alice", secret.New("new-1")); err != nil {
+		t.Errorf("same pending again: %v", err)
+	}
+	if err := s.SetPending(ctx, "alice", secret.New("other")); err == nil {
+		t.Error("a different pending password replaced an unresolved one")
+	}
+	a, _ := s.Account(ctx, "alice")
+	if !a.HasPending || !a.PendingSince.Equal(now) {
+		t.Errorf("pending flags %+v", a)
+	}
+	now = now.Add(time.Minute)
+	if err := s.Promote(ctx, "alice", "rotation"); err != nil {
+		t.Fatal(err)
+	}
+	pw, _ := s.Password(ctx, "alice")
+	if pw.Reveal() != "new-1" {
+		t.Errorf("current after promote = %q", pw.Reveal())
+	}
+	if _, err := s.Pending(ctx, "alice"); !errors.Is(err, ErrNoPending) {
+		t.Errorf("pending after promote: %v", err)
+	}
+	now = now.Add(time.Hour)
+	if err := s.ReplacePassword(ctx, "alice", secret.New("manual-2"), "set by administrator"); err != nil {
+		t.Fatal(err)
+	}
+	h, err := s.History(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) != 2 || h[0].Password.Reveal() != "new-1" || h[0].Reason != "set by administrator" ||
+		h[1].Password.Reveal() != "correct horse alice" || h[1].Reason != "rotation" {
+		t.Fatalf("history %+v", h)
+	}
+	if !h[1].RetiredAt.Equal(time.Date(2026, 11, 27, 11, 1, 0, 0, time.UTC)) || !h[0].SetAt.Equal(h[1].RetiredAt) {
+		t.Errorf("history times %v %v %v", h[1].RetiredAt, h[0].SetAt, h[0].RetiredAt)
+	}
+	a, _ = s.Account(ctx, "alice")
+	if !a.LastChange.Equal(h[0].RetiredAt) {
+		t.Errorf("last change %v, want %v", a.LastChange, h[0].RetiredAt)
+	}
+	// Discard.
+	s.SetPending(ctx, "alice", secret.New("never-used"))
+	if err := s.DiscardPending(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Pending(ctx, "alice"); !errors.Is(err, ErrNoPending) {
+		t.Errorf("pending after discard: %v", err)
+	}
+}
+
+// Two stores on one file stand for two processes: each step is claimed once.
+func TestClaimStepAcrossConnections(t *testing.T) {
+	ctx := context.Background()
+	s1, path, key := newVault(t)
+	s1.AddAccount(ctx, testAccount("alice"))
+	s2, err := Open(ctx, path, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+
+	var mu sync.Mutex
+	wins := map[uint64]int{}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		st := s1
+		if i%2 == 1 {
+			st = s2
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for step := uint64(100); step < 120; step++ {
+				ok, _, err := st.ClaimStep(ctx, "alice", step)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if ok {
+					mu.Lock()
+					wins[step]++
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for step, n := range wins {
+		if n != 1 {
+			t.Errorf("step %d claimed %d times", step, n)
+		}
+	}
+	ok, last, err := s2.ClaimStep(ctx, "alice", 119)
+	if ok || last != 119 || err != nil {
+		t.Errorf("reclaim: %v %d %v", ok, last, err)
+	}
+	if err := s1.ReserveStep(ctx, "alice", 50); err != nil {
+		t.Fatal(err)
+	}
+	if l, _, _ := s1.LastStep(ctx, "alice"); l != 119 {
+		t.Errorf("ReserveStep moved the step back to %d", l)
+	}
+	if _, _, err := s1.ClaimStep(ctx, "nobody", 1); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown account: %v", err)
+	}
+
+	// The generator over the store never repeats a step, even across stores.
+	k, _ := otp.ParseSecret("JBSWY3DPEHPK3PXP")
+	tok1, err := otp.Generator{Guard: s1}.Fresh(ctx, "alice", k, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok1.Step <= 119 {
+		t.Errorf("fresh step %d not after 119", tok1.Step)
+	}
+	ok, _, _ = s2.ClaimStep(ctx, "alice", tok1.Step)
+	if ok {
+		t.Error("second store claimed a step the first handed out")
+	}
+}
+
+func TestCookiesAndAudit(t *testing.T) {
+	ctx := context.Background()
+	s, _, _ := newVault(t)
+	s.AddAccount(ctx, testAccount("alice"))
+	if c, err := s.Cookies(ctx, "alice"); c != nil || err != nil {
+		t.Errorf("no cookies yet: %q %v", c, err)
+	}
+	s.SetCookies(ctx, "alice", []byte(`[{"name":"trusted","value":"x"}]`))
+	s.SetCookies(ctx, "alice", []byte(`[{"name":"trusted","value":"y"}]`))
+	c, err := s.Cookies(ctx, "alice")
+	if err != nil || string(c) != `[{"name":"trusted","value":"y"}]` {
+		t.Errorf("cookies %q %v", c, err)
+	}
+	s.Audit(ctx, AuditEvent{Actor: "cli:test", Account: "alice", Action: "account.reveal"})
+	s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "vault.init"})
+	ev, _ := s.AuditLog(ctx, "alice")
+	if len(ev) != 1 || ev[0].Action != "account.reveal" {
+		t.Errorf("audit %+v", ev)
+	}
+	all, _ := s.AuditLog(ctx, "")
+	if len(all) != 2 {
+		t.Errorf("audit all %d", len(all))
+	}
+}
+
+// No plaintext secret reaches the database file, its WAL or journal.
+func TestNoPlaintextOnDisk(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "vault.db")
+	s, err := Create(ctx, path, secret.NewMasterKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pw, pending, old, cookie = "Pl41ntext-Password-Canary", "Pending-Canary-77", "History-Canary-31", "Cookie-Canary-99"
+	a := testAccount("alice")
+	a.Password = secret.New(old)
+	k, _ := otp.ParseSecret("KRUGS4ZANFZSAYJAONSWG4TFOQQGC3TE")
+	a.TOTP.Key = k
+	if err := s.AddAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	s.SetPending(ctx, "alice", secret.New(pw))
+	s.Promote(ctx, "alice", "rotation")
+	s.SetPending(ctx, "alice", secret.New(pending))
+	s.SetCookies(ctx, "alice", []byte(cookie))
+	// Check with the WAL still in place, then after the checkpoint on close.
+	check := func(when string) {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			b, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+			for _, needle := range []string{pw, pending, old, cookie, k.Secret.Reveal(), "This is a secret and"} {
+				if bytes.Contains(b, []byte(needle)) {
+					t.Errorf("%s: %s holds a plaintext secret", when, e.Name())
+				}
+			}
+		}
+	}
+	check("open")
+	s.Close()
+	check("closed")
+}
