@@ -127,7 +127,7 @@ func NormalizeSecret(s string) (string, error) {
 			hint := ""
 			switch r {
 			case '0', '1', '8', '9':
-				hint = " (base32 has no 0, 1, 8 or 9; did you mean O, I, B or g?)"
+				hint = " (base32 has no 0, 1, 8 or 9)"
 			}
 			return "", fmt.Errorf("%w: character %s at position %d is not base32 (A-Z, 2-7)%s", ErrInvalidSecret, describeRune(r), pos, hint)
 		}

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/user"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/rotator-pam/rotator/config"
+	"github.com/rotator-pam/rotator/secret"
+	"github.com/rotator-pam/rotator/store"
+)
+
+// Exit codes, decided in one place: run.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// app is what every command shares: the process's streams, environment and
+// clock, and the global flags. Tests build their own.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	now            func() time.Time
+
+	dataFlag   string
+	configFlag string
+
+	stdinLines *bufio.Reader // stdin read line by line, shared by --*-stdin
+}
+
+// usageError is a mistake in how rotator was called: exit code 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+func run(ctx context.Context, args []string, a *app) int {
+	root := newRootCmd(a)
+	root.SetArgs(args)
+	root.SetIn(a.stdin)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(a.stderr, "rotator: %v\n", oneLine(err))
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(a.stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		return exitUsage
+	}
+	return exitFailure
+}
+
+// oneLine keeps an error message on one line unless it is a list of
+// problems (validation), which reads better one per line.
+func oneLine(err error) string {
+	return strings.TrimRight(err.Error(), "\n")
+}
+
+func newRootCmd(a *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "rotator",
+		Short: "Keep web-account passwords fresh, unattended",
+		Long: `rotator changes the passwords of web accounts on a schedule through YAML
+login templates driving a headless Chromium, keeps every password in an
+encrypted vault, and pauses for an operator when a site asks for a CAPTCHA.`,
+		Example: `  rotator init
+  printf 'pw\n' | rotator account add demo --template demo-social --username alice --password-stdin
+  rotator otp demo`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	groupCommand(root)
+	root.PersistentFlags().StringVar(&a.dataFlag, "data", "", "data directory (default $ROTATOR_DATA, else $XDG_DATA_HOME/rotator, else ~/.local/share/rotator)")
+	root.PersistentFlags().StringVar(&a.configFlag, "config", "", "config file (default $ROTATOR_CONFIG, else ~/.config/rotator/config.yaml if present)")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newInitCmd(a), newAccountCmd(a), newOTPCmd(a))
+	return root
+}
+
+// groupCommand makes a command that only holds subcommands refuse unknown
+// ones and, called alone, print its help and exit with the usage code.
+func groupCommand(c *cobra.Command) {
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usagef("unknown command %q for %q", args[0], cmd.CommandPath())
+		}
+		return nil
+	}
+	c.RunE = func(cmd *cobra.Command, _ []string) error {
+		cmd.SetOut(cmd.ErrOrStderr())
+		_ = cmd.Help()
+		return usagef("%s needs a command", cmd.CommandPath())
+	}
+}
+
+// exactArgs is cobra.ExactArgs with the usage exit code.
+func exactArgs(n int, names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usagef("%s takes %d argument(s) (%s), got %d", cmd.CommandPath(), n, strings.Join(names, ", "), len(args))
+		}
+		return nil
+	}
+}
+
+// config resolves the settings from the flags, the environment and the file.
+func (a *app) config() (config.Config, error) {
+	return config.FromEnvironment(a.configFlag, a.dataFlag, a.getenv)
+}
+
+// openVault opens the existing vault, with errors that say what to do.
+func (a *app) openVault(ctx context.Context) (*store.Store, config.Config, error) {
+	cfg, err := a.config()
+	if err != nil {
+		return nil, cfg, err
+	}
+	fi, err := os.Stat(cfg.DataDir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, cfg, fmt.Errorf("data directory %s does not exist: run `rotator init` first", cfg.DataDir)
+		}
+		return nil, cfg, fmt.Errorf("data directory: %w", err)
+	}
+	if !fi.IsDir() {
+		return nil, cfg, fmt.Errorf("data directory %s is not a directory", cfg.DataDir)
+	}
+	if _, err := os.Stat(cfg.VaultPath()); errors.Is(err, fs.ErrNotExist) {
+		return nil, cfg, fmt.Errorf("no vault in %s: run `rotator init` first", cfg.DataDir)
+	}
+	key, err := secret.LoadKeyFile(cfg.MasterKeyFile)
+	if err != nil {
+		return nil, cfg, err
+	}
+	s, err := store.Open(ctx, cfg.VaultPath(), key, store.WithClock(a.now))
+	if err != nil {
+		return nil, cfg, err
+	}
+	return s, cfg, nil
+}
+
+// actor names who ran the command, for the audit log.
+func (a *app) actor() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return "cli:" + u.Username
+	}
+	if u := a.getenv("USER"); u != "" {
+		return "cli:" + u
+	}
+	return "cli"
+}
+
+// readStdinLine reads the next line of stdin, without its line ending.
+func (a *app) readStdinLine(what string) (string, error) {
+	if a.stdinLines == nil {
+		a.stdinLines = bufio.NewReader(a.stdin)
+	}
+	line, err := a.stdinLines.ReadString('\n')
+	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+		if errors.Is(err, io.EOF) {
+			return "", fmt.Errorf("no %s on standard input", what)
+		}
+		return "", fmt.Errorf("read %s from standard input: %w", what, err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// terminal returns a terminal to prompt on: stdin when it is one, else the
+// controlling terminal.
+func (a *app) terminal() (in *os.File, closeFn func(), err error) {
+	if f, ok := a.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return f, func() {}, nil
+	}
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return nil, nil, errors.New("no terminal to prompt on")
+	}
+	return tty, func() { tty.Close() }, nil
+}
+
+// promptSecret asks for a secret on the terminal without echo.
+func (a *app) promptSecret(prompt string) (secret.String, error) {
+	tty, done, err := a.terminal()
+	if err != nil {
+		return secret.String{}, err
+	}
+	defer done()
+	fmt.Fprint(a.stderr, prompt)
+	b, err := term.ReadPassword(int(tty.Fd()))
+	fmt.Fprintln(a.stderr)
+	if err != nil {
+		return secret.String{}, fmt.Errorf("read from terminal: %w", err)
+	}
+	return secret.New(string(b)), nil
+}
+
+// confirm asks a yes/no question on the terminal.
+func (a *app) confirm(question string) (bool, error) {
+	tty, done, err := a.terminal()
+	if err != nil {
+		return false, err
+	}
+	defer done()
+	fmt.Fprintf(a.stderr, "%s [y/N] ", question)
+	line, err := bufio.NewReader(tty).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	ans := strings.ToLower(strings.TrimSpace(line))
+	return ans == "y" || ans == "yes", nil
+}

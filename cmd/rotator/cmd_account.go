@@ -1,0 +1,417 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rotator-pam/rotator/config"
+	"github.com/rotator-pam/rotator/otp"
+	"github.com/rotator-pam/rotator/secret"
+	"github.com/rotator-pam/rotator/store"
+)
+
+func newAccountCmd(a *app) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "account",
+		Short: "Add, list, show, remove and import accounts",
+		Example: `  rotator account add demo --template demo-social --username alice
+  rotator account list
+  rotator account show demo`,
+	}
+	groupCommand(c)
+	c.AddCommand(newAccountAddCmd(a), newAccountListCmd(a), newAccountShowCmd(a), newAccountRmCmd(a), newAccountImportCmd(a))
+	return c
+}
+
+type accountAddOptions struct {
+	name, template, username, url, schedule string
+	passwordStdin, totpStdin                bool
+	totpMinValidity                         time.Duration
+}
+
+func newAccountAddCmd(a *app) *cobra.Command {
+	var opts accountAddOptions
+	c := &cobra.Command{
+		Use:   "add NAME --template T --username U [--url URL] [--schedule SPEC]",
+		Short: "Add an account; its password and TOTP secret are read without echo",
+		Long: `add stores a new account in the vault. The password, and optionally a TOTP
+secret (base32, any case, spaces or hyphens allowed) or an otpauth://totp/ URI,
+are asked for on the terminal without echo, or read from standard input with
+--password-stdin and --totp-stdin: one line each, the password first when both
+are given. Secrets are never taken from the command line, where other users
+and shell history would see them.`,
+		Example: `  rotator account add demo --template demo-social --username alice
+  printf '%s\n%s\n' "$PW" "$TOTP" | rotator account add demo --template demo-social \
+      --username alice --password-stdin --totp-stdin
+  rotator account add work --template linkedin --username bob@example.com \
+      --schedule 'CRON_TZ=Europe/Paris 0 3 * * 1'`,
+		Args: exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.name = args[0]
+			return runAccountAdd(cmd.Context(), a, opts)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&opts.template, "template", "", "template name (required)")
+	f.StringVar(&opts.username, "username", "", "user name on the site (required)")
+	f.StringVar(&opts.url, "url", "", "site URL, overriding the template's base URL")
+	f.StringVar(&opts.schedule, "schedule", "", "cron spec (default: the config's schedule.default)")
+	f.BoolVar(&opts.passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
+	f.BoolVar(&opts.totpStdin, "totp-stdin", false, "read the TOTP secret or otpauth URI from standard input (after the password)")
+	f.DurationVar(&opts.totpMinValidity, "totp-min-validity", 0, "do not use a TOTP code with less validity left (default: the config's totp.min_validity)")
+	return c
+}
+
+// accountFields checks what an account is described by, before any secret is
+// asked for.
+func accountFields(name, template, username, siteURL, schedule string) error {
+	if err := store.ValidateName(name); err != nil {
+		return usageError{err}
+	}
+	if template == "" {
+		return usagef("--template is required")
+	}
+	if username == "" {
+		return usagef("--username is required")
+	}
+	if siteURL != "" {
+		if err := validateSiteURL(siteURL); err != nil {
+			return usageError{err}
+		}
+	}
+	if schedule != "" {
+		if err := config.ValidateSchedule(schedule); err != nil {
+			return usageError{err}
+		}
+	}
+	return nil
+}
+
+func validateSiteURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("site URL %q must be an absolute http or https URL", s)
+	}
+	if u.User != nil {
+		return errors.New("site URL must not carry a user name or password")
+	}
+	return nil
+}
+
+func runAccountAdd(ctx context.Context, a *app, opts accountAddOptions) error {
+	if err := accountFields(opts.name, opts.template, opts.username, opts.url, opts.schedule); err != nil {
+		return err
+	}
+	s, cfg, err := a.openVault(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if _, err := s.Account(ctx, opts.name); err == nil {
+		return fmt.Errorf("%w: %s", store.ErrDuplicate, opts.name)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+
+	var pw secret.String
+	if opts.passwordStdin {
+		line, err := a.readStdinLine("password")
+		if err != nil {
+			return err
+		}
+		pw = secret.New(line)
+	} else {
+		if pw, err = a.promptSecret("Password for " + opts.name + ": "); err != nil {
+			return fmt.Errorf("%w; pass --password-stdin to read it from standard input", err)
+		}
+		again, err := a.promptSecret("Password again: ")
+		if err != nil {
+			return err
+		}
+		if !again.Equal(pw) {
+			return errors.New("the two passwords differ; nothing stored")
+		}
+	}
+	if pw.IsZero() {
+		return errors.New("password is empty; nothing stored")
+	}
+
+	var totpText secret.String
+	switch {
+	case opts.totpStdin:
+		line, err := a.readStdinLine("TOTP secret")
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(line) == "" {
+			return errors.New("empty TOTP secret on standard input; leave out --totp-stdin for an account without TOTP")
+		}
+		totpText = secret.New(line)
+	case !opts.passwordStdin:
+		if totpText, err = a.promptSecret("TOTP secret or otpauth:// URI (empty for none): "); err != nil {
+			return err
+		}
+	}
+
+	acct := store.NewAccount{
+		Account: store.Account{Name: opts.name, Template: opts.template, Username: opts.username,
+			SiteURL: opts.url, Schedule: opts.schedule},
+		Password: pw,
+	}
+	if strings.TrimSpace(totpText.Reveal()) != "" {
+		t, err := totpSettings(totpText, opts.totpMinValidity)
+		if err != nil {
+			return err
+		}
+		acct.TOTP = t
+	}
+	if err := s.AddAccount(ctx, acct); err != nil {
+		return err
+	}
+	if err := s.Audit(ctx, store.AuditEvent{Actor: a.actor(), Account: opts.name, Action: "account.add",
+		Detail: fmt.Sprintf("template=%s totp=%t", opts.template, acct.TOTP != nil)}); err != nil {
+		return err
+	}
+	schedule := opts.schedule
+	if schedule == "" {
+		schedule = cfg.Schedule.Default + " (default)"
+	}
+	fmt.Fprintf(a.stdout, "added account %s (template %s, user %s, TOTP %s, schedule %s)\n",
+		opts.name, opts.template, opts.username, yesNo(acct.TOTP != nil), schedule)
+	return nil
+}
+
+// totpSettings parses a TOTP secret or URI and checks the minimum validity
+// against its period.
+func totpSettings(text secret.String, minValidity time.Duration) (*store.TOTP, error) {
+	k, err := otp.Parse(text.Reveal())
+	if err != nil {
+		return nil, err
+	}
+	if minValidity < 0 || minValidity >= k.Period {
+		return nil, fmt.Errorf("TOTP minimum validity %v must be shorter than the key's period %v", minValidity, k.Period)
+	}
+	return &store.TOTP{Key: k, MinValidity: minValidity}, nil
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+type accountListOptions struct{}
+
+func newAccountListCmd(a *app) *cobra.Command {
+	var opts accountListOptions
+	return &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List accounts: name, template, username, TOTP, schedule, last change, state",
+		Example: `  rotator account list`,
+		Args:    exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runAccountList(cmd.Context(), a, opts)
+		},
+	}
+}
+
+func runAccountList(ctx context.Context, a *app, _ accountListOptions) error {
+	s, cfg, err := a.openVault(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	accounts, err := s.Accounts(ctx)
+	if err != nil {
+		return err
+	}
+	if len(accounts) == 0 {
+		fmt.Fprintln(a.stderr, "no accounts yet: add one with `rotator account add`")
+		return nil
+	}
+	w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "NAME\tTEMPLATE\tUSERNAME\tTOTP\tSCHEDULE\tLAST CHANGE\tSTATE")
+	for _, acct := range accounts {
+		schedule := acct.Schedule
+		if schedule == "" {
+			schedule = cfg.Schedule.Default + " (default)"
+		}
+		state := string(acct.State)
+		if acct.HasPending {
+			state += " (pending password)"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", acct.Name, acct.Template, acct.Username,
+			yesNo(acct.TOTP != nil), schedule, formatTime(acct.LastChange), state)
+	}
+	return w.Flush()
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format("2006-01-02 15:04 MST")
+}
+
+type accountShowOptions struct {
+	name   string
+	reveal bool
+}
+
+func newAccountShowCmd(a *app) *cobra.Command {
+	var opts accountShowOptions
+	c := &cobra.Command{
+		Use:   "show NAME [--reveal]",
+		Short: "Show an account; secrets only with --reveal, which is audited",
+		Example: `  rotator account show demo
+  rotator account show demo --reveal`,
+		Args: exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.name = args[0]
+			return runAccountShow(cmd.Context(), a, opts)
+		},
+	}
+	c.Flags().BoolVar(&opts.reveal, "reveal", false, "print the password, pending password and TOTP secret (recorded in the audit log)")
+	return c
+}
+
+func runAccountShow(ctx context.Context, a *app, opts accountShowOptions) error {
+	s, cfg, err := a.openVault(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	acct, err := s.Account(ctx, opts.name)
+	if err != nil {
+		return err
+	}
+	history, err := s.History(ctx, opts.name)
+	if err != nil {
+		return err
+	}
+	var pw, pending secret.String
+	if opts.reveal {
+		if pw, err = s.Password(ctx, opts.name); err != nil {
+			return err
+		}
+		if acct.HasPending {
+			if pending, err = s.Pending(ctx, opts.name); err != nil {
+				return err
+			}
+		}
+		// The audit entry is written before anything is shown.
+		if err := s.Audit(ctx, store.AuditEvent{Actor: a.actor(), Account: opts.name, Action: "account.reveal",
+			Detail: "password, pending password and TOTP secret shown by account show --reveal"}); err != nil {
+			return fmt.Errorf("record the reveal in the audit log (nothing shown): %w", err)
+		}
+	}
+	w := tabwriter.NewWriter(a.stdout, 0, 0, 1, ' ', 0)
+	row := func(k, v string) { fmt.Fprintf(w, "%s:\t%s\n", k, v) }
+	row("name", acct.Name)
+	row("template", acct.Template)
+	row("username", acct.Username)
+	row("site URL", orDash(acct.SiteURL, "the template's"))
+	row("schedule", orDash(acct.Schedule, cfg.Schedule.Default+" (default)"))
+	row("state", string(acct.State))
+	if opts.reveal {
+		row("password", pw.Reveal())
+	} else {
+		row("password", "[hidden: --reveal shows it]")
+	}
+	row("password set", formatTime(acct.PasswordSetAt))
+	switch {
+	case !acct.HasPending:
+		row("pending password", "none")
+	case opts.reveal:
+		row("pending password", fmt.Sprintf("%s (since %s)", pending.Reveal(), formatTime(acct.PendingSince)))
+	default:
+		row("pending password", "since "+formatTime(acct.PendingSince)+": an unfinished rotation; recovery will probe it")
+	}
+	if t := acct.TOTP; t != nil {
+		minV := t.MinValidity
+		if minV == 0 {
+			minV = cfg.TOTP.MinValidity
+		}
+		row("TOTP", fmt.Sprintf("yes: %s, %d digits, %v period, minimum validity %v", t.Key.Algorithm, t.Key.Digits, t.Key.Period, minV))
+		if t.Key.Issuer != "" || t.Key.Label != "" {
+			row("TOTP issuer/label", orDash(t.Key.Issuer, "-")+" / "+orDash(t.Key.Label, "-"))
+		}
+		if opts.reveal {
+			row("TOTP secret", t.Key.Secret.Reveal())
+			row("TOTP URI", t.Key.URI().Reveal())
+		}
+	} else {
+		row("TOTP", "no")
+	}
+	row("previous passwords", fmt.Sprint(len(history)))
+	row("last change", formatTime(acct.LastChange))
+	row("created", formatTime(acct.CreatedAt))
+	return w.Flush()
+}
+
+func orDash(s, dflt string) string {
+	if s == "" {
+		return dflt
+	}
+	return s
+}
+
+type accountRmOptions struct {
+	name string
+	yes  bool
+}
+
+func newAccountRmCmd(a *app) *cobra.Command {
+	var opts accountRmOptions
+	c := &cobra.Command{
+		Use:     "rm NAME [--yes]",
+		Aliases: []string{"remove"},
+		Short:   "Remove an account with its passwords and history",
+		Example: `  rotator account rm demo
+  rotator account rm demo --yes`,
+		Args: exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.name = args[0]
+			return runAccountRm(cmd.Context(), a, opts)
+		},
+	}
+	c.Flags().BoolVarP(&opts.yes, "yes", "y", false, "do not ask for confirmation")
+	return c
+}
+
+func runAccountRm(ctx context.Context, a *app, opts accountRmOptions) error {
+	s, _, err := a.openVault(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if _, err := s.Account(ctx, opts.name); err != nil {
+		return err
+	}
+	if !opts.yes {
+		ok, err := a.confirm(fmt.Sprintf("Remove account %s with its current, pending and previous passwords? This cannot be undone.", opts.name))
+		if err != nil {
+			return usagef("cannot ask for confirmation (%v): pass --yes to remove %s", err, opts.name)
+		}
+		if !ok {
+			return errors.New("not removed")
+		}
+	}
+	if err := s.DeleteAccount(ctx, opts.name); err != nil {
+		return err
+	}
+	if err := s.Audit(ctx, store.AuditEvent{Actor: a.actor(), Account: opts.name, Action: "account.remove"}); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "removed account %s\n", opts.name)
+	return nil
+}

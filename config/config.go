@@ -1,0 +1,197 @@
+// Package config holds rotator's settings: defaults that work with no file
+// at all, a strict YAML file on top (an unknown key is an error with
+// file:line:col), then environment variables and flags, then Validate.
+//
+// Precedence, highest first: command-line flag, environment variable,
+// config file, default.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/rotator-pam/rotator/otp"
+	"github.com/rotator-pam/rotator/strictyaml"
+)
+
+// Environment variables rotator reads.
+const (
+	EnvData          = "ROTATOR_DATA"
+	EnvMasterKeyFile = "ROTATOR_MASTER_KEY_FILE"
+	EnvConfig        = "ROTATOR_CONFIG"
+)
+
+// File names inside the data directory.
+const (
+	VaultFile     = "vault.db"
+	MasterKeyFile = "master.key"
+)
+
+// Config is every setting.
+type Config struct {
+	// DataDir holds the vault and, by default, the master key file.
+	DataDir string `yaml:"data_dir"`
+	// MasterKeyFile is the 32-byte key file; default DataDir/master.key.
+	MasterKeyFile string   `yaml:"master_key_file"`
+	TOTP          TOTP     `yaml:"totp"`
+	Schedule      Schedule `yaml:"schedule"`
+}
+
+// TOTP settings.
+type TOTP struct {
+	// MinValidity: a code with less time left is not used; the next window's
+	// is awaited. Accounts may override it.
+	MinValidity time.Duration `yaml:"min_validity"`
+}
+
+// Schedule settings.
+type Schedule struct {
+	// Default is the cron spec of accounts added without --schedule.
+	Default string `yaml:"default"`
+}
+
+// Default returns the settings used when nothing else is given. Paths that
+// depend on the environment are resolved by Resolve.
+func Default() Config {
+	return Config{
+		TOTP:     TOTP{MinValidity: otp.DefaultMinValidity},
+		Schedule: Schedule{Default: "@daily"},
+	}
+}
+
+// Parse reads a config file's content over the defaults.
+func Parse(file string, data []byte) (Config, error) {
+	c := Default()
+	if err := strictyaml.Decode(file, data, &c); err != nil {
+		return Config{}, err
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", file, err)
+	}
+	return c, nil
+}
+
+// Load reads the config file at path.
+func Load(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// FieldError is a setting with a bad value.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// Validate checks every setting and returns all problems joined.
+func (c Config) Validate() error {
+	var errs []error
+	if c.TOTP.MinValidity < 0 || c.TOTP.MinValidity >= 30*time.Second {
+		errs = append(errs, FieldError{"totp.min_validity", fmt.Sprintf("%v must be between 0s and 30s (exclusive)", c.TOTP.MinValidity)})
+	}
+	if c.Schedule.Default != "" {
+		if err := ValidateSchedule(c.Schedule.Default); err != nil {
+			errs = append(errs, FieldError{"schedule.default", err.Error()})
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateSchedule checks a cron spec as robfig/cron's standard parser reads
+// it: five fields, a descriptor (@daily, @every 12h, ...), optionally after
+// CRON_TZ=Zone.
+func ValidateSchedule(spec string) error {
+	if strings.TrimSpace(spec) == "" {
+		return errors.New("schedule is empty")
+	}
+	if _, err := cron.ParseStandard(spec); err != nil {
+		return fmt.Errorf("schedule %q: %w", spec, err)
+	}
+	return nil
+}
+
+// Env reads environment variables; os.Getenv in main, a map in tests.
+type Env func(string) string
+
+// Resolve fills the paths: dataFlag (--data) beats ROTATOR_DATA beats the
+// file's data_dir beats $XDG_DATA_HOME/rotator beats ~/.local/share/rotator;
+// ROTATOR_MASTER_KEY_FILE beats master_key_file beats DataDir/master.key.
+func (c *Config) Resolve(dataFlag string, env Env) error {
+	switch {
+	case dataFlag != "":
+		c.DataDir = dataFlag
+	case env(EnvData) != "":
+		c.DataDir = env(EnvData)
+	case c.DataDir != "":
+	case env("XDG_DATA_HOME") != "":
+		c.DataDir = filepath.Join(env("XDG_DATA_HOME"), "rotator")
+	case env("HOME") != "":
+		c.DataDir = filepath.Join(env("HOME"), ".local", "share", "rotator")
+	default:
+		return errors.New("no data directory: pass --data DIR or set ROTATOR_DATA (HOME is not set)")
+	}
+	if k := env(EnvMasterKeyFile); k != "" {
+		c.MasterKeyFile = k
+	}
+	if c.MasterKeyFile == "" {
+		c.MasterKeyFile = filepath.Join(c.DataDir, MasterKeyFile)
+	}
+	var err error
+	if c.DataDir, err = filepath.Abs(c.DataDir); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	if c.MasterKeyFile, err = filepath.Abs(c.MasterKeyFile); err != nil {
+		return fmt.Errorf("master key file: %w", err)
+	}
+	return nil
+}
+
+// VaultPath is the vault database file.
+func (c Config) VaultPath() string { return filepath.Join(c.DataDir, VaultFile) }
+
+// FromEnvironment loads the config file named by configFlag (--config), else
+// ROTATOR_CONFIG, else $XDG_CONFIG_HOME/rotator/config.yaml or
+// ~/.config/rotator/config.yaml if it exists, else the defaults; then
+// resolves paths.
+func FromEnvironment(configFlag, dataFlag string, env Env) (Config, error) {
+	path := configFlag
+	if path == "" {
+		path = env(EnvConfig)
+	}
+	explicit := path != ""
+	if !explicit {
+		switch {
+		case env("XDG_CONFIG_HOME") != "":
+			path = filepath.Join(env("XDG_CONFIG_HOME"), "rotator", "config.yaml")
+		case env("HOME") != "":
+			path = filepath.Join(env("HOME"), ".config", "rotator", "config.yaml")
+		}
+	}
+	c := Default()
+	if path != "" {
+		loaded, err := Load(path)
+		switch {
+		case err == nil:
+			c = loaded
+		case !explicit && errors.Is(err, fs.ErrNotExist):
+		default:
+			return Config{}, err
+		}
+	}
+	if err := c.Resolve(dataFlag, env); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}

@@ -1,0 +1,101 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestExampleFileIsValidAndComplete(t *testing.T) {
+	c, err := Load(filepath.Join("..", "configs", "rotator.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c != Default() {
+		t.Errorf("example %+v differs from the defaults %+v", c, Default())
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"unknown key", "totp:\n  min_valid: 3s\n", `c.yaml:2:3: unknown key "min_valid"`},
+		{"top-level typo", "datadir: /x\n", `c.yaml:1:1: unknown key "datadir"`},
+		{"bad schedule", "schedule:\n  default: every day\n", "schedule.default: schedule \"every day\""},
+		{"min validity too large", "totp:\n  min_validity: 40s\n", "totp.min_validity: 40s must be between"},
+		{"not a duration", "totp:\n  min_validity: five\n", "c.yaml:2:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("c.yaml", []byte(tt.in))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want %q", err, tt.want)
+			}
+		})
+	}
+	c, err := Parse("c.yaml", []byte("schedule:\n  default: CRON_TZ=Europe/Paris 0 3 * * *\ntotp:\n  min_validity: 8s\n"))
+	if err != nil || c.TOTP.MinValidity != 8*time.Second {
+		t.Errorf("%+v %v", c, err)
+	}
+}
+
+func TestResolvePrecedence(t *testing.T) {
+	env := func(m map[string]string) Env { return func(k string) string { return m[k] } }
+	tests := []struct {
+		name      string
+		file      string
+		flag      string
+		vars      map[string]string
+		wantData  string
+		wantKeyIn string
+	}{
+		{"home default", "", "", map[string]string{"HOME": "/h"}, "/h/.local/share/rotator", "/h/.local/share/rotator/master.key"},
+		{"xdg", "", "", map[string]string{"HOME": "/h", "XDG_DATA_HOME": "/x"}, "/x/rotator", "/x/rotator/master.key"},
+		{"file beats xdg", "data_dir: /f\n", "", map[string]string{"XDG_DATA_HOME": "/x"}, "/f", "/f/master.key"},
+		{"env beats file", "data_dir: /f\n", "", map[string]string{EnvData: "/e"}, "/e", "/e/master.key"},
+		{"flag beats env", "data_dir: /f\n", "/g", map[string]string{EnvData: "/e"}, "/g", "/g/master.key"},
+		{"key from file", "master_key_file: /k/key\n", "/g", nil, "/g", "/k/key"},
+		{"key env beats file", "master_key_file: /k/key\n", "/g", map[string]string{EnvMasterKeyFile: "/s/key"}, "/g", "/s/key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse("c.yaml", []byte(tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Resolve(tt.flag, env(tt.vars)); err != nil {
+				t.Fatal(err)
+			}
+			if c.DataDir != tt.wantData || c.MasterKeyFile != tt.wantKeyIn {
+				t.Errorf("data %q key %q", c.DataDir, c.MasterKeyFile)
+			}
+		})
+	}
+	var c Config
+	if err := c.Resolve("", env(nil)); err == nil {
+		t.Error("no HOME and no data dir accepted")
+	}
+}
+
+func TestFromEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"HOME": dir}
+	get := func(k string) string { return env[k] }
+	// No file at all: defaults.
+	c, err := FromEnvironment("", "", get)
+	if err != nil || c.TOTP.MinValidity != 5*time.Second {
+		t.Fatalf("%+v %v", c, err)
+	}
+	// An explicit file that does not exist is an error.
+	if _, err := FromEnvironment(filepath.Join(dir, "none.yaml"), "", get); err == nil {
+		t.Error("missing explicit config accepted")
+	}
+	// The default location is read when present.
+	os.MkdirAll(filepath.Join(dir, ".config", "rotator"), 0o700)
+	os.WriteFile(filepath.Join(dir, ".config", "rotator", "config.yaml"), []byte("totp:\n  min_validity: 9s\n"), 0o600)
+	c, err = FromEnvironment("", "", get)
+	if err != nil || c.TOTP.MinValidity != 9*time.Second {
+		t.Errorf("%+v %v", c, err)
+	}
+}
