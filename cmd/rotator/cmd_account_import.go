@@ -63,7 +63,16 @@ type importRecord struct {
 	URL             string        `yaml:"url"`
 	Schedule        string        `yaml:"schedule"`
 
-	line int
+	line  int            // where the record starts
+	lines map[string]int // where each key is, for YAML records
+}
+
+// lineOf is the line of key in the file, or of the record.
+func (r importRecord) lineOf(key string) int {
+	if l, ok := r.lines[key]; ok {
+		return l
+	}
+	return r.line
 }
 
 func runAccountImport(ctx context.Context, a *app, opts accountImportOptions) error {
@@ -83,10 +92,13 @@ func runAccountImport(ctx context.Context, a *app, opts accountImportOptions) er
 		return fmt.Errorf("read import file: %w", err)
 	}
 	fmt.Fprintf(a.stderr, "warning: %s holds plaintext passwords; delete it once imported (shred -u %s)\n", opts.file, opts.file)
-	var records []importRecord
+	var (
+		records  []importRecord
+		problems []error
+	)
 	switch format {
 	case "yaml":
-		records, err = parseImportYAML(opts.file, data)
+		records, problems, err = parseImportYAML(opts.file, data)
 	case "csv":
 		records, err = parseImportCSV(opts.file, data)
 	default:
@@ -95,7 +107,7 @@ func runAccountImport(ctx context.Context, a *app, opts accountImportOptions) er
 	if err != nil {
 		return err
 	}
-	if len(records) == 0 {
+	if len(records) == 0 && len(problems) == 0 {
 		return fmt.Errorf("%s: no accounts", opts.file)
 	}
 
@@ -106,12 +118,12 @@ func runAccountImport(ctx context.Context, a *app, opts accountImportOptions) er
 	defer s.Close()
 	var (
 		accounts []store.NewAccount
-		problems []error
 		seen     = map[string]int{}
 	)
 	for _, r := range records {
-		acct, err := r.account()
+		acct, key, err := r.account()
 		if err == nil {
+			key = "name"
 			if prev, dup := seen[r.Name]; dup {
 				err = fmt.Errorf("account %s also on line %d", r.Name, prev)
 			} else if _, gerr := s.Account(ctx, r.Name); gerr == nil {
@@ -119,7 +131,7 @@ func runAccountImport(ctx context.Context, a *app, opts accountImportOptions) er
 			}
 		}
 		if err != nil {
-			problems = append(problems, fmt.Errorf("%s:%d: %w", opts.file, r.line, err))
+			problems = append(problems, fmt.Errorf("%s:%d: %w", opts.file, r.lineOf(key), err))
 			continue
 		}
 		seen[r.Name] = r.line
@@ -141,14 +153,15 @@ func runAccountImport(ctx context.Context, a *app, opts accountImportOptions) er
 	return nil
 }
 
-func (r importRecord) account() (store.NewAccount, error) {
+// account checks a record; on error it also names the key at fault.
+func (r importRecord) account() (store.NewAccount, string, error) {
 	if err := accountFields(r.Name, r.Template, r.Username, r.URL, r.Schedule); err != nil {
 		// Flags are named in accountFields' messages; say keys instead.
 		msg := strings.NewReplacer("--template", "template", "--username", "username").Replace(err.Error())
-		return store.NewAccount{}, errors.New(msg)
+		return store.NewAccount{}, "", errors.New(msg)
 	}
 	if r.Password == "" {
-		return store.NewAccount{}, fmt.Errorf("account %s: password is empty", r.Name)
+		return store.NewAccount{}, "password", fmt.Errorf("account %s: password is empty", r.Name)
 	}
 	acct := store.NewAccount{
 		Account: store.Account{Name: r.Name, Template: r.Template, Username: r.Username,
@@ -158,27 +171,29 @@ func (r importRecord) account() (store.NewAccount, error) {
 	if strings.TrimSpace(r.TOTP) != "" {
 		t, err := totpSettings(secret.New(r.TOTP), r.TOTPMinValidity)
 		if err != nil {
-			return store.NewAccount{}, fmt.Errorf("account %s: %w", r.Name, err)
+			return store.NewAccount{}, "totp", fmt.Errorf("account %s: %w", r.Name, err)
 		}
 		acct.TOTP = t
 	} else if r.TOTPMinValidity != 0 {
-		return store.NewAccount{}, fmt.Errorf("account %s: totp_min_validity without totp", r.Name)
+		return store.NewAccount{}, "totp_min_validity", fmt.Errorf("account %s: totp_min_validity without totp", r.Name)
 	}
-	return acct, nil
+	return acct, "", nil
 }
 
-func parseImportYAML(file string, data []byte) ([]importRecord, error) {
+// parseImportYAML returns the well-formed records and the problems of the
+// others, so that every problem is reported at once.
+func parseImportYAML(file string, data []byte) ([]importRecord, []error, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		// Syntax errors may quote a line of the file: say only where.
 		var e strictyaml.Error
 		if errors.As(strictyaml.Decode(file, data, &struct{}{}), &e) && e.Line > 0 {
-			return nil, fmt.Errorf("%s:%d: YAML syntax error", file, e.Line)
+			return nil, nil, fmt.Errorf("%s:%d: YAML syntax error", file, e.Line)
 		}
-		return nil, fmt.Errorf("%s: YAML syntax error", file)
+		return nil, nil, fmt.Errorf("%s: YAML syntax error", file)
 	}
 	if len(doc.Content) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	list := doc.Content[0]
 	if list.Kind == yaml.MappingNode {
@@ -188,16 +203,16 @@ func parseImportYAML(file string, data []byte) ([]importRecord, error) {
 				found = list.Content[i+1]
 			} else {
 				k := list.Content[i]
-				return nil, fmt.Errorf("%s:%d:%d: unknown key %q (want accounts)", file, k.Line, k.Column, k.Value)
+				return nil, nil, fmt.Errorf("%s:%d:%d: unknown key %q (want accounts)", file, k.Line, k.Column, k.Value)
 			}
 		}
 		if found == nil {
-			return nil, fmt.Errorf("%s: no accounts list", file)
+			return nil, nil, fmt.Errorf("%s: no accounts list", file)
 		}
 		list = found
 	}
 	if list.Kind != yaml.SequenceNode {
-		return nil, fmt.Errorf("%s:%d:%d: want a list of accounts", file, list.Line, list.Column)
+		return nil, nil, fmt.Errorf("%s:%d:%d: want a list of accounts", file, list.Line, list.Column)
 	}
 	var (
 		out  []importRecord
@@ -223,12 +238,13 @@ func parseImportYAML(file string, data []byte) ([]importRecord, error) {
 			continue
 		}
 		r.line = item.Line
+		r.lines = map[string]int{}
+		for i := 0; i+1 < len(item.Content); i += 2 {
+			r.lines[item.Content[i].Value] = item.Content[i].Line
+		}
 		out = append(out, r)
 	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("nothing imported:\n%w", errors.Join(errs...))
-	}
-	return out, nil
+	return out, errs, nil
 }
 
 var csvColumns = map[string]bool{"name": true, "template": true, "username": true, "password": true,

@@ -11,20 +11,26 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/spf13/cobra"
 )
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"rotator": func() {
-			os.Exit(run(context.Background(), os.Args[1:], &app{
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			code := run(ctx, os.Args[1:], &app{
 				stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, now: time.Now,
-			}))
+			})
+			stop()
+			os.Exit(code)
 		},
 	})
 }
@@ -46,6 +52,11 @@ func TestScripts(t *testing.T) {
 			"filehash":    cmdFileHash,
 			"chmod":       cmdChmod,
 			"filemode":    cmdFileMode,
+			"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
+				d, err := time.ParseDuration(args[0])
+				ts.Check(err)
+				time.Sleep(d)
+			},
 		},
 	})
 }
@@ -178,4 +189,55 @@ func cmdFileMode(ts *testscript.TestScript, neg bool, args []string) {
 	if got := fmt.Sprintf("%04o", fi.Mode().Perm()); got != args[0] {
 		ts.Fatalf("%s has mode %s, want %s", args[1], got, args[0])
 	}
+}
+
+// TestExitCodes checks the codes scripts cannot see: 0, 1 and 2.
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"ROTATOR_DATA": filepath.Join(dir, "data"), "HOME": dir}
+	tests := []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"help", []string{"--help"}, exitOK},
+		{"init", []string{"init"}, exitOK},
+		{"failure", []string{"account", "show", "nobody"}, exitFailure},
+		{"unknown command", []string{"frobnicate"}, exitUsage},
+		{"unknown subcommand", []string{"account", "frobnicate"}, exitUsage},
+		{"group without command", []string{"account"}, exitUsage},
+		{"unknown flag", []string{"account", "list", "--frobnicate"}, exitUsage},
+		{"missing argument", []string{"otp"}, exitUsage},
+		{"too many arguments", []string{"otp", "a", "b"}, exitUsage},
+		{"bad flag value", []string{"account", "add", "x", "--template", "t", "--username", "u", "--totp-min-validity", "soon"}, exitUsage},
+		{"bad name", []string{"account", "add", "a b", "--template", "t", "--username", "u"}, exitUsage},
+		{"import without format", []string{"account", "import", "file.txt"}, exitUsage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			got := run(context.Background(), tt.args, &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb,
+				getenv: func(k string) string { return env[k] }, now: time.Now})
+			if got != tt.want {
+				t.Errorf("exit %d, want %d; stderr: %s", got, tt.want, errb.String())
+			}
+			if got != exitOK && strings.Count(strings.TrimSpace(errb.String()), "rotator: ") != 1 {
+				t.Errorf("want one error line, got %q", errb.String())
+			}
+		})
+	}
+}
+
+// Every command's help carries an example.
+func TestHelpHasExamples(t *testing.T) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Example == "" && c.Name() != "help" && c.Name() != "completion" {
+			t.Errorf("%s has no example", c.CommandPath())
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRootCmd(&app{}))
 }
