@@ -346,8 +346,12 @@ func runAccountShow(ctx context.Context, a *app, opts accountShowOptions) error 
 			row("TOTP issuer/label", orDash(t.Key.Issuer, "-")+" / "+orDash(t.Key.Label, "-"))
 		}
 		if opts.reveal {
-			row("TOTP secret", t.Key.Secret.Reveal())
-			row("TOTP URI", t.Key.URI().Reveal())
+			k := t.Key
+			if k.Label == "" {
+				k.Label = acct.Username
+			}
+			row("TOTP secret", k.Secret.Reveal())
+			row("TOTP URI", k.URI().Reveal())
 		}
 	} else {
 		row("TOTP", "no")
