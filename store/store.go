@@ -94,14 +94,11 @@ func Create(ctx context.Context, path string, key secret.MasterKey, opts ...Opti
 }
 
 func create(ctx context.Context, path string, key secret.MasterKey, opts []Option) (*Store, error) {
-	db, err := sql.Open("sqlite", dsn(path))
+	s, err := openDB(path, opts)
 	if err != nil {
-		return nil, fmt.Errorf("open vault: %w", err)
+		return nil, err
 	}
-	s := &Store{db: db, path: path, now: time.Now}
-	for _, o := range opts {
-		o(s)
-	}
+	db := s.db
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -131,6 +128,19 @@ func create(ctx context.Context, path string, key secret.MasterKey, opts []Optio
 	return s, nil
 }
 
+// openDB opens the database handle; nothing is read until first use.
+func openDB(path string, opts []Option) (*Store, error) {
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		return nil, fmt.Errorf("open vault: %w", err)
+	}
+	s := &Store{db: db, path: path, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
+}
+
 // Open opens an existing vault. A missing file is ErrNotInitialised, a file
 // that is not a rotator vault or is damaged is ErrCorrupt, and a key that did
 // not create the vault is ErrWrongKey; in every case nothing is written.
@@ -145,14 +155,11 @@ func Open(ctx context.Context, path string, key secret.MasterKey, opts ...Option
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%w: %s is not a regular file", ErrCorrupt, path)
 	}
-	db, err := sql.Open("sqlite", dsn(path))
+	s, err := openDB(path, opts)
 	if err != nil {
-		return nil, fmt.Errorf("open vault: %w", err)
+		return nil, err
 	}
-	s := &Store{db: db, path: path, now: time.Now}
-	for _, o := range opts {
-		o(s)
-	}
+	db := s.db
 	if err := s.checkKey(ctx, key); err != nil {
 		db.Close()
 		return nil, err

@@ -156,6 +156,20 @@ func (a *app) openVault(ctx context.Context) (*store.Store, config.Config, error
 	return s, cfg, nil
 }
 
+// openAccount opens the vault and reads one account.
+func (a *app) openAccount(ctx context.Context, name string) (*store.Store, config.Config, store.Account, error) {
+	s, cfg, err := a.openVault(ctx)
+	if err != nil {
+		return nil, cfg, store.Account{}, err
+	}
+	acct, err := s.Account(ctx, name)
+	if err != nil {
+		s.Close()
+		return nil, cfg, store.Account{}, err
+	}
+	return s, cfg, acct, nil
+}
+
 // actor names who ran the command, for the audit log.
 func (a *app) actor() string {
 	if u, err := user.Current(); err == nil && u.Username != "" {

@@ -285,15 +285,11 @@ func newAccountShowCmd(a *app) *cobra.Command {
 }
 
 func runAccountShow(ctx context.Context, a *app, opts accountShowOptions) error {
-	s, cfg, err := a.openVault(ctx)
+	s, cfg, acct, err := a.openAccount(ctx, opts.name)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	acct, err := s.Account(ctx, opts.name)
-	if err != nil {
-		return err
-	}
 	history, err := s.History(ctx, opts.name)
 	if err != nil {
 		return err
@@ -393,14 +389,11 @@ func newAccountRmCmd(a *app) *cobra.Command {
 }
 
 func runAccountRm(ctx context.Context, a *app, opts accountRmOptions) error {
-	s, _, err := a.openVault(ctx)
+	s, _, _, err := a.openAccount(ctx, opts.name)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if _, err := s.Account(ctx, opts.name); err != nil {
-		return err
-	}
 	if !opts.yes {
 		ok, err := a.confirm(fmt.Sprintf("Remove account %s with its current, pending and previous passwords? This cannot be undone.", opts.name))
 		if err != nil {

@@ -48,15 +48,11 @@ never submit a code that a person may have typed elsewhere.`,
 }
 
 func runOTP(ctx context.Context, a *app, opts otpOptions) error {
-	s, _, err := a.openVault(ctx)
+	s, _, acct, err := a.openAccount(ctx, opts.name)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	acct, err := s.Account(ctx, opts.name)
-	if err != nil {
-		return err
-	}
 	if acct.TOTP == nil {
 		return fmt.Errorf("account %s has no TOTP secret", opts.name)
 	}
