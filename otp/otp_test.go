@@ -430,3 +430,13 @@ func noEcho(t *testing.T, err error, in string) {
 		}
 	}
 }
+
+func BenchmarkCodeAt(b *testing.B) {
+	k, _ := ParseSecret("JBSWY3DPEHPK3PXP")
+	t := time.Unix(1_700_000_000, 0)
+	for b.Loop() {
+		if _, err := k.At(t); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

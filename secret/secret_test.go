@@ -124,3 +124,14 @@ func TestKeyFile(t *testing.T) {
 		t.Errorf("missing key: %v", err)
 	}
 }
+
+func BenchmarkSealOpen(b *testing.B) {
+	s, _ := NewSealer(NewMasterKey(), []byte("vault"))
+	ad := AD{"account", "alice", "password"}
+	pt := []byte("a 20-character pw!!!")
+	for b.Loop() {
+		if _, err := s.Open(s.Seal(pt, ad), ad); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -412,4 +413,45 @@ func TestNoPlaintextOnDisk(t *testing.T) {
 	check("open")
 	s.Close()
 	check("closed")
+}
+
+// BenchmarkClaimStep measures one durable replay-guard write
+// (BEGIN IMMEDIATE, UPDATE, COMMIT with synchronous=FULL).
+func BenchmarkClaimStep(b *testing.B) {
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), "vault.db")
+	s, err := Create(ctx, path, secret.NewMasterKey())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	s.AddAccount(ctx, testAccount("alice"))
+	step := uint64(0)
+	for b.Loop() {
+		step++
+		if ok, _, err := s.ClaimStep(ctx, "alice", step); !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+	}
+}
+
+// BenchmarkPromote measures the one-transaction pending-to-current promotion.
+func BenchmarkPromote(b *testing.B) {
+	ctx := context.Background()
+	s, err := Create(ctx, filepath.Join(b.TempDir(), "vault.db"), secret.NewMasterKey())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	s.AddAccount(ctx, testAccount("alice"))
+	i := 0
+	for b.Loop() {
+		i++
+		if err := s.SetPending(ctx, "alice", secret.New(fmt.Sprint("pw-", i))); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Promote(ctx, "alice", "rotation"); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
