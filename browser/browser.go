@@ -20,18 +20,22 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/go-rod/rod"
 	"github.com/go-rod/rod/lib/launcher"
+	"github.com/go-rod/rod/lib/proto"
 )
 
-// Candidates are the names looked up on PATH when no binary is configured,
+// chromiumNames are the names looked up on PATH when no binary is configured,
 // in order.
-var candidates = []string{"chromium", "chromium-browser", "google-chrome-stable", "google-chrome"}
+var chromiumNames = []string{"chromium", "chromium-browser", "google-chrome-stable", "google-chrome"}
 
 // ErrNoChromium means no Chromium binary was found.
-var ErrNoChromium = errors.New("no Chromium found: install Debian's package (apt-get install -y chromium) or set the browser binary path")
+var ErrNoChromium = errors.New("no Chromium found on PATH (chromium, chromium-browser, google-chrome): install it with `apt-get install chromium`, or set browser.bin in the config")
 
 // FindChromium returns bin if set, else the first Chromium on PATH.
 func FindChromium(bin string) (string, error) {
@@ -41,7 +45,7 @@ func FindChromium(bin string) (string, error) {
 		}
 		return bin, nil
 	}
-	for _, name := range candidates {
+	for _, name := range chromiumNames {
 		if p, err := exec.LookPath(name); err == nil {
 			return p, nil
 		}
@@ -61,13 +65,19 @@ type Options struct {
 	Headful bool
 	// LaunchTimeout bounds the start of the browser (default 30 s).
 	LaunchTimeout time.Duration
+	// Proxy is a proxy URL for all of the browser's traffic (empty: none).
+	Proxy string
 }
+
+// ErrProfileInUse means another run holds the account's browser profile.
+var ErrProfileInUse = errors.New("browser profile is in use by another run")
 
 // Browser is a running Chromium.
 type Browser struct {
 	rod      *rod.Browser
 	launcher *launcher.Launcher
 	tempDir  string
+	lock     *os.File
 }
 
 // Launch starts Chromium with opts. Close it when done.
@@ -90,6 +100,13 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 			return nil, fmt.Errorf("create browser profile: %w", err)
 		}
 		dir = b.tempDir
+	} else {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create browser profile: %w", err)
+		}
+		if b.lock, err = lockProfile(dir); err != nil {
+			return nil, err
+		}
 	}
 	l := launcher.New().
 		Context(ctx).
@@ -105,6 +122,9 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 		Set("remote-debugging-address", "127.0.0.1")
 	if os.Geteuid() == 0 {
 		l = l.NoSandbox(true)
+	}
+	if opts.Proxy != "" {
+		l = l.Proxy(opts.Proxy)
 	}
 	b.launcher = l
 	u, err := l.Launch()
@@ -153,4 +173,61 @@ func (b *Browser) cleanup() {
 	if b.tempDir != "" {
 		os.RemoveAll(b.tempDir)
 	}
+	if b.lock != nil {
+		b.lock.Close() // releases the flock
+		b.lock = nil
+	}
+}
+
+// lockProfile takes an exclusive lock on the profile, so two runs never
+// share one; the lock goes with the process, also when it is killed.
+func lockProfile(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "rotator.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock browser profile: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w: %s", ErrProfileInUse, dir)
+		}
+		return nil, fmt.Errorf("lock browser profile: %w", err)
+	}
+	return f, nil
+}
+
+// PageOptions set how a page presents itself.
+type PageOptions struct {
+	// UserAgent overrides the browser's; empty: Chromium's own with
+	// "HeadlessChrome" said as "Chrome", the same on every run.
+	UserAgent string
+	// Viewport defaults to 1280x800.
+	Width, Height int
+}
+
+// NewPage opens a blank page with a stable user agent and viewport.
+func (b *Browser) NewPage(ctx context.Context, opts PageOptions) (*rod.Page, error) {
+	page, err := b.rod.Context(ctx).Page(proto.TargetCreateTarget{URL: "about:blank"})
+	if err != nil {
+		return nil, fmt.Errorf("open page: %w", err)
+	}
+	ua := opts.UserAgent
+	if ua == "" {
+		v, err := b.rod.Context(ctx).Version()
+		if err != nil {
+			return nil, fmt.Errorf("browser version: %w", err)
+		}
+		ua = strings.ReplaceAll(v.UserAgent, "HeadlessChrome", "Chrome")
+	}
+	if err := page.SetUserAgent(&proto.NetworkSetUserAgentOverride{UserAgent: ua}); err != nil {
+		return nil, fmt.Errorf("set user agent: %w", err)
+	}
+	w, h := opts.Width, opts.Height
+	if w == 0 || h == 0 {
+		w, h = 1280, 800
+	}
+	if err := page.SetViewport(&proto.EmulationSetDeviceMetricsOverride{Width: w, Height: h, DeviceScaleFactor: 1}); err != nil {
+		return nil, fmt.Errorf("set viewport: %w", err)
+	}
+	return page, nil
 }

@@ -40,8 +40,24 @@ type Config struct {
 	DataDir string `yaml:"data_dir"`
 	// MasterKeyFile is the 32-byte key file; default DataDir/master.key.
 	MasterKeyFile string   `yaml:"master_key_file"`
-	TOTP          TOTP     `yaml:"totp"`
-	Schedule      Schedule `yaml:"schedule"`
+	TOTP          TOTP      `yaml:"totp"`
+	Schedule      Schedule  `yaml:"schedule"`
+	Browser       Browser   `yaml:"browser"`
+	Templates     Templates `yaml:"templates"`
+}
+
+// Browser settings.
+type Browser struct {
+	// Bin is the Chromium binary; empty: the first of chromium,
+	// chromium-browser, google-chrome on PATH.
+	Bin string `yaml:"bin"`
+}
+
+// Templates settings.
+type Templates struct {
+	// Dir is a folder of the operator's own templates, searched by name
+	// before the ones rotator ships.
+	Dir string `yaml:"dir"`
 }
 
 // TOTP settings.
@@ -156,6 +172,16 @@ func (c *Config) Resolve(dataFlag string, env Env) error {
 		return fmt.Errorf("master key file: %w", err)
 	}
 	return nil
+}
+
+// ProfileDir is the account's persistent browser profile.
+func (c Config) ProfileDir(account string) string {
+	return filepath.Join(c.DataDir, "profiles", account)
+}
+
+// ArtifactDir is where an account's runs keep screenshots and pages.
+func (c Config) ArtifactDir(account string) string {
+	return filepath.Join(c.DataDir, "artifacts", account)
 }
 
 // VaultPath is the vault database file.

@@ -91,7 +91,7 @@ encrypted vault, and pauses for an operator when a site asks for a CAPTCHA.`,
 	root.PersistentFlags().StringVar(&a.dataFlag, "data", "", "data directory (default $ROTATOR_DATA, else $XDG_DATA_HOME/rotator, else ~/.local/share/rotator)")
 	root.PersistentFlags().StringVar(&a.configFlag, "config", "", "config file (default $ROTATOR_CONFIG, else ~/.config/rotator/config.yaml if present)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newInitCmd(a), newAccountCmd(a), newOTPCmd(a))
+	root.AddCommand(newInitCmd(a), newAccountCmd(a), newOTPCmd(a), newTemplateCmd(a), newDemoSiteCmd(a))
 	return root
 }
 

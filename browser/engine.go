@@ -1,0 +1,621 @@
+package browser
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-rod/rod"
+	"github.com/go-rod/rod/lib/proto"
+
+	"github.com/rotator-pam/rotator/secret"
+	"github.com/rotator-pam/rotator/templates"
+)
+
+// Values are what a flow's {{ }} variables stand for.
+type Values struct {
+	Username string
+	// Password is the password to sign in with (the current one, or the
+	// new one when verifying).
+	Password    secret.String
+	NewPassword secret.String
+	Params      map[string]string
+	// TOTP returns a fresh code; the caller applies the fresh-code policy
+	// and the replay guard.
+	TOTP func(ctx context.Context) (secret.String, error)
+}
+
+func (v Values) lookup(ctx context.Context) func(string) (string, error) {
+	return func(name string) (string, error) {
+		switch name {
+		case templates.VarUsername:
+			return v.Username, nil
+		case templates.VarPassword:
+			if v.Password.IsZero() {
+				return "", errors.New("no password for {{ password }}")
+			}
+			return v.Password.Reveal(), nil
+		case templates.VarNewPassword:
+			if v.NewPassword.IsZero() {
+				return "", errors.New("no new password for {{ new_password }}")
+			}
+			return v.NewPassword.Reveal(), nil
+		case templates.VarTOTP:
+			if v.TOTP == nil {
+				return "", errors.New("the account has no TOTP secret, but the template asks for a code")
+			}
+			c, err := v.TOTP(ctx)
+			if err != nil {
+				return "", fmt.Errorf("TOTP code: %w", err)
+			}
+			return c.Reveal(), nil
+		}
+		if p, ok := strings.CutPrefix(name, "param."); ok {
+			if val, ok := v.Params[p]; ok {
+				return val, nil
+			}
+			return "", fmt.Errorf("no value for {{ %s }}", name)
+		}
+		return "", fmt.Errorf("unknown variable {{ %s }}", name)
+	}
+}
+
+// StepReport is what one step did.
+type StepReport struct {
+	Flow string
+	// Path numbers the step: "3", or "5.then.1" inside an if, "6.2" inside a
+	// frame.
+	Path string
+	Step templates.Step
+	// Matched is the selector alternative that found the element, if any.
+	Matched  string
+	Duration time.Duration
+	Err      error
+	// Skipped is set for if steps whose branch was empty.
+	Note string
+}
+
+// StepError is a step that failed: where, why, and what the page offered.
+type StepError struct {
+	Template string
+	Flow     string
+	Path     string
+	Step     templates.Step
+	File     string
+	URL      string
+	Err      error
+	// Artifacts are the files saved for the failure (screenshot, HTML,
+	// details), when an artifact folder was given.
+	Artifacts []string
+	// Candidates are elements on the page that look like what the step
+	// wanted, best first.
+	Candidates []Candidate
+}
+
+func (e *StepError) Error() string {
+	loc := ""
+	if e.File != "" {
+		loc = fmt.Sprintf(" (%s:%d:%d)", e.File, e.Step.Line, e.Step.Column)
+	}
+	return fmt.Sprintf("template %s, %s step %s, %s%s: %v", e.Template, e.Flow, e.Path, e.Step.Describe(), loc, e.Err)
+}
+
+func (e *StepError) Unwrap() error { return e.Err }
+
+// Runner runs a template's flows on one page.
+type Runner struct {
+	Template *templates.Template
+	// BaseURL overrides the template's base URL (an account's --url).
+	BaseURL string
+	Page    *rod.Page
+	Values  Values
+	// ArtifactDir receives screenshots and failure reports; empty: none.
+	ArtifactDir string
+	Logger      *slog.Logger
+	// OnStep is called after every step (progress display).
+	OnStep func(StepReport)
+	// HTTPClient looks up /.well-known/change-password (default: one that
+	// does not use the browser's cookies).
+	HTTPClient *http.Client
+}
+
+func (r *Runner) base() string {
+	if r.BaseURL != "" {
+		return r.BaseURL
+	}
+	return r.Template.BaseURL
+}
+
+func (r *Runner) logger() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// RunFlow runs one flow. It returns a *ChallengeError when the page shows a
+// challenge, a *StepError when a step fails, or nil.
+func (r *Runner) RunFlow(ctx context.Context, flow string) error {
+	steps, ok := r.Template.Flows.Get(flow)
+	if !ok {
+		return fmt.Errorf("template %s has no %s flow", r.Template.Name, flow)
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.Template.Timeouts.Run)
+	defer cancel()
+	return r.runSteps(ctx, r.Page, flow, "", steps)
+}
+
+func (r *Runner) runSteps(ctx context.Context, page *rod.Page, flow, prefix string, steps []templates.Step) error {
+	for i, st := range steps {
+		path := prefix + strconv.Itoa(i+1)
+		if err := r.runStep(ctx, page, flow, path, st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Runner) stepTimeout(st templates.Step) time.Duration {
+	if st.Timeout != 0 {
+		return st.Timeout
+	}
+	return r.Template.Timeouts.Step
+}
+
+func (r *Runner) runStep(ctx context.Context, page *rod.Page, flow, path string, st templates.Step) error {
+	sctx, cancel := context.WithTimeout(ctx, r.stepTimeout(st))
+	defer cancel()
+	start := time.Now()
+	rep := StepReport{Flow: flow, Path: path, Step: st}
+	matched, note, err := r.do(ctx, sctx, page.Context(sctx), flow, path, st)
+	rep.Matched, rep.Note, rep.Duration, rep.Err = matched, note, time.Since(start), err
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("%w (the whole %s flow took longer than %v)", err, flow, r.Template.Timeouts.Run)
+		rep.Err = err
+	}
+	var nested *StepError
+	var chal *ChallengeError
+	if errors.As(err, &nested) || errors.As(err, &chal) {
+		return err // already reported by the nested step
+	}
+	if err == nil && st.Kind != templates.StepIf && st.Kind != templates.StepFrame {
+		// Challenges are looked for after every step, with a budget of
+		// their own: a slow step must not hide one.
+		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		c, derr := detectChallenge(page.Context(cctx), r.Template)
+		ccancel()
+		if derr == nil && c != nil {
+			c.Flow, c.Step = flow, path
+			c.Screenshot = r.save(page, fmt.Sprintf("%s-step%s-challenge.png", flow, path), nil)
+			rep.Err = c
+			r.report(rep)
+			r.logger().Warn("challenge", "flow", flow, "step", path, "kind", string(c.Kind), "detector", c.Name, "url", c.URL)
+			return c
+		}
+	}
+	if err == nil && rep.Note == "" && (st.Kind == templates.StepIf || st.Kind == templates.StepFrame) {
+		return nil // its header and nested steps were reported
+	}
+	if err != nil {
+		se := &StepError{Template: r.Template.Name, Flow: flow, Path: path, Step: st, File: r.Template.File, Err: err}
+		r.fail(page, se)
+		r.report(rep)
+		return se
+	}
+	r.report(rep)
+	return nil
+}
+
+func (r *Runner) report(rep StepReport) {
+	if r.OnStep != nil {
+		r.OnStep(rep)
+	}
+}
+
+// waitElement polls for sel until ctx ends.
+func waitElement(ctx context.Context, page *rod.Page, sel *templates.Selector, visible bool) (*rod.Element, *templates.Alternative, error) {
+	for {
+		find := findOnce
+		if visible {
+			find = visibleOnce
+		}
+		el, alt, err := find(page, sel)
+		if err != nil && ctx.Err() == nil {
+			return nil, nil, err
+		}
+		if el != nil {
+			return el, alt, nil
+		}
+		select {
+		case <-ctx.Done():
+			what := "matches"
+			if visible {
+				what = "is visible for"
+			}
+			return nil, nil, fmt.Errorf("no element %s %s within the step's deadline", what, sel.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// settle waits after an action for the page to stop loading: no request in
+// flight for 300 ms and the document complete, within at most 5 s (pages
+// that poll forever do not hold a flow up).
+func settle(ctx context.Context, page *rod.Page, action func() error) error {
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	wait := page.Context(sctx).WaitRequestIdle(300*time.Millisecond, nil, nil, nil)
+	if err := action(); err != nil {
+		return err
+	}
+	wait()
+	for sctx.Err() == nil {
+		res, err := page.Context(sctx).Eval(`() => document.readyState`)
+		if err == nil && res.Value.Str() == "complete" {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nil
+}
+
+// do runs one step and returns the matched alternative and a note. ctx is
+// the step's deadline; flowCtx the flow's, for nested steps and for waiting
+// on a fresh TOTP code, which may take up to a period and must not count
+// against the step.
+func (r *Runner) do(flowCtx, ctx context.Context, page *rod.Page, flow, path string, st templates.Step) (string, string, error) {
+	lookup := r.Values.lookup(flowCtx)
+	switch st.Kind {
+	case templates.StepGoto:
+		target, err := st.URL.Expand(lookup)
+		if err != nil {
+			return "", "", err
+		}
+		if target == templates.ChangePasswordPage {
+			if target, err = r.changePasswordPage(ctx); err != nil {
+				return "", "", err
+			}
+		} else if target, err = templates.ResolveURL(r.base(), target); err != nil {
+			return "", "", err
+		}
+		if err := page.Navigate(target); err != nil {
+			return "", "", fmt.Errorf("open %s: %w", target, err)
+		}
+		if err := page.WaitLoad(); err != nil {
+			return "", "", fmt.Errorf("load %s: %w", target, err)
+		}
+		return "", target, nil
+
+	case templates.StepFill, templates.StepTOTP:
+		el, alt, err := waitElement(ctx, page, st.Target, true)
+		if err != nil {
+			return "", "", err
+		}
+		var value string
+		if st.Kind == templates.StepTOTP {
+			value, err = lookup(templates.VarTOTP)
+		} else {
+			value, err = st.Value.Expand(lookup)
+		}
+		if err != nil {
+			return alt.Raw, "", err
+		}
+		// A wait for a TOTP window may have used up the step's deadline:
+		// typing gets a fresh one.
+		tctx, cancel := context.WithTimeout(flowCtx, r.stepTimeout(st))
+		defer cancel()
+		if err := fill(page.Context(tctx), el.Context(tctx), value, st.Keys); err != nil {
+			return alt.Raw, "", fmt.Errorf("type into %s: %w", alt.Raw, err)
+		}
+		return alt.Raw, "", nil
+
+	case templates.StepClick:
+		el, alt, err := waitElement(ctx, page, st.Target, !st.JS)
+		if err != nil {
+			return "", "", err
+		}
+		err = settle(ctx, page, func() error {
+			if st.JS {
+				_, err := el.Eval(`() => this.click()`)
+				return err
+			}
+			return el.Click(proto.InputMouseButtonLeft, 1)
+		})
+		if err != nil {
+			return alt.Raw, "", fmt.Errorf("click %s: %w", alt.Raw, err)
+		}
+		return alt.Raw, "", nil
+
+	case templates.StepSelect:
+		el, alt, err := waitElement(ctx, page, st.Target, true)
+		if err != nil {
+			return "", "", err
+		}
+		opt, err := st.Value.Expand(lookup)
+		if err != nil {
+			return alt.Raw, "", err
+		}
+		res, err := el.Eval(`(want) => {
+			const o = Array.from(this.options || []).find(o => o.value === want || o.text.trim() === want);
+			if (!o) return false;
+			this.value = o.value;
+			this.dispatchEvent(new Event("input", {bubbles: true}));
+			this.dispatchEvent(new Event("change", {bubbles: true}));
+			return true; }`, opt)
+		if err != nil {
+			return alt.Raw, "", err
+		}
+		if !res.Value.Bool() {
+			return alt.Raw, "", fmt.Errorf("%s has no option %q", alt.Raw, opt)
+		}
+		return alt.Raw, "", nil
+
+	case templates.StepCheck:
+		el, alt, err := waitElement(ctx, page, st.Target, true)
+		if err != nil {
+			return "", "", err
+		}
+		prop, err := el.Property("checked")
+		if err != nil {
+			return alt.Raw, "", err
+		}
+		if prop.Bool() != st.Checked {
+			if err := el.Click(proto.InputMouseButtonLeft, 1); err != nil {
+				return alt.Raw, "", err
+			}
+		}
+		return alt.Raw, "", nil
+
+	case templates.StepPress:
+		matched := ""
+		if st.Target != nil {
+			el, alt, err := waitElement(ctx, page, st.Target, true)
+			if err != nil {
+				return "", "", err
+			}
+			if err := el.Focus(); err != nil {
+				return alt.Raw, "", err
+			}
+			matched = alt.Raw
+		}
+		k, ok := keyFor(st.Key)
+		if !ok {
+			return matched, "", fmt.Errorf("unknown key %q", st.Key)
+		}
+		return matched, "", settle(ctx, page, func() error { return page.Keyboard.Type(k) })
+
+	case templates.StepWaitFor, templates.StepExpect:
+		err := waitCondition(ctx, page, st.Cond)
+		if err != nil && st.Kind == templates.StepExpect && st.Message != "" {
+			err = fmt.Errorf("%s (%v)", st.Message, err)
+		}
+		return "", "", err
+
+	case templates.StepIf:
+		ok, err := checkCondition(page, st.Cond)
+		if err != nil {
+			return "", "", err
+		}
+		branch, name := st.Then, "then"
+		if !ok {
+			branch, name = st.Else, "else"
+		}
+		if len(branch) == 0 {
+			return "", "condition false, nothing to do", nil
+		}
+		r.report(StepReport{Flow: flow, Path: path, Step: st, Note: "condition " + strconv.FormatBool(ok) + ": " + name})
+		return "", "", r.runSteps(flowCtx, page.Context(flowCtx), flow, path+"."+name+".", branch)
+
+	case templates.StepFrame:
+		el, alt, err := waitElement(ctx, page, st.Target, false)
+		if err != nil {
+			return "", "", err
+		}
+		fr, err := el.Frame()
+		if err != nil {
+			return alt.Raw, "", fmt.Errorf("%s is not a frame: %w", alt.Raw, err)
+		}
+		r.report(StepReport{Flow: flow, Path: path, Step: st, Matched: alt.Raw, Note: "entering frame"})
+		return alt.Raw, "", r.runSteps(flowCtx, fr.Context(flowCtx), flow, path+".", st.Steps)
+
+	case templates.StepScreenshot:
+		name, err := st.Text.Expand(lookup)
+		if err != nil {
+			return "", "", err
+		}
+		p := r.save(page, safeName(name)+".png", nil)
+		return "", p, nil
+
+	case templates.StepSleep:
+		select {
+		case <-time.After(st.Duration):
+			return "", "", nil
+		case <-ctx.Done():
+			return "", "", fmt.Errorf("sleep %v: %w", st.Duration, ctx.Err())
+		}
+
+	case templates.StepEval:
+		var res *proto.RuntimeRemoteObject
+		err := settle(ctx, page, func() error {
+			var err error
+			res, err = page.Evaluate(rod.Eval("() => {" + st.Script + "\n}").ByPromise())
+			return err
+		})
+		if err != nil {
+			return "", "", fmt.Errorf("eval: %w", err)
+		}
+		return "", truncate(res.Value.String(), 80), nil
+
+	case templates.StepLog:
+		msg, err := st.Text.Expand(lookup)
+		if err != nil {
+			return "", "", err
+		}
+		r.logger().Info(msg, "template", r.Template.Name, "flow", flow, "step", path)
+		return "", msg, nil
+
+	case templates.StepProp:
+		el, alt, err := waitElement(ctx, page, st.Target, false)
+		if err != nil {
+			return "", "", err
+		}
+		raw, err := st.Value.Expand(lookup)
+		if err != nil {
+			return alt.Raw, "", err
+		}
+		var v any = raw
+		if b, err := strconv.ParseBool(raw); err == nil {
+			v = b
+		} else if n, err := strconv.ParseFloat(raw, 64); err == nil {
+			v = n
+		}
+		if _, err := el.Eval(`(name, v) => { this[name] = v; }`, st.Property, v); err != nil {
+			return alt.Raw, "", err
+		}
+		return alt.Raw, "", nil
+	}
+	return "", "", fmt.Errorf("unknown step kind %q", st.Kind)
+}
+
+// fill clears the field and types value, all at once or key by key.
+func fill(page *rod.Page, el *rod.Element, value string, keyByKey bool) error {
+	if err := el.Focus(); err != nil {
+		return err
+	}
+	if _, err := el.Eval(`() => { if ("value" in this) { this.value = ""; this.dispatchEvent(new Event("input", {bubbles: true})); } }`); err != nil {
+		return err
+	}
+	if !keyByKey {
+		return el.Input(value)
+	}
+	for _, r := range value {
+		if k, ok := keyFor(string(r)); ok {
+			if err := page.Keyboard.Type(k); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := page.InsertText(string(r)); err != nil {
+			return err
+		}
+	}
+	_, err := el.Eval(`() => this.dispatchEvent(new Event("change", {bubbles: true}))`)
+	return err
+}
+
+// checkCondition evaluates a condition once.
+func checkCondition(page *rod.Page, c templates.Condition) (bool, error) {
+	switch c.Kind {
+	case templates.CondExists:
+		el, _, err := findOnce(page, c.Selector)
+		return el != nil, err
+	case templates.CondVisible:
+		el, _, err := visibleOnce(page, c.Selector)
+		return el != nil, err
+	case templates.CondHidden:
+		el, _, err := visibleOnce(page, c.Selector)
+		return el == nil, err
+	case templates.CondURL, templates.CondURLRe:
+		info, err := page.Info()
+		if err != nil {
+			return false, err
+		}
+		if c.Kind == templates.CondURL {
+			return strings.Contains(info.URL, c.Pattern), nil
+		}
+		return c.Regexp.MatchString(info.URL), nil
+	case templates.CondText:
+		res, err := page.Eval(`() => document.body ? document.body.innerText : ""`)
+		if err != nil {
+			return false, err
+		}
+		return strings.Contains(strings.ToLower(res.Value.Str()), strings.ToLower(c.Pattern)), nil
+	}
+	return false, fmt.Errorf("unknown condition %q", c.Kind)
+}
+
+// waitCondition polls a condition until it holds or ctx ends.
+func waitCondition(ctx context.Context, page *rod.Page, c templates.Condition) error {
+	var last error
+	for {
+		ok, err := checkCondition(page, c)
+		if err == nil && ok {
+			return nil
+		}
+		if err != nil {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			msg := "not met"
+			if c.Kind == templates.CondURL || c.Kind == templates.CondURLRe {
+				if info, err := page.Context(context.Background()).Info(); err == nil {
+					msg = "the page is at " + info.URL
+				}
+			}
+			if last != nil && !errors.Is(last, context.DeadlineExceeded) && !errors.Is(last, context.Canceled) {
+				msg += ": " + last.Error()
+			}
+			return fmt.Errorf("%s: %s within the step's deadline", c.String(), msg)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// changePasswordPage finds the site's change-password page: its
+// /.well-known/change-password redirect, else Apple's list.
+func (r *Runner) changePasswordPage(ctx context.Context) (string, error) {
+	wk, err := templates.ResolveURL(r.base(), "/.well-known/change-password")
+	if err != nil {
+		return "", err
+	}
+	client := r.HTTPClient
+	if client == nil {
+		client = &http.Client{}
+	}
+	// The well-known URL answers with a redirect to the page; follow only
+	// that one (the page itself may redirect a client without a session on
+	// to a sign-in page).
+	c := *client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, wk, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := c.Do(req)
+	if err == nil {
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode >= 300 && resp.StatusCode < 400 && resp.Header.Get("Location") != "":
+			loc, lerr := resp.Request.URL.Parse(resp.Header.Get("Location"))
+			if lerr == nil {
+				return loc.String(), nil
+			}
+		case resp.StatusCode == http.StatusOK:
+			return wk, nil
+		}
+	}
+	u, lerr := templates.ChangePasswordURL(r.base())
+	if lerr == nil && u != "" {
+		return u, nil
+	}
+	why := "no redirect"
+	if err != nil {
+		why = err.Error()
+	} else if resp != nil {
+		why = resp.Status
+	}
+	return "", fmt.Errorf("no change-password page: %s (%s) and Apple's list has no entry for the site; use goto with the page's URL", wk, why)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rotator-pam/rotator/browser"
+	"github.com/rotator-pam/rotator/otp"
+	"github.com/rotator-pam/rotator/secret"
+	"github.com/rotator-pam/rotator/store"
+	"github.com/rotator-pam/rotator/templates"
+)
+
+type templateTestOptions struct {
+	template  string
+	account   string
+	flow      string
+	headful   bool
+	artifacts string
+}
+
+func newTemplateTestCmd(a *app) *cobra.Command {
+	var opts templateTestOptions
+	c := &cobra.Command{
+		Use:   "test TEMPLATE --account NAME [--flow login|logout|verify] [--headful]",
+		Short: "Run one flow of a template against the site and show every step",
+		Long: `test runs a flow of TEMPLATE (a shipped template's name, a name in
+templates.dir, or a file) for an account of the vault, in the account's own
+browser profile, and prints every step: number, kind, which selector
+alternative matched, duration, ok or failed. On a failure it prints the step,
+why, the saved screenshot and page, and the elements on the page that look
+like what the step wanted, as selectors ready to paste.
+
+login (the default) signs in; logout signs in and out; verify signs in, then
+runs the verify flow (or logout and login again). None of them changes a
+password.`,
+		Example: `  rotator template test demo-social --account demo
+  rotator template test ./my-site.yaml --account work --headful`,
+		Args: exactArgs(1, "TEMPLATE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.template = args[0]
+			return runTemplateTest(cmd.Context(), a, opts)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&opts.account, "account", "", "account whose username, password and TOTP to use (required)")
+	f.StringVar(&opts.flow, "flow", "login", "flow to run: login, logout or verify")
+	f.BoolVar(&opts.headful, "headful", false, "show the browser window")
+	f.StringVar(&opts.artifacts, "artifacts", "", "folder for screenshots and pages (default: the account's artifacts in the data directory)")
+	return c
+}
+
+func runTemplateTest(ctx context.Context, a *app, opts templateTestOptions) error {
+	if opts.account == "" {
+		return usagef("--account is required")
+	}
+	var flows []string
+	switch opts.flow {
+	case templates.FlowLogin:
+		flows = []string{templates.FlowLogin}
+	case templates.FlowLogout:
+		flows = []string{templates.FlowLogin, templates.FlowLogout}
+	case templates.FlowVerify:
+		flows = []string{templates.FlowLogin, templates.FlowVerify}
+	case templates.FlowChange:
+		return usagef("--flow change changes the account's password; that runs as a rotation, with the new password stored before it is submitted (not yet available)")
+	default:
+		return usagef("--flow %q: want login, logout or verify", opts.flow)
+	}
+	s, cfg, acct, err := a.openAccount(ctx, opts.account)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	tpl, diags := templates.Find(opts.template, cfg.Templates.Dir)
+	for _, d := range diags {
+		if d.Warning {
+			fmt.Fprintln(a.stderr, d.String())
+		}
+	}
+	if err := diags.Err(); err != nil {
+		return err
+	}
+	pw, err := s.Password(ctx, acct.Name)
+	if err != nil {
+		return err
+	}
+	vals := browser.Values{Username: acct.Username, Password: pw, Params: map[string]string{}}
+	for name, p := range tpl.Params {
+		vals.Params[name] = p.Default
+	}
+	if acct.TOTP != nil {
+		vals.TOTP = totpSource(s, acct, cfg.TOTP.MinValidity)
+	}
+	dir := opts.artifacts
+	if dir == "" {
+		dir = filepath.Join(cfg.ArtifactDir(acct.Name), a.now().UTC().Format("20060102T150405Z")+"-test-"+opts.flow)
+	}
+	b, err := browser.Launch(ctx, browser.Options{Bin: cfg.Browser.Bin, UserDataDir: cfg.ProfileDir(acct.Name),
+		Headful: opts.headful, Proxy: tpl.Proxy})
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	po := browser.PageOptions{UserAgent: tpl.UserAgent}
+	if tpl.Viewport != nil {
+		po.Width, po.Height = tpl.Viewport.Width, tpl.Viewport.Height
+	}
+	page, err := b.NewPage(ctx, po)
+	if err != nil {
+		return err
+	}
+	r := &browser.Runner{Template: tpl, BaseURL: acct.SiteURL, Page: page, Values: vals, ArtifactDir: dir,
+		OnStep: func(rep browser.StepReport) { printStep(a, rep) }}
+	fmt.Fprintf(a.stdout, "template %s, account %s (%s)\n", tpl.Name, acct.Name, acct.Username)
+	if opts.flow == templates.FlowVerify && tpl.Flows.Verify == nil {
+		// The default verify: log out, then log in again.
+		if tpl.Flows.Logout == nil {
+			return fmt.Errorf("template %s has neither a verify nor a logout flow", tpl.Name)
+		}
+		flows = []string{templates.FlowLogin, templates.FlowLogout, templates.FlowLogin}
+	}
+	for _, flow := range flows {
+		fmt.Fprintf(a.stdout, "%s flow\n", flow)
+		if err := r.RunFlow(ctx, flow); err != nil {
+			return explainFailure(a, err)
+		}
+	}
+	fmt.Fprintf(a.stdout, "ok: %s flow passed\n", opts.flow)
+	return nil
+}
+
+// totpSource hands out fresh codes under the account's policy and the
+// vault's replay guard.
+func totpSource(s *store.Store, acct store.Account, dflt time.Duration) func(context.Context) (secret.String, error) {
+	gen := otp.Generator{Guard: s}
+	min := acct.TOTP.MinValidity
+	if min == 0 {
+		min = dflt
+	}
+	return func(ctx context.Context) (secret.String, error) {
+		tok, err := gen.Fresh(ctx, acct.Name, acct.TOTP.Key, min)
+		return tok.Code, err
+	}
+}
+
+func printStep(a *app, rep browser.StepReport) {
+	status := "ok"
+	if rep.Err != nil {
+		status = "FAILED"
+		var ce *browser.ChallengeError
+		if errors.As(rep.Err, &ce) {
+			status = "CHALLENGE " + string(ce.Kind)
+		}
+	}
+	desc := rep.Step.Describe()
+	matched := ""
+	if rep.Matched != "" && rep.Step.Target != nil && len(rep.Step.Target.Alternatives) > 1 {
+		matched = " -> " + rep.Matched
+	}
+	note := ""
+	if rep.Note != "" {
+		note = " (" + rep.Note + ")"
+	}
+	indent := strings.Repeat("  ", strings.Count(rep.Path, "."))
+	fmt.Fprintf(a.stdout, "  %s%-8s %s%s%s  %s  %s\n", indent, rep.Path, desc, matched, note, rep.Duration.Round(time.Millisecond), status)
+}
+
+// explainFailure prints what a template author needs after a failed step
+// and returns the error.
+func explainFailure(a *app, err error) error {
+	var se *browser.StepError
+	var ce *browser.ChallengeError
+	switch {
+	case errors.As(err, &ce):
+		fmt.Fprintf(a.stdout, "\nchallenge: %s (%s) at %s after %s step %s\n", ce.Kind, ce.Name, ce.URL, ce.Flow, ce.Step)
+		if ce.Screenshot != "" {
+			fmt.Fprintf(a.stdout, "screenshot: %s\n", ce.Screenshot)
+		}
+		fmt.Fprintln(a.stdout, "A person must get past it (the console will let an operator do so); rotator never guesses.")
+	case errors.As(err, &se):
+		fmt.Fprintf(a.stdout, "\nfailed: %s step %s, %s\n", se.Flow, se.Path, se.Step.Describe())
+		if se.File != "" {
+			fmt.Fprintf(a.stdout, "where:  %s:%d:%d\n", se.File, se.Step.Line, se.Step.Column)
+		}
+		fmt.Fprintf(a.stdout, "why:    %v\n", se.Err)
+		fmt.Fprintf(a.stdout, "page:   %s\n", se.URL)
+		for _, p := range se.Artifacts {
+			fmt.Fprintf(a.stdout, "saved:  %s\n", p)
+		}
+		if len(se.Candidates) > 0 {
+			fmt.Fprintln(a.stdout, "the page offers instead:")
+			for _, c := range se.Candidates {
+				fmt.Fprintf(a.stdout, "  %-40s %s\n", fmt.Sprintf("%q", c.Selector), c.Why)
+			}
+		}
+	}
+	return err
+}

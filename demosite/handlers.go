@@ -1,0 +1,480 @@
+package demosite
+
+import (
+	"bytes"
+	"encoding/json"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/basicfont"
+	"golang.org/x/image/math/fixed"
+)
+
+// Handler serves the site and, to loopback clients only, the admin API.
+func (s *Site) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.root)
+	mux.HandleFunc("GET /login", s.loginPage)
+	mux.HandleFunc("POST /login", s.login)
+	mux.HandleFunc("GET /login/password", s.passwordPage)
+	mux.HandleFunc("POST /login/password", s.password)
+	mux.HandleFunc("GET /login/totp", s.totpPage)
+	mux.HandleFunc("POST /login/totp", s.totp)
+	mux.HandleFunc("GET /captcha", s.captchaPage)
+	mux.HandleFunc("GET /captcha/image", s.captchaImage)
+	mux.HandleFunc("POST /captcha", s.captcha)
+	mux.HandleFunc("GET /trust", s.trustPage)
+	mux.HandleFunc("POST /trust", s.trust)
+	mux.HandleFunc("GET /home", s.home)
+	mux.HandleFunc("GET /settings/password", s.changePage)
+	mux.HandleFunc("POST /settings/password", s.change)
+	mux.HandleFunc("GET /.well-known/change-password", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/settings/password", http.StatusFound)
+	})
+	mux.HandleFunc("GET /logout", s.logout)
+	admin := s.adminHandler()
+	mux.Handle("/admin/", loopbackOnly(admin))
+	return mux
+}
+
+func (s *Site) root(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, "/home", http.StatusFound)
+}
+
+func (s *Site) loginPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, http.StatusOK, "login", pageData{Title: "Sign in"})
+}
+
+func formValue(r *http.Request, names ...string) string {
+	for _, n := range names {
+		if v := r.PostFormValue(n); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func (s *Site) login(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimSpace(formValue(r, "username", "login"))
+	pw := formValue(r, "password", "secret")
+	s.mu.Lock()
+	u, ok := s.users[name]
+	if !ok {
+		s.mu.Unlock()
+		s.render(w, http.StatusUnauthorized, "login", pageData{Title: "Sign in", Error: "Wrong username or password."})
+		return
+	}
+	if u.locked {
+		s.mu.Unlock()
+		s.render(w, http.StatusForbidden, "locked", pageData{Title: "Locked"})
+		return
+	}
+	sess := s.sessionLocked(w, r, true)
+	*sess = session{user: name}
+	if u.TwoStep {
+		// Identifier first: the password comes on a page of its own.
+		sess.stage = stagePassword
+		s.mu.Unlock()
+		http.Redirect(w, r, "/login/password", http.StatusSeeOther)
+		return
+	}
+	if pw != u.Password {
+		*sess = session{}
+		s.mu.Unlock()
+		s.render(w, http.StatusUnauthorized, "login", pageData{Title: "Sign in", Error: "Wrong username or password."})
+		return
+	}
+	next := s.nextLocked(r, sess, u)
+	s.mu.Unlock()
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// current returns the session and its user if the session is at stage st.
+func (s *Site) current(w http.ResponseWriter, r *http.Request, st stage) (*session, *user, bool) {
+	sess := s.sessionLocked(w, r, false)
+	if sess == nil || sess.stage != st {
+		return nil, nil, false
+	}
+	u, ok := s.users[sess.user]
+	return sess, u, ok
+}
+
+func (s *Site) passwordPage(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	_, u, ok := s.current(w, r, stagePassword)
+	s.mu.Unlock()
+	if !ok {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	s.render(w, http.StatusOK, "password", pageData{Title: "Password", User: u.Name})
+}
+
+func (s *Site) password(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	sess, u, ok := s.current(w, r, stagePassword)
+	if !ok {
+		s.mu.Unlock()
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	if r.PostFormValue("password") != u.Password {
+		s.mu.Unlock()
+		s.render(w, http.StatusUnauthorized, "password", pageData{Title: "Password", User: u.Name, Error: "Wrong password."})
+		return
+	}
+	next := s.nextLocked(r, sess, u)
+	s.mu.Unlock()
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (s *Site) totpPage(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	_, _, ok := s.current(w, r, stageTOTP)
+	s.mu.Unlock()
+	if !ok {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	s.render(w, http.StatusOK, "totp", pageData{Title: "Two-factor authentication"})
+}
+
+func (s *Site) totp(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	sess, u, ok := s.current(w, r, stageTOTP)
+	if !ok {
+		s.mu.Unlock()
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	step, valid := validTOTP(u.TOTPSecret, strings.TrimSpace(r.PostFormValue("code")), s.opts.Now())
+	msg := ""
+	switch {
+	case !valid:
+		msg = "That code is not valid."
+	case step <= u.lastTOTPStep:
+		msg = "That code was already used. Wait for a new one."
+	}
+	if msg != "" {
+		s.mu.Unlock()
+		s.render(w, http.StatusUnauthorized, "totp", pageData{Title: "Two-factor authentication", Error: msg})
+		return
+	}
+	u.lastTOTPStep = step
+	sess.totpPassed = true
+	next := s.nextLocked(r, sess, u)
+	s.mu.Unlock()
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+var captchaWords = []string{"harbor", "violet", "pepper", "canyon", "ginger", "walnut", "meadow", "copper", "falcon", "orchid", "pebble", "saddle"}
+
+func (s *Site) captchaPage(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	sess, _, ok := s.current(w, r, stageCaptcha)
+	if ok && sess.captchaWord == "" {
+		sess.captchaWord = captchaWords[mrand.IntN(len(captchaWords))]
+	}
+	s.mu.Unlock()
+	if !ok {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	s.render(w, http.StatusOK, "captcha", pageData{Title: "Security check", Nonce: token()[:8]})
+}
+
+// captchaImage draws the session's word, scaled up with noise, as a PNG: the
+// word is in no text a script can read.
+func (s *Site) captchaImage(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	sess, _, ok := s.current(w, r, stageCaptcha)
+	word := ""
+	if ok {
+		word = sess.captchaWord
+	}
+	s.mu.Unlock()
+	if word == "" {
+		http.NotFound(w, r)
+		return
+	}
+	small := image.NewGray(image.Rect(0, 0, 60, 20))
+	draw.Draw(small, small.Bounds(), image.White, image.Point{}, draw.Src)
+	d := font.Drawer{Dst: small, Src: image.Black, Face: basicfont.Face7x13, Dot: fixed.P(9, 14)}
+	d.DrawString(word)
+	const scale = 4
+	img := image.NewRGBA(image.Rect(0, 0, 60*scale, 20*scale))
+	for y := 0; y < 20*scale; y++ {
+		for x := 0; x < 60*scale; x++ {
+			c := small.GrayAt(x/scale, y/scale)
+			if mrand.IntN(9) == 0 {
+				c = color.Gray{Y: uint8(mrand.IntN(256))}
+			}
+			img.Set(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	png.Encode(&buf, img)
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(buf.Bytes())
+}
+
+func (s *Site) captcha(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	sess, u, ok := s.current(w, r, stageCaptcha)
+	if !ok {
+		s.mu.Unlock()
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	word := strings.ToLower(strings.TrimSpace(r.PostFormValue("word")))
+	if r.PostFormValue("human") != "yes" || sess.captchaWord == "" || word != sess.captchaWord {
+		sess.captchaWord = captchaWords[mrand.IntN(len(captchaWords))]
+		s.mu.Unlock()
+		s.render(w, http.StatusUnauthorized, "captcha", pageData{Title: "Security check", Error: "Please tick the box and type the word shown.", Nonce: token()[:8]})
+		return
+	}
+	sess.captchaPassed = true
+	next := s.nextLocked(r, sess, u)
+	s.mu.Unlock()
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (s *Site) trustPage(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	_, _, ok := s.current(w, r, stageTrust)
+	s.mu.Unlock()
+	if !ok {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	s.render(w, http.StatusOK, "trust", pageData{Title: "Trust this browser?"})
+}
+
+func (s *Site) trust(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	sess, u, ok := s.current(w, r, stageTrust)
+	if !ok {
+		s.mu.Unlock()
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	if r.PostFormValue("choice") == "trust" {
+		if u.trustToken == "" {
+			u.trustToken = token()
+		}
+		http.SetCookie(w, &http.Cookie{Name: trustCookie(u.Name), Value: u.trustToken, Path: "/",
+			MaxAge: 365 * 24 * 3600, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	}
+	sess.trustAnswered = true
+	next := s.nextLocked(r, sess, u)
+	s.mu.Unlock()
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (s *Site) signedIn(w http.ResponseWriter, r *http.Request) (*user, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, u, ok := s.current(w, r, stageIn)
+	return u, ok
+}
+
+func (s *Site) home(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.signedIn(w, r)
+	if !ok {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	s.render(w, http.StatusOK, "home", pageData{Title: "Home", User: u.Name})
+}
+
+func (s *Site) changePage(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.signedIn(w, r); !ok {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	s.render(w, http.StatusOK, "change", pageData{Title: "Change password"})
+}
+
+func (s *Site) change(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	_, u, ok := s.current(w, r, stageIn)
+	if !ok {
+		s.mu.Unlock()
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	cur, nw, confirm := r.PostFormValue("current"), r.PostFormValue("new"), r.PostFormValue("confirm")
+	fail := func(reason, msg string) {
+		s.mu.Unlock()
+		s.render(w, http.StatusBadRequest, "change", pageData{Title: "Change password", Error: msg, Reason: reason})
+	}
+	switch {
+	case cur != u.Password:
+		fail("current", "Your current password is not right.")
+		return
+	case nw != confirm:
+		fail("mismatch", "The new passwords do not match.")
+		return
+	case checkRules(nw) != nil:
+		fail("rules", checkRules(nw).Error())
+		return
+	case nw == u.Password || slices.Contains(u.history, nw):
+		fail("reused", "You used that password recently. Choose another.")
+		return
+	case s.changesLocked(u) >= s.opts.ChangesPerDay:
+		fail("limit", "Too many password changes today. Try again tomorrow.")
+		return
+	}
+	u.history = append(u.history, u.Password)
+	if len(u.history) > 5 {
+		u.history = u.history[len(u.history)-5:]
+	}
+	u.Password = nw
+	u.changes = append(u.changes, s.opts.Now())
+	s.mu.Unlock()
+	s.render(w, http.StatusOK, "change", pageData{Title: "Change password", OK: true})
+}
+
+func (s *Site) logout(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		delete(s.sessions, c.Value)
+	}
+	s.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1})
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+func loopbackOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		ip := net.ParseIP(host)
+		if err != nil || ip == nil || !ip.IsLoopback() {
+			http.Error(w, "the admin API answers loopback clients only", http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (s *Site) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	writeJSON := func(w http.ResponseWriter, status int, v any) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(v)
+	}
+	fail := func(w http.ResponseWriter, status int, msg string) {
+		writeJSON(w, status, map[string]string{"error": msg})
+	}
+	mux.HandleFunc("GET /admin/users", func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		out := []UserState{}
+		for _, u := range s.users {
+			out = append(out, s.stateLocked(u))
+		}
+		s.mu.Unlock()
+		slices.SortFunc(out, func(a, b UserState) int { return strings.Compare(a.Name, b.Name) })
+		writeJSON(w, http.StatusOK, out)
+	})
+	mux.HandleFunc("POST /admin/users", func(w http.ResponseWriter, r *http.Request) {
+		var u UserSpec
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&u); err != nil {
+			fail(w, http.StatusBadRequest, "bad JSON: "+err.Error())
+			return
+		}
+		if err := s.AddUser(u); err != nil {
+			fail(w, http.StatusConflict, err.Error())
+			return
+		}
+		st, _ := s.User(u.Name)
+		writeJSON(w, http.StatusCreated, st)
+	})
+	mux.HandleFunc("GET /admin/users/{name}", func(w http.ResponseWriter, r *http.Request) {
+		st, ok := s.User(r.PathValue("name"))
+		if !ok {
+			fail(w, http.StatusNotFound, "no such user")
+			return
+		}
+		writeJSON(w, http.StatusOK, st)
+	})
+	mux.HandleFunc("PATCH /admin/users/{name}", func(w http.ResponseWriter, r *http.Request) {
+		var patch struct {
+			Captcha     *bool `json:"captcha"`
+			TrustPrompt *bool `json:"trust_prompt"`
+			TwoStep     *bool `json:"two_step"`
+			Locked      *bool `json:"locked"`
+		}
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&patch); err != nil {
+			fail(w, http.StatusBadRequest, "bad JSON: "+err.Error())
+			return
+		}
+		s.mu.Lock()
+		u, ok := s.users[r.PathValue("name")]
+		if ok {
+			if patch.Captcha != nil {
+				u.Captcha = *patch.Captcha
+			}
+			if patch.TrustPrompt != nil {
+				u.TrustPrompt = *patch.TrustPrompt
+			}
+			if patch.TwoStep != nil {
+				u.TwoStep = *patch.TwoStep
+			}
+			if patch.Locked != nil {
+				u.locked = *patch.Locked
+			}
+		}
+		s.mu.Unlock()
+		if !ok {
+			fail(w, http.StatusNotFound, "no such user")
+			return
+		}
+		st, _ := s.User(r.PathValue("name"))
+		writeJSON(w, http.StatusOK, st)
+	})
+	mux.HandleFunc("GET /admin/layout", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"layout": s.Layout()})
+	})
+	mux.HandleFunc("PUT /admin/layout", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Layout string `json:"layout"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			fail(w, http.StatusBadRequest, "bad JSON: "+err.Error())
+			return
+		}
+		if err := s.SetLayout(body.Layout); err != nil {
+			fail(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"layout": body.Layout})
+	})
+	mux.HandleFunc("PUT /admin/captcha", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			After int `json:"after"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.After < 0 {
+			fail(w, http.StatusBadRequest, "want {\"after\": N}, N >= 0")
+			return
+		}
+		s.mu.Lock()
+		s.opts.CaptchaAfter = body.After
+		s.mu.Unlock()
+		writeJSON(w, http.StatusOK, map[string]int{"after": body.After})
+	})
+	return mux
+}

@@ -1,0 +1,277 @@
+// Package demosite is a small social site for rotator's tests and demo. It
+// has what real sites put in a rotator's way: one-step and two-step sign-in,
+// a TOTP second factor that refuses a reused code, a "Trust this browser?"
+// interstitial, a CAPTCHA that only a person can pass, a change-password page
+// with its own rules and a daily limit, and two layouts (v1, v2) that can be
+// switched while it runs to reproduce a redesign.
+//
+// Users live in memory. A loopback-only JSON admin API under /admin creates
+// users, reports their current password and sign-in count, and switches the
+// layout and the CAPTCHA (see the README).
+package demosite
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+)
+
+// Options configure a site.
+type Options struct {
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// CaptchaAfter puts up the CAPTCHA for a user's sign-ins from a browser
+	// it does not trust once that user has signed in this many times from
+	// untrusted browsers (0: never, unless the user's Captcha flag is set).
+	CaptchaAfter int
+	// ChangesPerDay limits password changes per user in 24 hours (default 3).
+	ChangesPerDay int
+}
+
+// UserSpec creates a user.
+type UserSpec struct {
+	Name        string `json:"name"`
+	Password    string `json:"password"`
+	TOTPSecret  string `json:"totp_secret,omitempty"`
+	TwoStep     bool   `json:"two_step,omitempty"`
+	Captcha     bool   `json:"captcha,omitempty"`
+	TrustPrompt bool   `json:"trust_prompt,omitempty"`
+}
+
+type user struct {
+	UserSpec
+	history          []string // previous passwords, newest last
+	lastTOTPStep     uint64
+	signIns          int
+	untrustedSignIns int
+	changes          []time.Time
+	locked           bool
+	trustToken       string
+}
+
+type stage string
+
+const (
+	stagePassword stage = "password" // two-step: the password page
+	stageCaptcha  stage = "captcha"
+	stageTOTP     stage = "totp"
+	stageTrust    stage = "trust"
+	stageIn       stage = "in"
+)
+
+type session struct {
+	user          string
+	stage         stage
+	captchaWord   string
+	captchaPassed bool
+	totpPassed    bool
+	trustAnswered bool
+}
+
+// Site is the demo site. Its methods are safe for concurrent use.
+type Site struct {
+	opts     Options
+	mu       sync.Mutex
+	users    map[string]*user
+	sessions map[string]*session
+	layout   string
+}
+
+// New returns an empty site with layout v1.
+func New(opts Options) *Site {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.ChangesPerDay == 0 {
+		opts.ChangesPerDay = 3
+	}
+	return &Site{opts: opts, users: map[string]*user{}, sessions: map[string]*session{}, layout: "v1"}
+}
+
+// AddUser creates a user.
+func (s *Site) AddUser(u UserSpec) error {
+	if u.Name == "" || u.Password == "" {
+		return errors.New("a user needs a name and a password")
+	}
+	if u.TOTPSecret != "" {
+		u.TOTPSecret = strings.ToUpper(strings.NewReplacer(" ", "", "-", "", "=", "").Replace(u.TOTPSecret))
+		if _, err := totp.GenerateCode(u.TOTPSecret, time.Now()); err != nil {
+			return fmt.Errorf("user %s: TOTP secret is not base32", u.Name)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.users[u.Name]; ok {
+		return fmt.Errorf("user %s exists", u.Name)
+	}
+	s.users[u.Name] = &user{UserSpec: u}
+	return nil
+}
+
+// ParseUserFlag reads NAME:PASSWORD[:TOTPSECRET].
+func ParseUserFlag(v string) (UserSpec, error) {
+	parts := strings.SplitN(v, ":", 3)
+	if len(parts) < 2 || parts[0] == "" || parts[1] == "" {
+		return UserSpec{}, errors.New("want NAME:PASSWORD[:TOTPSECRET]")
+	}
+	u := UserSpec{Name: parts[0], Password: parts[1]}
+	if len(parts) == 3 {
+		u.TOTPSecret = parts[2]
+	}
+	return u, nil
+}
+
+// SetLayout switches between "v1" and "v2".
+func (s *Site) SetLayout(l string) error {
+	if l != "v1" && l != "v2" {
+		return fmt.Errorf("layout %q: want v1 or v2", l)
+	}
+	s.mu.Lock()
+	s.layout = l
+	s.mu.Unlock()
+	return nil
+}
+
+// Layout returns the current layout.
+func (s *Site) Layout() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.layout
+}
+
+// UserState is what the admin API reports of a user.
+type UserState struct {
+	Name         string `json:"name"`
+	Password     string `json:"password"`
+	SignIns      int    `json:"sign_ins"`
+	TwoStep      bool   `json:"two_step"`
+	TOTP         bool   `json:"totp"`
+	Captcha      bool   `json:"captcha"`
+	TrustPrompt  bool   `json:"trust_prompt"`
+	Locked       bool   `json:"locked"`
+	ChangesToday int    `json:"changes_today"`
+}
+
+// User reports a user's state, including the current password.
+func (s *Site) User(name string) (UserState, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[name]
+	if !ok {
+		return UserState{}, false
+	}
+	return s.stateLocked(u), true
+}
+
+func (s *Site) stateLocked(u *user) UserState {
+	return UserState{Name: u.Name, Password: u.Password, SignIns: u.signIns, TwoStep: u.TwoStep,
+		TOTP: u.TOTPSecret != "", Captcha: u.Captcha, TrustPrompt: u.TrustPrompt, Locked: u.locked,
+		ChangesToday: s.changesLocked(u)}
+}
+
+func (s *Site) changesLocked(u *user) int {
+	n := 0
+	cutoff := s.opts.Now().Add(-24 * time.Hour)
+	for _, t := range u.changes {
+		if t.After(cutoff) {
+			n++
+		}
+	}
+	return n
+}
+
+func token() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+const sessionCookie = "demo_sid"
+
+func trustCookie(name string) string { return "demo_trust_" + hex.EncodeToString([]byte(name)) }
+
+// session returns the request's session, creating one when create is set.
+func (s *Site) sessionLocked(w http.ResponseWriter, r *http.Request, create bool) *session {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if sess, ok := s.sessions[c.Value]; ok {
+			return sess
+		}
+	}
+	if !create {
+		return nil
+	}
+	id := token()
+	sess := &session{}
+	s.sessions[id] = sess
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	return sess
+}
+
+func (s *Site) trustedLocked(r *http.Request, u *user) bool {
+	c, err := r.Cookie(trustCookie(u.Name))
+	return err == nil && u.trustToken != "" && c.Value == u.trustToken
+}
+
+// nextLocked moves a session whose password was accepted to its next stage
+// and returns where to send the browser.
+func (s *Site) nextLocked(r *http.Request, sess *session, u *user) string {
+	trusted := s.trustedLocked(r, u)
+	needCaptcha := u.Captcha || (s.opts.CaptchaAfter > 0 && !trusted && u.untrustedSignIns >= s.opts.CaptchaAfter)
+	switch {
+	case needCaptcha && !sess.captchaPassed:
+		sess.stage = stageCaptcha
+		return "/captcha"
+	case u.TOTPSecret != "" && !sess.totpPassed:
+		sess.stage = stageTOTP
+		return "/login/totp"
+	case u.TrustPrompt && !trusted && !sess.trustAnswered:
+		sess.stage = stageTrust
+		return "/trust"
+	}
+	sess.stage = stageIn
+	u.signIns++
+	if !trusted {
+		u.untrustedSignIns++
+	}
+	return "/home"
+}
+
+// checkRules applies the site's password rules: 12+ characters with lower,
+// upper and digit.
+func checkRules(pw string) error {
+	var lower, upper, digit bool
+	for _, r := range pw {
+		switch {
+		case unicode.IsLower(r):
+			lower = true
+		case unicode.IsUpper(r):
+			upper = true
+		case unicode.IsDigit(r):
+			digit = true
+		}
+	}
+	if len([]rune(pw)) < 12 || !lower || !upper || !digit {
+		return errors.New("Password too weak: use at least 12 characters with lower case, upper case and digits.")
+	}
+	return nil
+}
+
+func validTOTP(secret, code string, now time.Time) (uint64, bool) {
+	for _, skew := range []int64{0, -1, 1} {
+		t := now.Add(time.Duration(skew) * 30 * time.Second)
+		want, err := totp.GenerateCodeCustom(secret, t, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+		if err == nil && want == code {
+			return uint64(t.Unix() / 30), true
+		}
+	}
+	return 0, false
+}

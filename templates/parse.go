@@ -1,0 +1,805 @@
+package templates
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Diagnostic is an error or a warning at a place in a template file.
+type Diagnostic struct {
+	File         string
+	Line, Column int
+	Warning      bool
+	Msg          string
+}
+
+func (d Diagnostic) String() string {
+	sev := ""
+	if d.Warning {
+		sev = "warning: "
+	}
+	if d.Line > 0 {
+		return fmt.Sprintf("%s:%d:%d: %s%s", d.File, d.Line, d.Column, sev, d.Msg)
+	}
+	return fmt.Sprintf("%s: %s%s", d.File, sev, d.Msg)
+}
+
+// Diagnostics are every problem found in a template, in file order.
+type Diagnostics []Diagnostic
+
+// HasErrors reports whether any diagnostic is an error.
+func (ds Diagnostics) HasErrors() bool {
+	for _, d := range ds {
+		if !d.Warning {
+			return true
+		}
+	}
+	return false
+}
+
+// Err returns the errors as one error (nil when there are only warnings).
+func (ds Diagnostics) Err() error {
+	if !ds.HasErrors() {
+		return nil
+	}
+	return &LoadError{Diags: ds}
+}
+
+// LoadError is a template that did not load.
+type LoadError struct{ Diags Diagnostics }
+
+func (e *LoadError) Error() string {
+	var lines []string
+	for _, d := range e.Diags {
+		if !d.Warning {
+			lines = append(lines, d.String())
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// LoadFile reads and parses a template file.
+func LoadFile(path string) (*Template, Diagnostics) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, Diagnostics{{File: path, Msg: err.Error()}}
+	}
+	return Parse(path, data)
+}
+
+// Parse parses a template. It returns the template (nil if there are
+// errors) and every diagnostic.
+func Parse(file string, data []byte) (*Template, Diagnostics) {
+	p := &parser{file: file}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			p.errorf(nil, "empty template")
+			return nil, p.diags
+		}
+		p.yamlError(err)
+		return nil, p.diags
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		p.errorf(&extra, "more than one YAML document")
+	}
+	t := p.template(doc.Content[0])
+	t.File = file
+	sort.SliceStable(p.diags, func(i, j int) bool {
+		a, b := p.diags[i], p.diags[j]
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Column < b.Column
+	})
+	if p.diags.HasErrors() {
+		return nil, p.diags
+	}
+	return t, p.diags
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func (p *parser) yamlError(err error) {
+	msg := err.Error()
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		p.diags = append(p.diags, Diagnostic{File: p.file, Line: line, Column: 1, Msg: "YAML: " + m[2]})
+		return
+	}
+	p.diags = append(p.diags, Diagnostic{File: p.file, Msg: strings.TrimPrefix(msg, "yaml: ")})
+}
+
+type parser struct {
+	file   string
+	diags  Diagnostics
+	params map[string]Param
+	// steps and depth bound the work: YAML aliases can make a small file
+	// describe an exponential number of steps.
+	nSteps, depth int
+}
+
+// Limits on a template's size.
+const (
+	maxSteps = 2000
+	maxDepth = 12
+)
+
+func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
+	d := Diagnostic{File: p.file, Msg: fmt.Sprintf(format, args...)}
+	if n != nil {
+		d.Line, d.Column = n.Line, n.Column
+	}
+	p.diags = append(p.diags, d)
+}
+
+func (p *parser) warnf(n *yaml.Node, format string, args ...any) {
+	p.errorf(n, format, args...)
+	p.diags[len(p.diags)-1].Warning = true
+}
+
+// field is a mapping entry with its key node, for positions.
+type field struct {
+	key, val *yaml.Node
+}
+
+// mapping checks that n is a mapping whose keys are all in allowed, and
+// returns its entries by key.
+func (p *parser) mapping(n *yaml.Node, what string, allowed ...string) map[string]field {
+	n = resolveAlias(n)
+	out := map[string]field{}
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "%s must be a mapping", what)
+		return out
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], resolveAlias(n.Content[i+1])
+		if k.Kind != yaml.ScalarNode {
+			p.errorf(k, "%s: keys must be plain names", what)
+			continue
+		}
+		if !contains(allowed, k.Value) {
+			p.errorf(k, "unknown key %q in %s (known: %s)", k.Value, what, strings.Join(allowed, ", "))
+			continue
+		}
+		if prev, dup := out[k.Value]; dup {
+			p.errorf(k, "key %q given twice in %s (first on line %d)", k.Value, what, prev.key.Line)
+			continue
+		}
+		out[k.Value] = field{k, v}
+	}
+	return out
+}
+
+func resolveAlias(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *parser) str(f field, what string) string {
+	if f.val.Kind != yaml.ScalarNode || f.val.Tag == "!!null" {
+		p.errorf(f.val, "%s must be a string", what)
+		return ""
+	}
+	return f.val.Value
+}
+
+func (p *parser) boolean(f field, what string) bool {
+	var b bool
+	if f.val.Kind != yaml.ScalarNode || f.val.Decode(&b) != nil {
+		p.errorf(f.val, "%s must be true or false", what)
+	}
+	return b
+}
+
+func (p *parser) duration(f field, what string) time.Duration {
+	if f.val.Kind != yaml.ScalarNode {
+		p.errorf(f.val, "%s must be a duration like 10s or 2m", what)
+		return 0
+	}
+	d, err := time.ParseDuration(f.val.Value)
+	if err != nil || d <= 0 {
+		p.errorf(f.val, "%s: %q is not a positive duration like 10s or 2m", what, f.val.Value)
+		return 0
+	}
+	return d
+}
+
+func (p *parser) positiveInt(f field, what string) int {
+	var n int
+	if f.val.Kind != yaml.ScalarNode || f.val.Decode(&n) != nil || n <= 0 {
+		p.errorf(f.val, "%s must be a positive whole number", what)
+	}
+	return n
+}
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+
+func (p *parser) template(root *yaml.Node) *Template {
+	t := &Template{Timeouts: Timeouts{Step: DefaultStepTimeout, Run: DefaultRunTimeout}}
+	m := p.mapping(root, "template", "name", "description", "base_url", "user_agent", "viewport", "proxy",
+		"timeouts", "password_rules", "params", "challenges", "rejections", "flows")
+	if f, ok := m["name"]; ok {
+		t.Name = p.str(f, "name")
+		if t.Name != "" && !nameRE.MatchString(t.Name) {
+			p.errorf(f.val, "name %q: use lower-case letters, digits, '.', '_' and '-'", t.Name)
+		}
+	} else {
+		p.errorf(root, "template has no name")
+	}
+	if f, ok := m["description"]; ok {
+		t.Description = p.str(f, "description")
+	}
+	if f, ok := m["base_url"]; ok {
+		t.BaseURL = p.str(f, "base_url")
+		if u, err := url.Parse(t.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p.errorf(f.val, "base_url %q must be an absolute http or https URL", t.BaseURL)
+		}
+	} else {
+		p.errorf(root, "template has no base_url")
+	}
+	if f, ok := m["user_agent"]; ok {
+		t.UserAgent = p.str(f, "user_agent")
+	}
+	if f, ok := m["viewport"]; ok {
+		vm := p.mapping(f.val, "viewport", "width", "height")
+		t.Viewport = &Viewport{}
+		if w, ok := vm["width"]; ok {
+			t.Viewport.Width = p.positiveInt(w, "viewport width")
+		} else {
+			p.errorf(f.val, "viewport needs width and height")
+		}
+		if h, ok := vm["height"]; ok {
+			t.Viewport.Height = p.positiveInt(h, "viewport height")
+		} else if _, ok := vm["width"]; ok {
+			p.errorf(f.val, "viewport needs width and height")
+		}
+	}
+	if f, ok := m["proxy"]; ok {
+		t.Proxy = p.str(f, "proxy")
+		if err := ValidateProxy(t.Proxy); err != nil {
+			p.errorf(f.val, "%v", err)
+		}
+	}
+	if f, ok := m["timeouts"]; ok {
+		tm := p.mapping(f.val, "timeouts", "step", "run")
+		if s, ok := tm["step"]; ok {
+			t.Timeouts.Step = p.duration(s, "timeouts.step")
+		}
+		if r, ok := tm["run"]; ok {
+			t.Timeouts.Run = p.duration(r, "timeouts.run")
+		}
+		if t.Timeouts.Step > t.Timeouts.Run && t.Timeouts.Run > 0 {
+			p.errorf(f.val, "timeouts.step %v is longer than timeouts.run %v", t.Timeouts.Step, t.Timeouts.Run)
+		}
+	}
+	if f, ok := m["password_rules"]; ok {
+		src := p.str(f, "password_rules")
+		pr, err := ParsePasswordRules(src)
+		if err != nil {
+			p.errorf(f.val, "%v", err)
+		}
+		t.Rules = pr
+	} else {
+		t.Rules, _ = ParsePasswordRules("")
+	}
+	t.Params = map[string]Param{}
+	if f, ok := m["params"]; ok {
+		pm := resolveAlias(f.val)
+		if pm.Kind != yaml.MappingNode {
+			p.errorf(pm, "params must be a mapping of name to {description, default}")
+		} else {
+			for i := 0; i+1 < len(pm.Content); i += 2 {
+				k := pm.Content[i]
+				if !regexp.MustCompile(`^[a-z_][a-z0-9_]*$`).MatchString(k.Value) {
+					p.errorf(k, "param name %q: use lower-case letters, digits and '_'", k.Value)
+					continue
+				}
+				fm := p.mapping(pm.Content[i+1], "param "+k.Value, "description", "default")
+				var prm Param
+				if d, ok := fm["description"]; ok {
+					prm.Description = p.str(d, "description")
+				}
+				if d, ok := fm["default"]; ok {
+					prm.Default = p.str(d, "default")
+				}
+				t.Params[k.Value] = prm
+			}
+		}
+	}
+	p.params = t.Params
+	if f, ok := m["challenges"]; ok {
+		t.Challenges = p.challenges(f.val)
+	}
+	if f, ok := m["rejections"]; ok {
+		seq := resolveAlias(f.val)
+		if seq.Kind != yaml.SequenceNode {
+			p.errorf(seq, "rejections must be a list")
+		} else {
+			for _, item := range seq.Content {
+				t.Rejections = append(t.Rejections, p.matcher(item, "rejection", p.mapping(item, "rejection", "selector", "url", "url_re", "text")))
+			}
+		}
+	}
+	if f, ok := m["flows"]; ok {
+		fm := p.mapping(f.val, "flows", FlowLogin, FlowChange, FlowLogout, FlowVerify)
+		for _, name := range []string{FlowLogin, FlowChange} {
+			if _, ok := fm[name]; !ok {
+				p.errorf(f.val, "flows has no %s flow", name)
+			}
+		}
+		if x, ok := fm[FlowLogin]; ok {
+			t.Flows.Login = p.flow(x.val, FlowLogin)
+		}
+		if x, ok := fm[FlowChange]; ok {
+			t.Flows.Change = p.flow(x.val, FlowChange)
+		}
+		if x, ok := fm[FlowLogout]; ok {
+			t.Flows.Logout = p.flow(x.val, FlowLogout)
+		}
+		if x, ok := fm[FlowVerify]; ok {
+			t.Flows.Verify = p.flow(x.val, FlowVerify)
+		}
+	} else {
+		p.errorf(root, "template has no flows")
+	}
+	return t
+}
+
+// ValidateProxy checks a proxy URL.
+func ValidateProxy(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("proxy %q must be a URL like http://host:port or socks5://host:port", s)
+	}
+	switch u.Scheme {
+	case "http", "https", "socks4", "socks5":
+	default:
+		return fmt.Errorf("proxy %q: scheme must be http, https, socks4 or socks5", s)
+	}
+	if u.User != nil {
+		return fmt.Errorf("proxy URL must not carry credentials")
+	}
+	return nil
+}
+
+func (p *parser) challenges(n *yaml.Node) []Challenge {
+	n = resolveAlias(n)
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, "challenges must be a list")
+		return nil
+	}
+	var out []Challenge
+	seen := map[string]int{}
+	for _, item := range n.Content {
+		m := p.mapping(item, "challenge", "name", "kind", "selector", "url", "url_re", "text")
+		c := Challenge{Line: item.Line, Column: item.Column}
+		if f, ok := m["name"]; ok {
+			c.Name = p.str(f, "challenge name")
+			if prev, dup := seen[c.Name]; dup {
+				p.errorf(f.val, "challenge %q defined twice (first on line %d)", c.Name, prev)
+			}
+			seen[c.Name] = f.val.Line
+		} else {
+			p.errorf(item, "challenge has no name")
+		}
+		if f, ok := m["kind"]; ok {
+			c.Kind = ChallengeKind(p.str(f, "challenge kind"))
+			if !c.Kind.valid() {
+				p.errorf(f.val, "challenge kind %q: want captcha, trust_browser, verification or blocked", c.Kind)
+			}
+		} else {
+			p.errorf(item, "challenge has no kind (captcha, trust_browser, verification or blocked)")
+		}
+		c.Matcher = p.matcher(item, "challenge", m)
+		out = append(out, c)
+	}
+	return out
+}
+
+func (p *parser) matcher(n *yaml.Node, what string, m map[string]field) Matcher {
+	var mt Matcher
+	if f, ok := m["selector"]; ok {
+		mt.Selector = p.selector(f.val)
+	}
+	if f, ok := m["url"]; ok {
+		mt.URL = p.str(f, what+" url")
+	}
+	if f, ok := m["url_re"]; ok {
+		mt.URLRegex = p.regexp(f)
+	}
+	if f, ok := m["text"]; ok {
+		mt.Text = p.str(f, what+" text")
+	}
+	if mt.IsZero() && len(m) > 0 {
+		p.errorf(n, "%s matches nothing: give a selector, url, url_re or text", what)
+	}
+	return mt
+}
+
+func (p *parser) regexp(f field) *regexp.Regexp {
+	s := p.str(f, "url_re")
+	re, err := regexp.Compile(s)
+	if err != nil {
+		p.errorf(f.val, "url_re %q: %v", s, err)
+		return nil
+	}
+	return re
+}
+
+func (p *parser) selector(n *yaml.Node) *Selector {
+	n = resolveAlias(n)
+	var raws []*yaml.Node
+	switch n.Kind {
+	case yaml.ScalarNode:
+		raws = []*yaml.Node{n}
+	case yaml.SequenceNode:
+		if len(n.Content) == 0 {
+			p.errorf(n, "selector list is empty")
+		}
+		raws = n.Content
+	default:
+		p.errorf(n, "selector must be a string or a list of alternatives")
+		return nil
+	}
+	sel := &Selector{}
+	for _, r := range raws {
+		if r.Kind != yaml.ScalarNode {
+			p.errorf(r, "selector alternative must be a string")
+			continue
+		}
+		a, err := ParseAlternative(r.Value)
+		if err != nil {
+			p.errorf(r, "%v", err)
+			continue
+		}
+		sel.Alternatives = append(sel.Alternatives, a)
+	}
+	return sel
+}
+
+// flowVars are the variables each flow may use.
+var flowVars = map[string][]string{
+	FlowLogin:  {VarUsername, VarPassword, VarTOTP},
+	FlowChange: {VarUsername, VarPassword, VarNewPassword, VarTOTP},
+	FlowLogout: {VarUsername},
+	FlowVerify: {VarUsername, VarPassword, VarNewPassword, VarTOTP},
+}
+
+func (p *parser) flow(n *yaml.Node, flow string) []Step {
+	steps := p.steps(n, flow)
+	if steps == nil {
+		steps = []Step{}
+	}
+	if len(steps) == 0 {
+		p.errorf(n, "%s flow has no steps", flow)
+		return steps
+	}
+	if flow == FlowLogin || flow == FlowChange || flow == FlowVerify {
+		if !hasCheck(steps) {
+			p.warnf(n, "%s flow has no expect or wait_for step: a failure on the site would go unnoticed", flow)
+		}
+	}
+	return steps
+}
+
+func hasCheck(steps []Step) bool {
+	for _, s := range steps {
+		switch s.Kind {
+		case StepExpect, StepWaitFor:
+			return true
+		case StepIf:
+			if hasCheck(s.Then) && hasCheck(s.Else) {
+				return true
+			}
+		case StepFrame:
+			if hasCheck(s.Steps) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// stepKeys lists, per kind, the keys a step may have besides its kind key
+// and the common name and timeout.
+var stepKeys = map[StepKind][]string{
+	StepGoto:       nil,
+	StepFill:       {"value", "keys"},
+	StepClick:      {"js"},
+	StepSelect:     {"option"},
+	StepCheck:      {"checked"},
+	StepPress:      {"on"},
+	StepWaitFor:    nil,
+	StepExpect:     {"message"},
+	StepIf:         {"then", "else"},
+	StepFrame:      {"steps"},
+	StepTOTP:       {"keys"},
+	StepScreenshot: nil,
+	StepSleep:      nil,
+	StepEval:       nil,
+	StepLog:        nil,
+	StepProp:       {"property", "value"},
+}
+
+var stepKindOrder = []StepKind{StepGoto, StepFill, StepClick, StepSelect, StepCheck, StepPress, StepWaitFor,
+	StepExpect, StepIf, StepFrame, StepTOTP, StepScreenshot, StepSleep, StepEval, StepLog, StepProp}
+
+func kindNames() string {
+	names := make([]string, len(stepKindOrder))
+	for i, k := range stepKindOrder {
+		names[i] = string(k)
+	}
+	return strings.Join(names, ", ")
+}
+
+func (p *parser) steps(n *yaml.Node, flow string) []Step {
+	n = resolveAlias(n)
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, "a list of steps is expected here")
+		return nil
+	}
+	p.depth++
+	defer func() { p.depth-- }()
+	if p.depth > maxDepth {
+		p.errorf(n, "steps nested more than %d deep", maxDepth)
+		return nil
+	}
+	out := []Step{}
+	for _, item := range n.Content {
+		p.nSteps++
+		if p.nSteps > maxSteps {
+			if p.nSteps == maxSteps+1 {
+				p.errorf(item, "more than %d steps in the template", maxSteps)
+			}
+			return out
+		}
+		if s, ok := p.step(resolveAlias(item), flow); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (p *parser) step(n *yaml.Node, flow string) (Step, bool) {
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "a step must be a mapping like {click: \"#submit\"}")
+		return Step{}, false
+	}
+	var kindKeys []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if _, ok := stepKeys[StepKind(n.Content[i].Value)]; ok {
+			kindKeys = append(kindKeys, n.Content[i])
+		}
+	}
+	switch len(kindKeys) {
+	case 0:
+		if len(n.Content) == 0 {
+			p.errorf(n, "empty step (want one of %s)", kindNames())
+			return Step{}, false
+		}
+		keys := []string{}
+		for i := 0; i < len(n.Content); i += 2 {
+			keys = append(keys, n.Content[i].Value)
+		}
+		p.errorf(n, "step has no kind (keys: %s; want one of %s)", strings.Join(keys, ", "), kindNames())
+		return Step{}, false
+	case 1:
+	default:
+		p.errorf(kindKeys[1], "step has two kinds, %s and %s: split it into two steps", kindKeys[0].Value, kindKeys[1].Value)
+		return Step{}, false
+	}
+	kind := StepKind(kindKeys[0].Value)
+	allowed := append([]string{string(kind), "name", "timeout"}, stepKeys[kind]...)
+	m := p.mapping(n, string(kind)+" step", allowed...)
+	s := Step{Kind: kind, Line: n.Line, Column: n.Column}
+	if f, ok := m["name"]; ok {
+		s.Label = p.str(f, "step name")
+	}
+	if f, ok := m["timeout"]; ok {
+		s.Timeout = p.duration(f, "step timeout")
+	}
+	main := m[string(kind)]
+	switch kind {
+	case StepGoto:
+		raw := p.str(main, "goto")
+		s.URL = p.text(main.val, raw, flow, "goto URL", false)
+		if raw != ChangePasswordPage && raw != "" {
+			if u, err := url.Parse(strings.ReplaceAll(raw, "{{", "")); err != nil {
+				p.errorf(main.val, "goto %q is not a URL", raw)
+			} else if !u.IsAbs() && !strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "./") && !strings.HasPrefix(raw, "?") {
+				p.errorf(main.val, "goto %q: want an absolute URL, a path starting with '/', or %s", raw, ChangePasswordPage)
+			}
+		}
+	case StepFill:
+		s.Target = p.selector(main.val)
+		if f, ok := m["value"]; ok {
+			s.Value = p.text(f.val, p.str(f, "value"), flow, "value", true)
+		} else {
+			p.errorf(main.key, "fill needs a value, like value: \"{{ username }}\"")
+		}
+		if f, ok := m["keys"]; ok {
+			s.Keys = p.boolean(f, "keys")
+		}
+	case StepClick:
+		s.Target = p.selector(main.val)
+		if f, ok := m["js"]; ok {
+			s.JS = p.boolean(f, "js")
+		}
+	case StepSelect:
+		s.Target = p.selector(main.val)
+		if f, ok := m["option"]; ok {
+			s.Value = p.text(f.val, p.str(f, "option"), flow, "option", false)
+		} else {
+			p.errorf(main.key, "select needs an option (its visible text or value)")
+		}
+	case StepCheck:
+		s.Target = p.selector(main.val)
+		s.Checked = true
+		if f, ok := m["checked"]; ok {
+			s.Checked = p.boolean(f, "checked")
+		}
+	case StepPress:
+		s.Key = p.str(main, "press")
+		if !validKey(s.Key) {
+			p.errorf(main.val, "press %q: not a key name (Enter, Tab, Escape, Backspace, Space, ArrowDown, ... or one character)", s.Key)
+		}
+		if f, ok := m["on"]; ok {
+			s.Target = p.selector(f.val)
+		}
+	case StepWaitFor, StepExpect, StepIf:
+		s.Cond = p.condition(main.val, kind)
+		if kind == StepExpect {
+			if f, ok := m["message"]; ok {
+				s.Message = p.str(f, "message")
+			}
+		}
+		if kind == StepIf {
+			if f, ok := m["then"]; ok {
+				s.Then = p.steps(f.val, flow)
+				if len(s.Then) == 0 {
+					p.errorf(f.val, "then has no steps")
+				}
+			} else {
+				p.errorf(main.key, "if needs then: (and optionally else:)")
+			}
+			if f, ok := m["else"]; ok {
+				s.Else = p.steps(f.val, flow)
+			}
+		}
+	case StepFrame:
+		s.Target = p.selector(main.val)
+		if f, ok := m["steps"]; ok {
+			s.Steps = p.steps(f.val, flow)
+			if len(s.Steps) == 0 {
+				p.errorf(f.val, "frame has no steps")
+			}
+		} else {
+			p.errorf(main.key, "frame needs steps: to run inside the frame")
+		}
+	case StepTOTP:
+		s.Target = p.selector(main.val)
+		if !contains(flowVars[flow], VarTOTP) {
+			p.errorf(main.key, "a TOTP code cannot be used in the %s flow", flow)
+		}
+		if f, ok := m["keys"]; ok {
+			s.Keys = p.boolean(f, "keys")
+		}
+	case StepScreenshot:
+		s.Text = p.text(main.val, p.str(main, "screenshot"), flow, "screenshot name", false)
+	case StepSleep:
+		s.Duration = p.duration(main, "sleep")
+		p.warnf(main.key, "sleep %s: a fixed wait is slow when the site is fast and flaky when it is slow; prefer wait_for", main.val.Value)
+	case StepEval:
+		s.Script = p.str(main, "eval")
+		if strings.Contains(s.Script, "{{") {
+			p.errorf(main.val, "eval scripts take no {{ }} substitutions; read values from the page instead")
+		}
+	case StepLog:
+		s.Text = p.text(main.val, p.str(main, "log"), flow, "log message", false)
+	case StepProp:
+		s.Target = p.selector(main.val)
+		if f, ok := m["property"]; ok {
+			s.Property = p.str(f, "property")
+			if !regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*$`).MatchString(s.Property) {
+				p.errorf(f.val, "property %q is not a DOM property name", s.Property)
+			}
+		} else {
+			p.errorf(main.key, "prop needs property: (like disabled) and value:")
+		}
+		if f, ok := m["value"]; ok {
+			s.Value = p.text(f.val, f.val.Value, flow, "value", false)
+		} else {
+			p.errorf(main.key, "prop needs value:")
+		}
+	}
+	return s, true
+}
+
+// text parses a substitution string and checks its variables against the
+// flow; secretOK says whether secret variables may appear.
+func (p *parser) text(n *yaml.Node, raw, flow, what string, secretOK bool) Text {
+	t, err := ParseText(raw)
+	if err != nil {
+		p.errorf(n, "%s: %v", what, err)
+		return t
+	}
+	for _, v := range t.Vars() {
+		switch {
+		case strings.HasPrefix(v, paramPrefix):
+			if _, ok := p.params[strings.TrimPrefix(v, paramPrefix)]; !ok {
+				p.errorf(n, "%s: {{ %s }}: no such param (declared: %s)", what, v, strings.Join(sortedKeys(p.params), ", "))
+			}
+		case IsSecretVar(v) && !secretOK:
+			p.errorf(n, "%s: {{ %s }} is a secret and may not appear in a %s", what, v, what)
+		case !contains(flowVars[flow], v):
+			p.errorf(n, "%s: {{ %s }} is not available in the %s flow (available: %s)", what, v, flow, strings.Join(flowVars[flow], ", "))
+		}
+	}
+	return t
+}
+
+func (p *parser) condition(n *yaml.Node, kind StepKind) Condition {
+	n = resolveAlias(n)
+	if n.Kind == yaml.ScalarNode && kind != StepIf {
+		// Shorthand: wait_for: "#home" waits for a visible element.
+		return Condition{Kind: CondVisible, Selector: p.selector(n)}
+	}
+	keys := []string{string(CondVisible), string(CondHidden), string(CondExists), string(CondURL), string(CondURLRe), string(CondText)}
+	m := p.mapping(n, string(kind)+" condition", keys...)
+	if len(m) != 1 {
+		if n.Kind == yaml.MappingNode {
+			p.errorf(n, "%s needs exactly one condition: visible, hidden, exists, url, url_re or text", kind)
+		}
+		return Condition{}
+	}
+	for k, f := range m {
+		c := Condition{Kind: CondKind(k)}
+		switch c.Kind {
+		case CondVisible, CondHidden, CondExists:
+			c.Selector = p.selector(f.val)
+		case CondURL, CondText:
+			c.Pattern = p.str(f, k)
+			if c.Pattern == "" {
+				p.errorf(f.val, "%s is empty", k)
+			}
+		case CondURLRe:
+			c.Pattern = p.str(f, k)
+			c.Regexp = p.regexp(f)
+		}
+		return c
+	}
+	return Condition{}
+}
+
+var namedKeys = map[string]bool{"Enter": true, "Tab": true, "Escape": true, "Backspace": true, "Delete": true,
+	"Space": true, "ArrowUp": true, "ArrowDown": true, "ArrowLeft": true, "ArrowRight": true, "Home": true,
+	"End": true, "PageUp": true, "PageDown": true}
+
+func validKey(k string) bool {
+	return namedKeys[k] || len([]rune(k)) == 1
+}
