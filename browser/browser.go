@@ -119,7 +119,9 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 		Set("disable-sync").
 		Set("disable-gpu").
 		Set("disable-quic").
-		Set("remote-debugging-address", "127.0.0.1")
+		Set("remote-debugging-address", "127.0.0.1").
+		// A guard process kills Chromium when rotator dies, even by SIGKILL.
+		Leakless(true)
 	if os.Geteuid() == 0 {
 		l = l.NoSandbox(true)
 	}
@@ -231,3 +233,6 @@ func (b *Browser) NewPage(ctx context.Context, opts PageOptions) (*rod.Page, err
 	}
 	return page, nil
 }
+
+// PID is the browser process's id.
+func (b *Browser) PID() int { return b.launcher.PID() }

@@ -364,6 +364,11 @@ func (p *parser) template(root *yaml.Node) *Template {
 		if x, ok := fm[FlowVerify]; ok {
 			t.Flows.Verify = p.flow(x.val, FlowVerify)
 		}
+		_, hasLogout := fm[FlowLogout]
+		_, hasVerify := fm[FlowVerify]
+		if !hasLogout && !hasVerify {
+			p.errorf(f.val, "flows needs a logout flow or a verify flow: by default a change is verified by logging out and signing in with the new password")
+		}
 	} else {
 		p.errorf(root, "template has no flows")
 	}

@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -44,6 +45,15 @@ func TestScripts(t *testing.T) {
 			e.Setenv("ROTATOR_DATA", filepath.Join(e.WorkDir, "data"))
 			e.Setenv("XDG_CONFIG_HOME", filepath.Join(e.WorkDir, "xdg-config"))
 			e.Setenv("TZ", "UTC")
+			// A free loopback port for scripts that start the demo site.
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return err
+			}
+			e.Setenv("DEMOPORT", fmt.Sprint(ln.Addr().(*net.TCPAddr).Port))
+			ln.Close()
+			root, _ := filepath.Abs(filepath.Join("..", ".."))
+			e.Setenv("REPO", root)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -52,6 +62,7 @@ func TestScripts(t *testing.T) {
 			"filehash":    cmdFileHash,
 			"chmod":       cmdChmod,
 			"filemode":    cmdFileMode,
+			"waitport":    cmdWaitPort,
 			"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
 				d, err := time.ParseDuration(args[0])
 				ts.Check(err)
@@ -240,4 +251,18 @@ func TestHelpHasExamples(t *testing.T) {
 		}
 	}
 	walk(newRootCmd(&app{}))
+}
+
+// waitport PORT: waits up to 10 s for a loopback server on PORT.
+func cmdWaitPort(ts *testscript.TestScript, neg bool, args []string) {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		c, err := net.Dial("tcp", "127.0.0.1:"+args[0])
+		if err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ts.Fatalf("nothing listens on 127.0.0.1:%s", args[0])
 }
