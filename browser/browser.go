@@ -119,6 +119,13 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 		Set("disable-sync").
 		Set("disable-gpu").
 		Set("disable-quic").
+		Set("disable-extensions").
+		Set("no-default-browser-check").
+		Set("no-service-autorun").
+		Set("no-pings").
+		Set("disable-domain-reliability").
+		Set("allow-browser-signin", "false").
+		Set("disable-features", "site-per-process,TranslateUI,Translate,NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,DialMediaRouteProvider,CertificateTransparencyComponentUpdater,AutofillServerCommunication,InterestFeedContentSuggestions,CalculateNativeWinOcclusion,HeavyAdPrivacyMitigations,PrivacySandboxSettings4").
 		Set("remote-debugging-address", "127.0.0.1").
 		// A guard process kills Chromium when rotator dies, even by SIGKILL.
 		Leakless(true)

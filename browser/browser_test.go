@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -74,5 +76,56 @@ func TestLoadsALoopbackPage(t *testing.T) {
 func TestMissingBinary(t *testing.T) {
 	if _, err := Launch(context.Background(), Options{Bin: "/nonexistent/chromium"}); err == nil {
 		t.Error("launched a missing binary")
+	}
+}
+
+// With a proxy, the browser's traffic goes through it; user agent and
+// viewport are what the page options say, and the same on every page.
+func TestProxyUserAgentViewport(t *testing.T) {
+	var (
+		mu   sync.Mutex
+		seen []string
+	)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Host == "site.example" {
+			seen = append(seen, r.Host+" "+r.Header.Get("User-Agent"))
+		}
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<!doctype html><title>via proxy</title>`)
+	}))
+	defer proxy.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, err := Launch(ctx, Options{Proxy: proxy.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	page, err := b.NewPage(ctx, PageOptions{Width: 414, Height: 896})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := page.Context(ctx).Navigate("http://site.example/"); err != nil {
+		t.Fatal(err)
+	}
+	page.Context(ctx).WaitLoad()
+	info, _ := page.Info()
+	mu.Lock()
+	defer mu.Unlock()
+	if info.Title != "via proxy" || len(seen) == 0 || !strings.HasPrefix(seen[0], "site.example ") {
+		t.Fatalf("title %q, proxy saw %v", info.Title, seen)
+	}
+	if strings.Contains(seen[0], "Headless") {
+		t.Errorf("user agent says headless: %s", seen[0])
+	}
+	res, err := page.Eval(`() => [innerWidth, innerHeight, navigator.userAgent]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arr := res.Value.Arr()
+	if arr[0].Int() != 414 || arr[1].Int() != 896 || strings.Contains(arr[2].Str(), "Headless") {
+		t.Errorf("viewport/ua %v", arr)
 	}
 }

@@ -39,7 +39,7 @@ type Config struct {
 	// DataDir holds the vault and, by default, the master key file.
 	DataDir string `yaml:"data_dir"`
 	// MasterKeyFile is the 32-byte key file; default DataDir/master.key.
-	MasterKeyFile string   `yaml:"master_key_file"`
+	MasterKeyFile string    `yaml:"master_key_file"`
 	TOTP          TOTP      `yaml:"totp"`
 	Schedule      Schedule  `yaml:"schedule"`
 	Browser       Browser   `yaml:"browser"`

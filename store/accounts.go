@@ -53,6 +53,9 @@ type Account struct {
 	SiteURL string
 	// Schedule is a cron spec; empty means the configured default.
 	Schedule string
+	// Proxy is the browser's proxy URL for this account; empty: the
+	// template's, if any.
+	Proxy string
 	State    State
 	// TOTP is nil when the account has no second factor.
 	TOTP *TOTP
@@ -178,11 +181,11 @@ func (s *Store) ImportAccounts(ctx context.Context, accounts []NewAccount) error
 				minValidity = a.TOTP.MinValidity.Milliseconds()
 			}
 			_, err = tx.ExecContext(ctx, `
-INSERT INTO accounts (name, template, username, site_url, schedule, state, password, password_set_at,
+INSERT INTO accounts (name, template, username, site_url, schedule, proxy, state, password, password_set_at,
 	totp_secret, totp_algorithm, totp_digits, totp_period_s, totp_issuer, totp_label, totp_min_validity_ms,
 	created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				a.Name, a.Template, a.Username, a.SiteURL, a.Schedule, string(state),
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				a.Name, a.Template, a.Username, a.SiteURL, a.Schedule, a.Proxy, string(state),
 				s.sealer.SealString(a.Password, adPassword(a.Name)), now,
 				totpSecret, alg, digits, periodS, issuer, label, minValidity,
 				now, now)
@@ -194,7 +197,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	})
 }
 
-const accountColumns = `a.id, a.name, a.template, a.username, a.site_url, a.schedule, a.state,
+const accountColumns = `a.id, a.name, a.template, a.username, a.site_url, a.schedule, a.proxy, a.state,
 	a.password_set_at, a.pending_password IS NOT NULL, a.pending_since,
 	a.totp_secret, a.totp_algorithm, a.totp_digits, a.totp_period_s, a.totp_issuer, a.totp_label, a.totp_min_validity_ms,
 	(SELECT max(retired_at) FROM password_history h WHERE h.account_id = a.id),
@@ -212,7 +215,7 @@ func (s *Store) scanAccount(row scanner) (Account, error) {
 		alg, issuer, label                string
 		digits, periodS, minValidityMilli int64
 	)
-	err := row.Scan(&a.ID, &a.Name, &a.Template, &a.Username, &a.SiteURL, &a.Schedule, &state,
+	err := row.Scan(&a.ID, &a.Name, &a.Template, &a.Username, &a.SiteURL, &a.Schedule, &a.Proxy, &state,
 		&setAt, &a.HasPending, &pendingSince,
 		&totpSecret, &alg, &digits, &periodS, &issuer, &label, &minValidityMilli,
 		&lastChange, &created, &updated)

@@ -68,6 +68,9 @@ CREATE TABLE audit_log (
 ) STRICT;
 CREATE INDEX audit_log_account ON audit_log(account, at);
 `,
+	// 2: a proxy per account (sites challenge sign-ins whose address keeps
+	// changing).
+	`ALTER TABLE accounts ADD COLUMN proxy TEXT NOT NULL DEFAULT '';`,
 }
 
 // SchemaVersion is the schema version this binary writes.

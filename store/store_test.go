@@ -455,3 +455,56 @@ func BenchmarkPromote(b *testing.B) {
 		}
 	}
 }
+
+// A vault made by schema version 1 is migrated forward on open, keeping its
+// accounts.
+func TestMigrateFromVersion1(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "vault.db")
+	key := secret.NewMasterKey()
+	s, err := openDB(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o600)
+	f.Close()
+	// Build a version-1 vault by hand: first migration only.
+	tx, _ := s.db.Begin()
+	if _, err := tx.Exec(migrations[0]); err != nil {
+		t.Fatal(err)
+	}
+	tx.Exec(`PRAGMA user_version = 1`)
+	tx.Commit()
+	vaultID := bytes.Repeat([]byte{7}, 16)
+	s.sealer, _ = secret.NewSealer(key, vaultID)
+	s.db.Exec(`INSERT INTO vault_meta VALUES ('vault_id', ?), ('key_check', ?)`, vaultID, s.sealer.KeyCheck())
+	s.db.Exec(`INSERT INTO accounts (name, template, username, password, password_set_at, created_at, updated_at) VALUES ('old', 't', 'u', ?, 1, 1, 1)`,
+		s.sealer.SealString(secret.New("old-pw"), adPassword("old")))
+	s.Close()
+
+	s2, err := Open(ctx, path, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	var v int
+	s2.db.QueryRow(`PRAGMA user_version`).Scan(&v)
+	if v != SchemaVersion() {
+		t.Errorf("version %d after open, want %d", v, SchemaVersion())
+	}
+	a, err := s2.Account(ctx, "old")
+	if err != nil || a.Proxy != "" {
+		t.Fatalf("%+v %v", a, err)
+	}
+	if pw, _ := s2.Password(ctx, "old"); pw.Reveal() != "old-pw" {
+		t.Error("password lost in migration")
+	}
+	n := testAccount("new")
+	n.Proxy = "socks5://127.0.0.1:1080"
+	if err := s2.AddAccount(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := s2.Account(ctx, "new"); a.Proxy != n.Proxy {
+		t.Errorf("proxy %q", a.Proxy)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/rotator-pam/rotator/otp"
 	"github.com/rotator-pam/rotator/secret"
 	"github.com/rotator-pam/rotator/store"
+	"github.com/rotator-pam/rotator/templates"
 )
 
 func newAccountCmd(a *app) *cobra.Command {
@@ -31,7 +32,7 @@ func newAccountCmd(a *app) *cobra.Command {
 }
 
 type accountAddOptions struct {
-	name, template, username, url, schedule string
+	name, template, username, url, schedule, proxy string
 	passwordStdin, totpStdin                bool
 	totpMinValidity                         time.Duration
 }
@@ -63,6 +64,7 @@ and shell history would see them.`,
 	f.StringVar(&opts.username, "username", "", "user name on the site (required)")
 	f.StringVar(&opts.url, "url", "", "site URL, overriding the template's base URL")
 	f.StringVar(&opts.schedule, "schedule", "", "cron spec (default: the config's schedule.default)")
+	f.StringVar(&opts.proxy, "proxy", "", "proxy URL for this account's browser (http://, socks5://), overriding the template's")
 	f.BoolVar(&opts.passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
 	f.BoolVar(&opts.totpStdin, "totp-stdin", false, "read the TOTP secret or otpauth URI from standard input (after the password)")
 	f.DurationVar(&opts.totpMinValidity, "totp-min-validity", 0, "do not use a TOTP code with less validity left (default: the config's totp.min_validity)")
@@ -71,7 +73,7 @@ and shell history would see them.`,
 
 // accountFields checks what an account is described by, before any secret is
 // asked for.
-func accountFields(name, template, username, siteURL, schedule string) error {
+func accountFields(name, template, username, siteURL, schedule, proxy string) error {
 	if err := store.ValidateName(name); err != nil {
 		return usageError{err}
 	}
@@ -91,6 +93,11 @@ func accountFields(name, template, username, siteURL, schedule string) error {
 			return usageError{err}
 		}
 	}
+	if proxy != "" {
+		if err := templates.ValidateProxy(proxy); err != nil {
+			return usageError{err}
+		}
+	}
 	return nil
 }
 
@@ -106,7 +113,7 @@ func validateSiteURL(s string) error {
 }
 
 func runAccountAdd(ctx context.Context, a *app, opts accountAddOptions) error {
-	if err := accountFields(opts.name, opts.template, opts.username, opts.url, opts.schedule); err != nil {
+	if err := accountFields(opts.name, opts.template, opts.username, opts.url, opts.schedule, opts.proxy); err != nil {
 		return err
 	}
 	s, cfg, err := a.openVault(ctx)
@@ -162,7 +169,7 @@ func runAccountAdd(ctx context.Context, a *app, opts accountAddOptions) error {
 
 	acct := store.NewAccount{
 		Account: store.Account{Name: opts.name, Template: opts.template, Username: opts.username,
-			SiteURL: opts.url, Schedule: opts.schedule},
+			SiteURL: opts.url, Schedule: opts.schedule, Proxy: opts.proxy},
 		Password: pw,
 	}
 	if strings.TrimSpace(totpText.Reveal()) != "" {
@@ -317,6 +324,7 @@ func runAccountShow(ctx context.Context, a *app, opts accountShowOptions) error 
 	row("username", acct.Username)
 	row("site URL", orDash(acct.SiteURL, "the template's"))
 	row("schedule", orDash(acct.Schedule, cfg.Schedule.Default+" (default)"))
+	row("proxy", orDash(acct.Proxy, "the template's, if any"))
 	row("state", string(acct.State))
 	if opts.reveal {
 		row("password", pw.Reveal())

@@ -36,7 +36,7 @@ reported with its line. The file holds plaintext secrets: delete it after.
 
 YAML: a list of records, or a mapping with an "accounts" list. Keys: name,
 template, username, password, totp (base32 secret or otpauth URI, optional),
-totp_min_validity, url, schedule.
+totp_min_validity, url, schedule, proxy.
 
 CSV: a header row naming the columns (the same names), then one account per
 row. name, template, username and password are required columns.`,
@@ -62,6 +62,7 @@ type importRecord struct {
 	TOTPMinValidity time.Duration `yaml:"totp_min_validity"`
 	URL             string        `yaml:"url"`
 	Schedule        string        `yaml:"schedule"`
+	Proxy           string        `yaml:"proxy"`
 
 	line  int            // where the record starts
 	lines map[string]int // where each key is, for YAML records
@@ -155,7 +156,7 @@ func runAccountImport(ctx context.Context, a *app, opts accountImportOptions) er
 
 // account checks a record; on error it also names the key at fault.
 func (r importRecord) account() (store.NewAccount, string, error) {
-	if err := accountFields(r.Name, r.Template, r.Username, r.URL, r.Schedule); err != nil {
+	if err := accountFields(r.Name, r.Template, r.Username, r.URL, r.Schedule, r.Proxy); err != nil {
 		// Flags are named in accountFields' messages; say keys instead.
 		msg := strings.NewReplacer("--template", "template", "--username", "username").Replace(err.Error())
 		return store.NewAccount{}, "", errors.New(msg)
@@ -165,7 +166,7 @@ func (r importRecord) account() (store.NewAccount, string, error) {
 	}
 	acct := store.NewAccount{
 		Account: store.Account{Name: r.Name, Template: r.Template, Username: r.Username,
-			SiteURL: r.URL, Schedule: r.Schedule},
+			SiteURL: r.URL, Schedule: r.Schedule, Proxy: r.Proxy},
 		Password: secret.New(r.Password),
 	}
 	if strings.TrimSpace(r.TOTP) != "" {
@@ -248,7 +249,7 @@ func parseImportYAML(file string, data []byte) ([]importRecord, []error, error) 
 }
 
 var csvColumns = map[string]bool{"name": true, "template": true, "username": true, "password": true,
-	"totp": true, "totp_min_validity": true, "url": true, "schedule": true}
+	"totp": true, "totp_min_validity": true, "url": true, "schedule": true, "proxy": true}
 
 func parseImportCSV(file string, data []byte) ([]importRecord, error) {
 	cr := csv.NewReader(bytes.NewReader(data))
@@ -262,7 +263,7 @@ func parseImportCSV(file string, data []byte) ([]importRecord, error) {
 	for i, h := range header {
 		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
 		if !csvColumns[h] {
-			return nil, fmt.Errorf("%s:1: unknown column %q (known: name, template, username, password, totp, totp_min_validity, url, schedule)", file, h)
+			return nil, fmt.Errorf("%s:1: unknown column %q (known: name, template, username, password, totp, totp_min_validity, url, schedule, proxy)", file, h)
 		}
 		if _, dup := col[h]; dup {
 			return nil, fmt.Errorf("%s:1: column %q twice", file, h)
@@ -300,7 +301,8 @@ func parseImportCSV(file string, data []byte) ([]importRecord, error) {
 		}
 		r := importRecord{Name: strings.TrimSpace(get("name")), Template: strings.TrimSpace(get("template")),
 			Username: strings.TrimSpace(get("username")), Password: get("password"), TOTP: get("totp"),
-			URL: strings.TrimSpace(get("url")), Schedule: strings.TrimSpace(get("schedule")), line: line}
+			URL: strings.TrimSpace(get("url")), Schedule: strings.TrimSpace(get("schedule")),
+			Proxy: strings.TrimSpace(get("proxy")), line: line}
 		if v := strings.TrimSpace(get("totp_min_validity")); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil {

@@ -102,8 +102,12 @@ func runTemplateTest(ctx context.Context, a *app, opts templateTestOptions) erro
 	if dir == "" {
 		dir = filepath.Join(cfg.ArtifactDir(acct.Name), a.now().UTC().Format("20060102T150405Z")+"-test-"+opts.flow)
 	}
+	proxy := acct.Proxy
+	if proxy == "" {
+		proxy = tpl.Proxy
+	}
 	b, err := browser.Launch(ctx, browser.Options{Bin: cfg.Browser.Bin, UserDataDir: cfg.ProfileDir(acct.Name),
-		Headful: opts.headful, Proxy: tpl.Proxy})
+		Headful: opts.headful, Proxy: proxy})
 	if err != nil {
 		return err
 	}
