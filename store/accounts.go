@@ -56,7 +56,7 @@ type Account struct {
 	// Proxy is the browser's proxy URL for this account; empty: the
 	// template's, if any.
 	Proxy string
-	State    State
+	State State
 	// TOTP is nil when the account has no second factor.
 	TOTP *TOTP
 	// PasswordSetAt is when the current password became current.

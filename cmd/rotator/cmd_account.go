@@ -33,8 +33,8 @@ func newAccountCmd(a *app) *cobra.Command {
 
 type accountAddOptions struct {
 	name, template, username, url, schedule, proxy string
-	passwordStdin, totpStdin                bool
-	totpMinValidity                         time.Duration
+	passwordStdin, totpStdin                       bool
+	totpMinValidity                                time.Duration
 }
 
 func newAccountAddCmd(a *app) *cobra.Command {
