@@ -67,8 +67,9 @@ func (ad AD) bytes() []byte {
 
 // Sealer encrypts and decrypts the secret fields of one vault.
 type Sealer struct {
-	aead  cipher.AEAD
-	check []byte
+	aead   cipher.AEAD
+	check  []byte
+	macKey []byte
 }
 
 // NewSealer derives the field-encryption key and the key-check value from
@@ -91,9 +92,26 @@ func NewSealer(master MasterKey, vaultID []byte) (*Sealer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gcm: %w", err)
 	}
+	macKey, err := hkdf.Key(sha256.New, master.b[:], vaultID, "rotator v1 audit chain", 32)
+	if err != nil {
+		return nil, fmt.Errorf("derive audit key: %w", err)
+	}
 	mac := hmac.New(sha256.New, checkKey)
 	mac.Write([]byte("rotator master key check"))
-	return &Sealer{aead: aead, check: mac.Sum(nil)}, nil
+	return &Sealer{aead: aead, check: mac.Sum(nil), macKey: macKey}, nil
+}
+
+// MAC authenticates data under a key derived from the master key, for the
+// audit log's hash chain: without the key, an entry cannot be forged or
+// altered and the chain repaired.
+func (s *Sealer) MAC(parts ...[]byte) []byte {
+	m := hmac.New(sha256.New, s.macKey)
+	for _, p := range parts {
+		var n [binary.MaxVarintLen64]byte
+		m.Write(n[:binary.PutUvarint(n[:], uint64(len(p)))])
+		m.Write(p)
+	}
+	return m.Sum(nil)
 }
 
 // KeyCheck returns a value that depends only on the master key and the vault

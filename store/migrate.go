@@ -71,6 +71,52 @@ CREATE INDEX audit_log_account ON audit_log(account, at);
 	// 2: a proxy per account (sites challenge sign-ins whose address keeps
 	// changing).
 	`ALTER TABLE accounts ADD COLUMN proxy TEXT NOT NULL DEFAULT '';`,
+	// 3: rotation records, cross-process account locks, flags, rate-limit
+	// settings, password changes told apart from vault edits, and a
+	// hash-chained, append-only audit log.
+	`
+ALTER TABLE accounts ADD COLUMN flag_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE accounts ADD COLUMN flagged_at INTEGER;
+ALTER TABLE accounts ADD COLUMN max_changes_24h INTEGER;   -- NULL: the configured default
+ALTER TABLE accounts ADD COLUMN limit_override INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE password_history ADD COLUMN changed_on_site INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE runs (
+	id             INTEGER PRIMARY KEY,
+	account        TEXT NOT NULL,
+	kind           TEXT NOT NULL,             -- rotate, verify, recover
+	owner          TEXT NOT NULL DEFAULT '',
+	started_at     INTEGER NOT NULL,
+	finished_at    INTEGER,
+	outcome        TEXT NOT NULL,             -- running, succeeded, failed, paused, needs_operator, refused
+	flow           TEXT NOT NULL DEFAULT '',
+	step           TEXT NOT NULL DEFAULT '',
+	reason         TEXT NOT NULL DEFAULT '',
+	challenge_kind TEXT NOT NULL DEFAULT '',
+	challenge_url  TEXT NOT NULL DEFAULT '',
+	screenshot     TEXT NOT NULL DEFAULT '',
+	artifacts      TEXT NOT NULL DEFAULT '',
+	steps          TEXT NOT NULL DEFAULT '[]' -- JSON: flow, step, kind, matched, ms, ok
+) STRICT;
+CREATE INDEX runs_account ON runs(account, id);
+
+CREATE TABLE account_locks (
+	account     TEXT PRIMARY KEY,
+	owner       TEXT NOT NULL,
+	host        TEXT NOT NULL,
+	pid         INTEGER NOT NULL,
+	acquired_at INTEGER NOT NULL,
+	expires_at  INTEGER NOT NULL
+) STRICT;
+
+ALTER TABLE audit_log ADD COLUMN outcome TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit_log ADD COLUMN hash BLOB;  -- HMAC chain; filled in by the store, which holds the key
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+	WHEN OLD.hash IS NOT NULL
+	BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+	BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+`,
 }
 
 // SchemaVersion is the schema version this binary writes.
@@ -78,12 +124,17 @@ func SchemaVersion() int { return len(migrations) }
 
 // migrate applies the missing migrations, each in its own immediate
 // transaction, so that concurrent openers serialise and none applies a
-// version twice.
+// version twice. Steps that need the master key run after their migration.
 func (s *Store) migrate(ctx context.Context) error {
 	for {
-		done, err := s.migrateOne(ctx)
+		applied, done, err := s.migrateOne(ctx)
 		if err != nil {
 			return err
+		}
+		if applied == 3 && s.sealer != nil {
+			if err := s.sealUnchained(ctx); err != nil {
+				return fmt.Errorf("chain the audit log: %w", err)
+			}
 		}
 		if done {
 			return nil
@@ -91,7 +142,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 }
 
-func (s *Store) migrateOne(ctx context.Context) (done bool, err error) {
+func (s *Store) migrateOne(ctx context.Context) (applied int, done bool, err error) {
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		var v int
 		if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
@@ -110,7 +161,8 @@ func (s *Store) migrateOne(ctx context.Context) (done bool, err error) {
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, v+1)); err != nil {
 			return fmt.Errorf("migrate vault schema to version %d: %w", v+1, err)
 		}
+		applied = v + 1
 		return nil
 	})
-	return done, err
+	return applied, done, err
 }

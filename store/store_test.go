@@ -480,6 +480,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 	s.db.Exec(`INSERT INTO vault_meta VALUES ('vault_id', ?), ('key_check', ?)`, vaultID, s.sealer.KeyCheck())
 	s.db.Exec(`INSERT INTO accounts (name, template, username, password, password_set_at, created_at, updated_at) VALUES ('old', 't', 'u', ?, 1, 1, 1)`,
 		s.sealer.SealString(secret.New("old-pw"), adPassword("old")))
+	s.db.Exec(`INSERT INTO audit_log (at, actor, account, action) VALUES (1, 'cli:x', 'old', 'account.add'), (2, 'cli:x', 'old', 'account.reveal')`)
 	s.Close()
 
 	s2, err := Open(ctx, path, key)
@@ -499,6 +500,11 @@ func TestMigrateFromVersion1(t *testing.T) {
 	if pw, _ := s2.Password(ctx, "old"); pw.Reveal() != "old-pw" {
 		t.Error("password lost in migration")
 	}
+	// The old audit entries were chained by the migration.
+	s2.Audit(ctx, AuditEvent{Actor: "cli:x", Account: "old", Action: "rotation"})
+	if n, err := s2.VerifyAudit(ctx); n != 3 || err != nil {
+		t.Errorf("audit after migration: %d %v", n, err)
+	}
 	n := testAccount("new")
 	n.Proxy = "socks5://127.0.0.1:1080"
 	if err := s2.AddAccount(ctx, n); err != nil {
@@ -507,4 +513,49 @@ func TestMigrateFromVersion1(t *testing.T) {
 	if a, _ := s2.Account(ctx, "new"); a.Proxy != n.Proxy {
 		t.Errorf("proxy %q", a.Proxy)
 	}
+}
+
+func TestAuditChain(t *testing.T) {
+	ctx := context.Background()
+	s, _, _ := newVault(t)
+	for i := range 5 {
+		if err := s.Audit(ctx, AuditEvent{Actor: "cli:test", Account: "alice", Action: "rotation", Outcome: "succeeded", Detail: fmt.Sprint("run ", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.VerifyAudit(ctx); err != nil || n != 5 {
+		t.Fatalf("verify: %d %v", n, err)
+	}
+	// Append-only: SQL refuses updates and deletes.
+	if _, err := s.db.Exec(`UPDATE audit_log SET detail = 'x' WHERE id = 2`); err == nil || !strings.Contains(err.Error(), "append-only") {
+		t.Errorf("update allowed: %v", err)
+	}
+	if _, err := s.db.Exec(`DELETE FROM audit_log WHERE id = 2`); err == nil {
+		t.Error("delete allowed")
+	}
+	// Someone with write access to the file drops the triggers.
+	s.db.Exec(`DROP TRIGGER audit_log_no_update`)
+	s.db.Exec(`DROP TRIGGER audit_log_no_delete`)
+	check := func(wantID int64, want string) {
+		t.Helper()
+		_, err := s.VerifyAudit(ctx)
+		var b *AuditBroken
+		if !errors.As(err, &b) || b.ID != wantID || !strings.Contains(b.Problem, want) {
+			t.Errorf("got %v, want entry %d %s", err, wantID, want)
+		}
+	}
+	s.db.Exec(`UPDATE audit_log SET outcome = 'failed' WHERE id = 3`)
+	check(3, "altered")
+	s.db.Exec(`UPDATE audit_log SET outcome = 'succeeded' WHERE id = 3`)
+	if _, err := s.VerifyAudit(ctx); err != nil {
+		t.Fatalf("restored: %v", err)
+	}
+	s.db.Exec(`DELETE FROM audit_log WHERE id = 4`)
+	check(4, "removed")
+	s.db.Exec(`INSERT INTO audit_log (id, at, actor, account, action, outcome, detail, hash) SELECT 4, at, actor, account, action, outcome, detail, hash FROM audit_log WHERE id = 3`)
+	check(4, "altered")
+	s.db.Exec(`DELETE FROM audit_log WHERE id >= 4`)
+	check(4, "entries after it were removed")
+	s.db.Exec(`INSERT INTO audit_log (at, actor, action) VALUES (1, 'x', 'y')`)
+	check(4, "not written by rotator")
 }
