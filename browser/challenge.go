@@ -137,3 +137,26 @@ func matches(page *rod.Page, m templates.Matcher, u string, text func() (string,
 	}
 	return true, nil
 }
+
+// MatchesAny reports whether the page matches any of ms (a template's
+// rejections, say), checked once.
+func MatchesAny(page *rod.Page, ms []templates.Matcher) (bool, error) {
+	info, err := page.Info()
+	if err != nil {
+		return false, err
+	}
+	text := func() (string, error) {
+		res, err := page.Eval(`() => document.body ? document.body.innerText : ""`)
+		if err != nil {
+			return "", err
+		}
+		return res.Value.Str(), nil
+	}
+	for _, m := range ms {
+		ok, err := matches(page, m, info.URL, text)
+		if err != nil || ok {
+			return ok, err
+		}
+	}
+	return false, nil
+}

@@ -86,7 +86,7 @@ func (s *Site) login(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login/password", http.StatusSeeOther)
 		return
 	}
-	if pw != u.Password {
+	if !u.passwordOK(pw) {
 		*sess = session{}
 		s.mu.Unlock()
 		s.render(w, http.StatusUnauthorized, "login", pageData{Title: "Sign in", Error: "Wrong username or password."})
@@ -126,7 +126,7 @@ func (s *Site) password(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
-	if r.PostFormValue("password") != u.Password {
+	if !u.passwordOK(r.PostFormValue("password")) {
 		s.mu.Unlock()
 		s.render(w, http.StatusUnauthorized, "password", pageData{Title: "Password", User: u.Name, Error: "Wrong password."})
 		return
@@ -415,6 +415,7 @@ func (s *Site) adminHandler() http.Handler {
 			TrustPrompt *bool `json:"trust_prompt"`
 			TwoStep     *bool `json:"two_step"`
 			Locked      *bool `json:"locked"`
+			Break       *bool `json:"break_login_after_change"`
 		}
 		dec := json.NewDecoder(r.Body)
 		dec.DisallowUnknownFields()
@@ -436,6 +437,9 @@ func (s *Site) adminHandler() http.Handler {
 			}
 			if patch.Locked != nil {
 				u.locked = *patch.Locked
+			}
+			if patch.Break != nil {
+				u.breakAfterChange = *patch.Break
 			}
 		}
 		s.mu.Unlock()

@@ -56,6 +56,9 @@ type user struct {
 	changes          []time.Time
 	locked           bool
 	trustToken       string
+	// breakAfterChange makes every sign-in fail once the password was
+	// changed: a site that accepted a change and then refuses it.
+	breakAfterChange bool
 }
 
 type stage string
@@ -117,6 +120,27 @@ func (s *Site) AddUser(u UserSpec) error {
 	return nil
 }
 
+// BreakLoginAfterChange makes a user's sign-ins fail once its password has
+// changed (the site accepted a change it then refuses).
+func (s *Site) BreakLoginAfterChange(name string, on bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[name]
+	if !ok {
+		return fmt.Errorf("no user %s", name)
+	}
+	u.breakAfterChange = on
+	return nil
+}
+
+// passwordOK checks a sign-in password.
+func (u *user) passwordOK(pw string) bool {
+	if u.breakAfterChange && len(u.changes) > 0 {
+		return false
+	}
+	return pw == u.Password
+}
+
 // ParseUserFlag reads NAME:PASSWORD[:TOTPSECRET].
 func ParseUserFlag(v string) (UserSpec, error) {
 	parts := strings.SplitN(v, ":", 3)
@@ -159,6 +183,8 @@ type UserState struct {
 	TrustPrompt  bool   `json:"trust_prompt"`
 	Locked       bool   `json:"locked"`
 	ChangesToday int    `json:"changes_today"`
+	// BreakAfterChange is set when sign-ins fail after a change.
+	BreakAfterChange bool `json:"break_login_after_change"`
 }
 
 // User reports a user's state, including the current password.
@@ -175,7 +201,7 @@ func (s *Site) User(name string) (UserState, bool) {
 func (s *Site) stateLocked(u *user) UserState {
 	return UserState{Name: u.Name, Password: u.Password, SignIns: u.signIns, TwoStep: u.TwoStep,
 		TOTP: u.TOTPSecret != "", Captcha: u.Captcha, TrustPrompt: u.TrustPrompt, Locked: u.locked,
-		ChangesToday: s.changesLocked(u)}
+		ChangesToday: s.changesLocked(u), BreakAfterChange: u.breakAfterChange}
 }
 
 func (s *Site) changesLocked(u *user) int {

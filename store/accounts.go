@@ -67,6 +67,9 @@ type Account struct {
 	// LastChange is when the password last changed, zero if never since the
 	// account was added.
 	LastChange time.Time
+	// FlagReason and FlaggedAt explain a paused or needs_operator state.
+	FlagReason string
+	FlaggedAt  time.Time
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 }
@@ -201,7 +204,7 @@ const accountColumns = `a.id, a.name, a.template, a.username, a.site_url, a.sche
 	a.password_set_at, a.pending_password IS NOT NULL, a.pending_since,
 	a.totp_secret, a.totp_algorithm, a.totp_digits, a.totp_period_s, a.totp_issuer, a.totp_label, a.totp_min_validity_ms,
 	(SELECT max(retired_at) FROM password_history h WHERE h.account_id = a.id),
-	a.created_at, a.updated_at`
+	a.flag_reason, a.flagged_at, a.created_at, a.updated_at`
 
 type scanner interface{ Scan(...any) error }
 
@@ -210,7 +213,7 @@ func (s *Store) scanAccount(row scanner) (Account, error) {
 		a                                 Account
 		state                             string
 		setAt, created, updated           int64
-		pendingSince, lastChange          sql.NullInt64
+		pendingSince, lastChange, flagged sql.NullInt64
 		totpSecret                        []byte
 		alg, issuer, label                string
 		digits, periodS, minValidityMilli int64
@@ -218,7 +221,7 @@ func (s *Store) scanAccount(row scanner) (Account, error) {
 	err := row.Scan(&a.ID, &a.Name, &a.Template, &a.Username, &a.SiteURL, &a.Schedule, &a.Proxy, &state,
 		&setAt, &a.HasPending, &pendingSince,
 		&totpSecret, &alg, &digits, &periodS, &issuer, &label, &minValidityMilli,
-		&lastChange, &created, &updated)
+		&lastChange, &a.FlagReason, &flagged, &created, &updated)
 	if err != nil {
 		return Account{}, err
 	}
@@ -226,6 +229,7 @@ func (s *Store) scanAccount(row scanner) (Account, error) {
 	a.PasswordSetAt = time.UnixMilli(setAt)
 	a.PendingSince = fromMillis(pendingSince)
 	a.LastChange = fromMillis(lastChange)
+	a.FlaggedAt = fromMillis(flagged)
 	a.CreatedAt = time.UnixMilli(created)
 	a.UpdatedAt = time.UnixMilli(updated)
 	if totpSecret != nil {

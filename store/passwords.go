@@ -86,7 +86,8 @@ func (s *Store) Pending(ctx context.Context, name string) (secret.String, error)
 }
 
 // Promote makes the pending password current and moves the current one to
-// the history with reason, in one transaction.
+// the history with reason, in one transaction. It counts as a change on the
+// site for the rate limit.
 func (s *Store) Promote(ctx context.Context, name, reason string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var pending []byte
@@ -104,7 +105,7 @@ func (s *Store) Promote(ctx context.Context, name, reason string) error {
 		if err != nil {
 			return fmt.Errorf("decrypt pending password of %s: %w", name, err)
 		}
-		return s.replace(ctx, tx, name, pw, reason)
+		return s.replace(ctx, tx, name, pw, reason, true)
 	})
 }
 
@@ -115,12 +116,12 @@ func (s *Store) ReplacePassword(ctx context.Context, name string, pw secret.Stri
 	if pw.IsZero() {
 		return fmt.Errorf("new password for %s is empty", name)
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error { return s.replace(ctx, tx, name, pw, reason) })
+	return s.tx(ctx, func(tx *sql.Tx) error { return s.replace(ctx, tx, name, pw, reason, false) })
 }
 
 // replace moves the current password to the history and makes pw current;
 // it also clears a pending password equal to pw.
-func (s *Store) replace(ctx context.Context, tx *sql.Tx, name string, pw secret.String, reason string) error {
+func (s *Store) replace(ctx context.Context, tx *sql.Tx, name string, pw secret.String, reason string, onSite bool) error {
 	var (
 		id, setAt, seq int64
 		curSealed      []byte
@@ -139,8 +140,8 @@ func (s *Store) replace(ctx context.Context, tx *sql.Tx, name string, pw secret.
 	}
 	now := millis(s.now())
 	seq++
-	if _, err := tx.ExecContext(ctx, `INSERT INTO password_history (account_id, seq, password, set_at, retired_at, reason) VALUES (?, ?, ?, ?, ?, ?)`,
-		id, seq, s.sealer.SealString(cur, adHistory(name, seq)), setAt, now, reason); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO password_history (account_id, seq, password, set_at, retired_at, reason, changed_on_site) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		id, seq, s.sealer.SealString(cur, adHistory(name, seq)), setAt, now, reason, onSite); err != nil {
 		return fmt.Errorf("record password history of %s: %w", name, err)
 	}
 	// A pending password is cleared only when it is the one made current.
@@ -190,6 +191,9 @@ type HistoryEntry struct {
 	SetAt, RetiredAt time.Time
 	// Reason says why it was replaced.
 	Reason string
+	// ChangedOnSite is set when the replacement was a change on the site
+	// (a rotation), not an edit of the vault.
+	ChangedOnSite bool
 }
 
 // History returns the account's previous passwords, newest first.
@@ -198,7 +202,7 @@ func (s *Store) History(ctx context.Context, name string) ([]HistoryEntry, error
 		return nil, err
 	}
 	rows, err := s.db.QueryContext(ctx, `
-SELECT h.seq, h.password, h.set_at, h.retired_at, h.reason
+SELECT h.seq, h.password, h.set_at, h.retired_at, h.reason, h.changed_on_site
 FROM password_history h JOIN accounts a ON a.id = h.account_id
 WHERE a.name = ? ORDER BY h.seq DESC`, name)
 	if err != nil {
@@ -212,7 +216,7 @@ WHERE a.name = ? ORDER BY h.seq DESC`, name)
 			sealed        []byte
 			setAt, retire int64
 		)
-		if err := rows.Scan(&e.Seq, &sealed, &setAt, &retire, &e.Reason); err != nil {
+		if err := rows.Scan(&e.Seq, &sealed, &setAt, &retire, &e.Reason, &e.ChangedOnSite); err != nil {
 			return nil, fmt.Errorf("read password history of %s: %w", name, err)
 		}
 		if e.Password, err = s.sealer.OpenString(sealed, adHistory(name, e.Seq)); err != nil {

@@ -1,0 +1,293 @@
+package rotator
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rotator-pam/rotator/browser"
+	"github.com/rotator-pam/rotator/demosite"
+	"github.com/rotator-pam/rotator/otp"
+	"github.com/rotator-pam/rotator/secret"
+	"github.com/rotator-pam/rotator/store"
+	"github.com/rotator-pam/rotator/templates"
+)
+
+func TestMain(m *testing.M) {
+	if _, err := browser.FindChromium(""); err != nil && os.Getenv("CI") == "" {
+		fmt.Fprintln(os.Stderr, "skipping rotation tests:", err)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+const demoSecret = "JBSWY3DPEHPK3PXP"
+
+type env struct {
+	t     *testing.T
+	site  *demosite.Site
+	srv   *httptest.Server
+	store *store.Store
+	rot   *Rotator
+	dir   string
+	tpls  map[string]*templates.Template
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	dir := t.TempDir()
+	site := demosite.New(demosite.Options{ChangesPerDay: 10})
+	srv := httptest.NewServer(site.Handler())
+	t.Cleanup(srv.Close)
+	st, err := store.Create(context.Background(), filepath.Join(dir, "vault.db"), secret.NewMasterKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e := &env{t: t, site: site, srv: srv, store: st, dir: dir, tpls: map[string]*templates.Template{}}
+	e.rot = &Rotator{
+		Store:  st,
+		Opener: BrowserOpener{ProfileDir: func(a string) string { return filepath.Join(dir, "profiles", a) }},
+		Templates: func(name string) (*templates.Template, error) {
+			if tpl, ok := e.tpls[name]; ok {
+				return tpl, nil
+			}
+			tpl, diags := templates.Find(name, "")
+			if tpl == nil {
+				return nil, diags.Err()
+			}
+			return tpl, nil
+		},
+		Actor:       "test",
+		ArtifactDir: func(a string) string { return filepath.Join(dir, "artifacts", a) },
+	}
+	return e
+}
+
+// add creates the user on the site and the account in the vault.
+func (e *env) add(u demosite.UserSpec) {
+	e.t.Helper()
+	if err := e.site.AddUser(u); err != nil {
+		e.t.Fatal(err)
+	}
+	a := store.NewAccount{Account: store.Account{Name: u.Name, Template: "demo-social", Username: u.Name, SiteURL: e.srv.URL + "/"},
+		Password: secret.New(u.Password)}
+	if u.TOTPSecret != "" {
+		k, _ := otp.ParseSecret(u.TOTPSecret)
+		a.TOTP = &store.TOTP{Key: k}
+	}
+	if err := e.store.AddAccount(context.Background(), a); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// sitePassword is what the demo site's admin side says the password is.
+func (e *env) sitePassword(name string) string {
+	st, _ := e.site.User(name)
+	return st.Password
+}
+
+func (e *env) current(name string) string {
+	pw, err := e.store.Password(context.Background(), name)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return pw.Reveal()
+}
+
+func ctxFor(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestRotationSucceeds(t *testing.T) {
+	tests := []struct {
+		name string
+		user demosite.UserSpec
+	}{
+		{"one step", demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"}},
+		{"one step with TOTP", demosite.UserSpec{Name: "bob", Password: "Bob-pass-12345", TOTPSecret: demoSecret}},
+		{"two step with TOTP", demosite.UserSpec{Name: "carol", Password: "Carol-pass-1234", TwoStep: true, TOTPSecret: demoSecret}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			e.add(tt.user)
+			res, err := e.rot.Rotate(ctxFor(t), tt.user.Name)
+			if err != nil || res.Outcome != Succeeded {
+				t.Fatalf("rotate: %+v %v", res, err)
+			}
+			cur := e.current(tt.user.Name)
+			if cur == tt.user.Password || e.sitePassword(tt.user.Name) != cur {
+				t.Fatalf("site and vault disagree after rotation")
+			}
+			h, _ := e.store.History(context.Background(), tt.user.Name)
+			if len(h) != 1 || h[0].Password.Reveal() != tt.user.Password || !h[0].ChangedOnSite {
+				t.Errorf("history %+v", h)
+			}
+			if _, err := e.store.Pending(context.Background(), tt.user.Name); err == nil {
+				t.Error("pending left after promotion")
+			}
+			runs, _ := e.store.Runs(context.Background(), tt.user.Name, 0)
+			if len(runs) != 1 || runs[0].Outcome != "succeeded" || len(runs[0].Steps) < 10 {
+				t.Errorf("run record %+v", runs)
+			}
+			if n, err := e.store.VerifyAudit(context.Background()); err != nil || n == 0 {
+				t.Errorf("audit %d %v", n, err)
+			}
+		})
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.add(demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"})
+	ctx := ctxFor(t)
+	for i := range 2 {
+		if res, err := e.rot.Rotate(ctx, "alice"); err != nil || res.Outcome != Succeeded {
+			t.Fatalf("rotation %d: %+v %v", i+1, res, err)
+		}
+	}
+	before := e.sitePassword("alice")
+	res, err := e.rot.Rotate(ctx, "alice")
+	if err != nil || res.Outcome != Refused || res.NextAllowed.IsZero() {
+		t.Fatalf("third rotation: %+v %v", res, err)
+	}
+	changes, _ := e.store.Changes(ctx, "alice", time.Now().Add(-time.Hour))
+	if want := changes[0].Add(24 * time.Hour); !res.NextAllowed.Equal(want) {
+		t.Errorf("next allowed %v, want %v", res.NextAllowed, want)
+	}
+	if e.sitePassword("alice") != before {
+		t.Error("a refused rotation touched the site")
+	}
+	// A lower per-account limit applies at once; a higher one only with an override.
+	e.store.SetLimit(ctx, "alice", store.Limit{Max: 5})
+	if res, _ := e.rot.Rotate(ctx, "alice"); res.Outcome != Refused {
+		t.Errorf("a higher limit without override applied: %+v", res)
+	}
+}
+
+// The site refuses weak passwords: the template's rejection is recognised
+// and another candidate tried, up to the bound.
+func TestRejectedPasswordsAreRetried(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tpl, diags := templates.Find("demo-social", "")
+	if tpl == nil {
+		t.Fatal(diags.Err())
+	}
+	weak := *tpl
+	weak.Rules, _ = templates.ParsePasswordRules("minlength: 8; maxlength: 8; allowed: lower")
+	e.tpls["demo-social"] = &weak
+	e.add(demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"})
+	var events []string
+	e.rot.OnEvent = func(_, msg string) { events = append(events, msg) }
+	res, err := e.rot.Rotate(ctxFor(t), "alice")
+	if err != nil || res.Outcome != Failed || !strings.Contains(res.Reason, "refused 3 new passwords") {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if e.sitePassword("alice") != "Alice-pass-1234" || e.current("alice") != "Alice-pass-1234" {
+		t.Error("password changed")
+	}
+	if n := strings.Count(strings.Join(events, "\n"), "refused the new password"); n != 2 {
+		t.Errorf("%d retries reported: %v", n, events)
+	}
+}
+
+// The site accepts the change, then refuses every sign-in: the account goes
+// to needs_operator, and the vault still holds the password the site has.
+func TestSiteThatBreaksAfterChange(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.add(demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"})
+	e.site.BreakLoginAfterChange("alice", true)
+	ctx := ctxFor(t)
+	res, err := e.rot.Rotate(ctx, "alice")
+	if err != nil || res.Outcome != NeedsOperator {
+		t.Fatalf("%+v %v", res, err)
+	}
+	site := e.sitePassword("alice")
+	pending, err := e.store.Pending(ctx, "alice")
+	if err != nil || (pending.Reveal() != site && e.current("alice") != site) {
+		t.Fatalf("the vault lost the site's password (pending err %v)", err)
+	}
+	acct, _ := e.store.Account(ctx, "alice")
+	if acct.State != store.StateNeedsOperator || acct.FlagReason == "" {
+		t.Errorf("state %s %q", acct.State, acct.FlagReason)
+	}
+	// Nothing automatic touches it again.
+	if res, _ := e.rot.Rotate(ctx, "alice"); res.Outcome != Refused || !strings.Contains(res.Reason, "needs an operator") {
+		t.Errorf("second rotation: %+v", res)
+	}
+	flags, _ := e.store.Flags(ctx)
+	if len(flags) != 1 || flags[0].Account != "alice" {
+		t.Errorf("flags %+v", flags)
+	}
+}
+
+// A CAPTCHA before the change pauses the rotation with nothing changed.
+func TestChallengePauses(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.add(demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234", Captcha: true})
+	ctx := ctxFor(t)
+	res, err := e.rot.Rotate(ctx, "alice")
+	if err != nil || res.Outcome != Paused || res.Challenge == nil || res.Challenge.Kind != templates.ChallengeCaptcha {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if _, err := e.store.Pending(ctx, "alice"); err == nil {
+		t.Error("a pending password was stored before the change")
+	}
+	runs, _ := e.store.Runs(ctx, "alice", 1)
+	if runs[0].Outcome != "paused" || runs[0].ChallengeKind != "captcha" || runs[0].Screenshot == "" {
+		t.Errorf("run %+v", runs[0])
+	}
+	if _, err := os.Stat(runs[0].Screenshot); err != nil {
+		t.Error(err)
+	}
+	acct, _ := e.store.Account(ctx, "alice")
+	if acct.State != store.StatePaused {
+		t.Errorf("state %s", acct.State)
+	}
+}
+
+// An unfinished rotation (pending stored, change submitted, promotion lost)
+// is recovered by the next verify.
+func TestRecoveryPromotesALivePendingPassword(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.add(demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"})
+	ctx := ctxFor(t)
+	// What a crash right after submitting leaves behind.
+	e.store.SetPending(ctx, "alice", secret.New("Pending-Pass-5678-abc"))
+	resp, err := httptestChange(e, "alice", "Alice-pass-1234", "Pending-Pass-5678-abc")
+	if err != nil {
+		t.Fatal(resp, err)
+	}
+	res, err := e.rot.Verify(ctx, "alice")
+	if err != nil || res.Outcome != Succeeded || !strings.Contains(res.Recovered, "pending password signs in") {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if e.current("alice") != "Pending-Pass-5678-abc" {
+		t.Error("pending not promoted")
+	}
+	// And a pending password that was never set is kept as the next
+	// candidate while current stays.
+	e.store.SetPending(ctx, "alice", secret.New("Never-Set-9999-xyz"))
+	res, _ = e.rot.Verify(ctx, "alice")
+	if res.Outcome != Succeeded || !strings.Contains(res.Recovered, "current password signs in") || e.current("alice") != "Pending-Pass-5678-abc" {
+		t.Fatalf("%+v", res)
+	}
+	res, _ = e.rot.Rotate(ctx, "alice")
+	if res.Outcome != Succeeded || e.current("alice") != "Never-Set-9999-xyz" || e.sitePassword("alice") != "Never-Set-9999-xyz" {
+		t.Fatalf("the retry did not reuse the pending candidate: %+v", res)
+	}
+}

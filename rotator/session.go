@@ -1,0 +1,105 @@
+package rotator
+
+import (
+	"context"
+	"time"
+
+	"github.com/go-rod/rod"
+
+	"github.com/rotator-pam/rotator/browser"
+	"github.com/rotator-pam/rotator/store"
+	"github.com/rotator-pam/rotator/templates"
+)
+
+// Session is a browser session on an account's own profile.
+type Session interface {
+	// Run runs one flow of the template. It returns a
+	// *browser.ChallengeError, a *browser.StepError, or nil.
+	Run(ctx context.Context, flow string, vals browser.Values) error
+	// TryLogout runs the logout flow with short deadlines and ignores its
+	// failure: to start a sign-in from a signed-out state.
+	TryLogout(ctx context.Context)
+	// Rejected reports whether the page shows one of the template's
+	// rejections of a new password.
+	Rejected(ctx context.Context) (bool, error)
+	Close() error
+}
+
+// Opener opens sessions.
+type Opener interface {
+	Open(ctx context.Context, acct store.Account, tpl *templates.Template, artifactDir string, onStep func(browser.StepReport)) (Session, error)
+}
+
+// BrowserOpener opens sessions in the system Chromium.
+type BrowserOpener struct {
+	// Bin is the Chromium binary (empty: looked up on PATH).
+	Bin string
+	// ProfileDir is the account's persistent profile folder.
+	ProfileDir func(account string) string
+	Headful    bool
+}
+
+// Open launches Chromium on the account's profile (locked for this run) with
+// the account's or the template's proxy, and the template's user agent and
+// viewport.
+func (o BrowserOpener) Open(ctx context.Context, acct store.Account, tpl *templates.Template, artifactDir string, onStep func(browser.StepReport)) (Session, error) {
+	proxy := acct.Proxy
+	if proxy == "" {
+		proxy = tpl.Proxy
+	}
+	dir := ""
+	if o.ProfileDir != nil {
+		dir = o.ProfileDir(acct.Name)
+	}
+	b, err := browser.Launch(ctx, browser.Options{Bin: o.Bin, UserDataDir: dir, Headful: o.Headful, Proxy: proxy})
+	if err != nil {
+		return nil, err
+	}
+	po := browser.PageOptions{UserAgent: tpl.UserAgent}
+	if tpl.Viewport != nil {
+		po.Width, po.Height = tpl.Viewport.Width, tpl.Viewport.Height
+	}
+	page, err := b.NewPage(ctx, po)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return &browserSession{b: b, page: page, tpl: tpl, base: acct.SiteURL, artifacts: artifactDir, onStep: onStep}, nil
+}
+
+type browserSession struct {
+	b         *browser.Browser
+	page      *rod.Page
+	tpl       *templates.Template
+	base      string
+	artifacts string
+	onStep    func(browser.StepReport)
+}
+
+func (s *browserSession) runner(tpl *templates.Template, vals browser.Values) *browser.Runner {
+	return &browser.Runner{Template: tpl, BaseURL: s.base, Page: s.page, Values: vals, ArtifactDir: s.artifacts, OnStep: s.onStep}
+}
+
+func (s *browserSession) Run(ctx context.Context, flow string, vals browser.Values) error {
+	return s.runner(s.tpl, vals).RunFlow(ctx, flow)
+}
+
+func (s *browserSession) TryLogout(ctx context.Context) {
+	if s.tpl.Flows.Logout == nil {
+		return
+	}
+	quick := *s.tpl
+	quick.Timeouts = templates.Timeouts{Step: 2 * time.Second, Run: 10 * time.Second}
+	r := s.runner(&quick, browser.Values{})
+	r.OnStep, r.ArtifactDir = nil, ""
+	_ = r.RunFlow(ctx, templates.FlowLogout)
+}
+
+func (s *browserSession) Rejected(ctx context.Context) (bool, error) {
+	if len(s.tpl.Rejections) == 0 {
+		return false, nil
+	}
+	return browser.MatchesAny(s.page.Context(ctx), s.tpl.Rejections)
+}
+
+func (s *browserSession) Close() error { return s.b.Close() }
