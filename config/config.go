@@ -44,6 +44,20 @@ type Config struct {
 	Schedule      Schedule  `yaml:"schedule"`
 	Browser       Browser   `yaml:"browser"`
 	Templates     Templates `yaml:"templates"`
+	Rotation      Rotation  `yaml:"rotation"`
+}
+
+// Rotation settings.
+type Rotation struct {
+	// MaxChangesPerDay caps password changes per account in any rolling 24
+	// hours: 1 or 2. An account may go higher only with an audited
+	// override (rotator account limit NAME N --override).
+	MaxChangesPerDay int `yaml:"max_changes_per_day"`
+	// KeepRuns is how many runs' artifacts (screenshots, pages) are kept
+	// per account.
+	KeepRuns int `yaml:"keep_runs"`
+	// MaxCandidates bounds new passwords tried when a site refuses one.
+	MaxCandidates int `yaml:"max_candidates"`
 }
 
 // Browser settings.
@@ -79,6 +93,7 @@ func Default() Config {
 	return Config{
 		TOTP:     TOTP{MinValidity: otp.DefaultMinValidity},
 		Schedule: Schedule{Default: "@daily"},
+		Rotation: Rotation{MaxChangesPerDay: 2, KeepRuns: 10, MaxCandidates: 3},
 	}
 }
 
@@ -116,6 +131,15 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.TOTP.MinValidity < 0 || c.TOTP.MinValidity >= 30*time.Second {
 		errs = append(errs, FieldError{"totp.min_validity", fmt.Sprintf("%v must be between 0s and 30s (exclusive)", c.TOTP.MinValidity)})
+	}
+	if c.Rotation.MaxChangesPerDay < 1 || c.Rotation.MaxChangesPerDay > 2 {
+		errs = append(errs, FieldError{"rotation.max_changes_per_day", fmt.Sprintf("%d: must be 1 or 2 (an account may go higher only with an audited override)", c.Rotation.MaxChangesPerDay)})
+	}
+	if c.Rotation.KeepRuns < 1 {
+		errs = append(errs, FieldError{"rotation.keep_runs", "must be at least 1"})
+	}
+	if c.Rotation.MaxCandidates < 1 || c.Rotation.MaxCandidates > 10 {
+		errs = append(errs, FieldError{"rotation.max_candidates", "must be between 1 and 10"})
 	}
 	if c.Schedule.Default != "" {
 		if err := ValidateSchedule(c.Schedule.Default); err != nil {

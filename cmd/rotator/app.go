@@ -65,6 +65,10 @@ func run(ctx context.Context, args []string, a *app) int {
 		fmt.Fprintf(a.stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 		return exitUsage
 	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
 	return exitFailure
 }
 
@@ -91,7 +95,8 @@ encrypted vault, and pauses for an operator when a site asks for a CAPTCHA.`,
 	root.PersistentFlags().StringVar(&a.dataFlag, "data", "", "data directory (default $ROTATOR_DATA, else $XDG_DATA_HOME/rotator, else ~/.local/share/rotator)")
 	root.PersistentFlags().StringVar(&a.configFlag, "config", "", "config file (default $ROTATOR_CONFIG, else ~/.config/rotator/config.yaml if present)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newInitCmd(a), newAccountCmd(a), newOTPCmd(a), newTemplateCmd(a), newDemoSiteCmd(a))
+	root.AddCommand(newInitCmd(a), newAccountCmd(a), newOTPCmd(a), newTemplateCmd(a), newDemoSiteCmd(a),
+		newRotateCmd(a), newVerifyCmd(a), newHistoryCmd(a), newFlagsCmd(a), newAuditCmd(a))
 	return root
 }
 

@@ -27,7 +27,8 @@ func newAccountCmd(a *app) *cobra.Command {
   rotator account show demo`,
 	}
 	groupCommand(c)
-	c.AddCommand(newAccountAddCmd(a), newAccountListCmd(a), newAccountShowCmd(a), newAccountRmCmd(a), newAccountImportCmd(a))
+	c.AddCommand(newAccountAddCmd(a), newAccountListCmd(a), newAccountShowCmd(a), newAccountRmCmd(a), newAccountImportCmd(a),
+		newAccountClearCmd(a), newAccountLimitCmd(a))
 	return c
 }
 

@@ -28,7 +28,7 @@ type templateTestOptions struct {
 func newTemplateTestCmd(a *app) *cobra.Command {
 	var opts templateTestOptions
 	c := &cobra.Command{
-		Use:   "test TEMPLATE --account NAME [--flow login|logout|verify] [--headful]",
+		Use:   "test TEMPLATE --account NAME [--flow login|logout|verify|change] [--headful]",
 		Short: "Run one flow of a template against the site and show every step",
 		Long: `test runs a flow of TEMPLATE (a shipped template's name, a name in
 templates.dir, or a file) for an account of the vault, in the account's own
@@ -39,7 +39,8 @@ like what the step wanted, as selectors ready to paste.
 
 login (the default) signs in; logout signs in and out; verify signs in, then
 runs the verify flow (or logout and login again). None of them changes a
-password.`,
+password. change does: it runs a whole rotation with this template, under
+the no-loss protocol and the rate limit, like rotator rotate.`,
 		Example: `  rotator template test demo-social --account demo
   rotator template test ./my-site.yaml --account work --headful`,
 		Args: exactArgs(1, "TEMPLATE"),
@@ -50,7 +51,7 @@ password.`,
 	}
 	f := c.Flags()
 	f.StringVar(&opts.account, "account", "", "account whose username, password and TOTP to use (required)")
-	f.StringVar(&opts.flow, "flow", "login", "flow to run: login, logout or verify")
+	f.StringVar(&opts.flow, "flow", "login", "flow to run: login, logout, verify, or change (a real rotation)")
 	f.BoolVar(&opts.headful, "headful", false, "show the browser window")
 	f.StringVar(&opts.artifacts, "artifacts", "", "folder for screenshots and pages (default: the account's artifacts in the data directory)")
 	return c
@@ -69,9 +70,10 @@ func runTemplateTest(ctx context.Context, a *app, opts templateTestOptions) erro
 	case templates.FlowVerify:
 		flows = []string{templates.FlowLogin, templates.FlowVerify}
 	case templates.FlowChange:
-		return usagef("--flow change changes the account's password; that runs as a rotation, with the new password stored before it is submitted (not yet available)")
+		// Changing the password is a rotation: the no-loss protocol, the
+		// rate limit and the records all apply.
 	default:
-		return usagef("--flow %q: want login, logout or verify", opts.flow)
+		return usagef("--flow %q: want login, logout, verify or change", opts.flow)
 	}
 	s, cfg, acct, err := a.openAccount(ctx, opts.account)
 	if err != nil {
@@ -86,6 +88,17 @@ func runTemplateTest(ctx context.Context, a *app, opts templateTestOptions) erro
 	}
 	if err := diags.Err(); err != nil {
 		return err
+	}
+	if opts.flow == templates.FlowChange {
+		rot := a.newRotator(s, cfg, opts.headful)
+		rot.Templates = func(string) (*templates.Template, error) { return tpl, nil }
+		rot.OnStep = func(_ string, rep browser.StepReport) { printStep(a, rep) }
+		fmt.Fprintf(a.stdout, "template %s, account %s (%s): rotating the password\n", tpl.Name, acct.Name, acct.Username)
+		res, err := rot.Rotate(ctx, acct.Name)
+		if err != nil {
+			return err
+		}
+		return report(a, acct.Name, "rotation", res)
 	}
 	pw, err := s.Password(ctx, acct.Name)
 	if err != nil {

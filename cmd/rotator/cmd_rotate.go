@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rotator-pam/rotator/browser"
+	"github.com/rotator-pam/rotator/config"
+	"github.com/rotator-pam/rotator/rotator"
+	"github.com/rotator-pam/rotator/store"
+	"github.com/rotator-pam/rotator/templates"
+)
+
+// Exit codes of rotate.
+const (
+	exitPaused  = 3
+	exitRefused = 4
+)
+
+// exitError carries an exit code other than 1.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+func (e exitError) Unwrap() error { return e.err }
+
+// newRotator wires a rotator to the vault, the templates and the browser,
+// with progress on stderr.
+func (a *app) newRotator(s *store.Store, cfg config.Config, headful bool) *rotator.Rotator {
+	return &rotator.Rotator{
+		Store:  s,
+		Opener: rotator.BrowserOpener{Bin: cfg.Browser.Bin, ProfileDir: cfg.ProfileDir, Headful: headful},
+		Templates: func(name string) (*templates.Template, error) {
+			tpl, diags := templates.Find(name, cfg.Templates.Dir)
+			if err := diags.Err(); err != nil {
+				return nil, err
+			}
+			return tpl, nil
+		},
+		Now:             a.now,
+		Actor:           a.actor(),
+		MaxChanges:      cfg.Rotation.MaxChangesPerDay,
+		TOTPMinValidity: cfg.TOTP.MinValidity,
+		ArtifactDir:     cfg.ArtifactDir,
+		KeepRuns:        cfg.Rotation.KeepRuns,
+		MaxCandidates:   cfg.Rotation.MaxCandidates,
+		OnStep: func(_ string, rep browser.StepReport) {
+			status := "ok"
+			if rep.Err != nil {
+				status = "failed"
+				var ce *browser.ChallengeError
+				if errors.As(rep.Err, &ce) {
+					status = "challenge: " + string(ce.Kind)
+				}
+			}
+			matched := ""
+			if rep.Matched != "" && rep.Step.Target != nil && len(rep.Step.Target.Alternatives) > 1 {
+				matched = " -> " + rep.Matched
+			}
+			fmt.Fprintf(a.stderr, "  %-6s %-8s %s%s  %s  %s\n", rep.Flow, rep.Path, rep.Step.Describe(), matched, rep.Duration.Round(time.Millisecond), status)
+		},
+		OnEvent: func(account, msg string) { fmt.Fprintf(a.stderr, "%s: %s\n", account, msg) },
+	}
+}
+
+// report prints a result on stdout and returns the error that sets the exit
+// code.
+func report(a *app, name, what string, res rotator.Result) error {
+	switch res.Outcome {
+	case rotator.Succeeded:
+		msg := what + " succeeded"
+		if res.Recovered != "" {
+			msg += " (recovery: " + res.Recovered + ")"
+		}
+		fmt.Fprintf(a.stdout, "%s: %s (run %d)\n", name, msg, res.RunID)
+		return nil
+	case rotator.Paused:
+		fmt.Fprintf(a.stdout, "%s: paused for an operator: %s (run %d)\n", name, res.Reason, res.RunID)
+		if res.Challenge != nil && res.Challenge.Screenshot != "" {
+			fmt.Fprintf(a.stdout, "screenshot: %s\n", res.Challenge.Screenshot)
+		}
+		return exitError{exitPaused, fmt.Errorf("%s paused for an operator (%s challenge)", name, res.Challenge.Kind)}
+	case rotator.Refused:
+		fmt.Fprintf(a.stdout, "%s: refused: %s\n", name, res.Reason)
+		if !res.NextAllowed.IsZero() {
+			fmt.Fprintf(a.stdout, "next change allowed at %s\n", res.NextAllowed.Local().Format("2006-01-02 15:04:05 MST"))
+			return exitError{exitRefused, fmt.Errorf("%s: rate limited until %s", name, res.NextAllowed.Local().Format("2006-01-02 15:04:05 MST"))}
+		}
+		return fmt.Errorf("%s: %s", name, res.Reason)
+	case rotator.NeedsOperator:
+		fmt.Fprintf(a.stdout, "%s: needs an operator: %s (run %d)\n", name, res.Reason, res.RunID)
+		return fmt.Errorf("%s needs an operator", name)
+	}
+	fmt.Fprintf(a.stdout, "%s: %s failed: %s (run %d)\n", name, what, res.Reason, res.RunID)
+	return fmt.Errorf("%s: %s failed", name, what)
+}
+
+type rotateOptions struct {
+	name    string
+	headful bool
+}
+
+func newRotateCmd(a *app) *cobra.Command {
+	var opts rotateOptions
+	c := &cobra.Command{
+		Use:   "rotate NAME",
+		Short: "Change an account's password on its site now",
+		Long: `rotate changes the account's password: it locks the account, recovers any
+unfinished rotation, signs in, stores a new password as pending (encrypted,
+synced) before the change form is touched, changes it, signs in with it, and
+only then makes it current. Progress goes to stderr, the outcome to stdout.
+
+Exit codes: 0 succeeded, 3 paused for an operator (a CAPTCHA or trust
+prompt), 4 refused by the rate limit (with the time the next change is
+allowed), 1 failed.`,
+		Example: `  rotator rotate demo`,
+		Args:    exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.name = args[0]
+			return runRotate(cmd.Context(), a, opts)
+		},
+	}
+	c.Flags().BoolVar(&opts.headful, "headful", false, "show the browser window")
+	return c
+}
+
+func runRotate(ctx context.Context, a *app, opts rotateOptions) error {
+	s, cfg, err := a.openVault(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	res, err := a.newRotator(s, cfg, opts.headful).Rotate(ctx, opts.name)
+	if err != nil {
+		return err
+	}
+	return report(a, opts.name, "rotation", res)
+}
+
+func newVerifyCmd(a *app) *cobra.Command {
+	var opts rotateOptions
+	c := &cobra.Command{
+		Use:   "verify NAME",
+		Short: "Sign in with the current password; change nothing",
+		Long: `verify is a health check: it signs in with the account's current password
+and changes nothing. If an unfinished rotation left a pending password, it
+recovers first: it signs in with the pending, the current and the previous
+passwords, in that order, and makes the one that works current.`,
+		Example: `  rotator verify demo`,
+		Args:    exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.name = args[0]
+			s, cfg, err := a.openVault(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			res, err := a.newRotator(s, cfg, opts.headful).Verify(cmd.Context(), opts.name)
+			if err != nil {
+				return err
+			}
+			return report(a, opts.name, "verification", res)
+		},
+	}
+	c.Flags().BoolVar(&opts.headful, "headful", false, "show the browser window")
+	return c
+}
