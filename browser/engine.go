@@ -390,7 +390,7 @@ func (r *Runner) do(flowCtx, ctx context.Context, page *rod.Page, flow, path str
 		return matched, "", settle(ctx, page, func() error { return page.Keyboard.Type(k) })
 
 	case templates.StepWaitFor, templates.StepExpect:
-		err := waitCondition(ctx, page, st.Cond)
+		err := waitCondition(ctx, page, st.Cond, r.failed)
 		if err != nil && st.Kind == templates.StepExpect && st.Message != "" {
 			err = fmt.Errorf("%s (%v)", st.Message, err)
 		}
@@ -539,13 +539,46 @@ func checkCondition(page *rod.Page, c templates.Condition) (bool, error) {
 	return false, fmt.Errorf("unknown condition %q", c.Kind)
 }
 
-// waitCondition polls a condition until it holds or ctx ends.
-func waitCondition(ctx context.Context, page *rod.Page, c templates.Condition) error {
+// failed reports whether the page shows one of the template's failure or
+// rejection messages, and which.
+func (r *Runner) failed(page *rod.Page) (string, bool) {
+	for _, list := range [][]templates.Matcher{r.Template.Failures, r.Template.Rejections} {
+		for _, m := range list {
+			if ok, err := MatchesAny(page, []templates.Matcher{m}); err == nil && ok {
+				return describeMatcher(m), true
+			}
+		}
+	}
+	return "", false
+}
+
+func describeMatcher(m templates.Matcher) string {
+	switch {
+	case m.Selector != nil:
+		return m.Selector.String()
+	case m.Text != "":
+		return fmt.Sprintf("text %q", m.Text)
+	case m.URL != "":
+		return fmt.Sprintf("url %q", m.URL)
+	case m.URLRegex != nil:
+		return fmt.Sprintf("url_re %q", m.URLRegex.String())
+	}
+	return "?"
+}
+
+// waitCondition polls a condition until it holds or ctx ends; it stops at
+// once when failed sees the site say the step failed.
+func waitCondition(ctx context.Context, page *rod.Page, c templates.Condition, failed func(*rod.Page) (string, bool)) error {
 	var last error
 	for {
 		ok, err := checkCondition(page, c)
 		if err == nil && ok {
 			return nil
+		}
+		if failed != nil {
+			if what, bad := failed(page); bad {
+				return fmt.Errorf("%s: the page shows the template's failure %s", c.String(), what)
+			}
 		}
 		if err != nil {
 			last = err

@@ -88,8 +88,24 @@ func (s *browserSession) TryLogout(ctx context.Context) {
 	if s.tpl.Flows.Logout == nil {
 		return
 	}
+	// Probing a password needs a signed-out browser: a session cookie
+	// left in the profile by an earlier (killed) run would otherwise let a
+	// wrong password look right, or hide the sign-in form. From the site's
+	// root, the logout flow finds its link when signed in and fails fast
+	// when not.
+	base := s.base
+	if base == "" {
+		base = s.tpl.BaseURL
+	}
+	if info, err := s.page.Context(ctx).Info(); err == nil && (info.URL == "about:blank" || info.URL == "") {
+		nctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if s.page.Context(nctx).Navigate(base) == nil {
+			s.page.Context(nctx).WaitLoad()
+		}
+		cancel()
+	}
 	quick := *s.tpl
-	quick.Timeouts = templates.Timeouts{Step: 2 * time.Second, Run: 10 * time.Second}
+	quick.Timeouts = templates.Timeouts{Step: time.Second, Run: 10 * time.Second}
 	r := s.runner(&quick, browser.Values{})
 	r.OnStep, r.ArtifactDir = nil, ""
 	_ = r.RunFlow(ctx, templates.FlowLogout)

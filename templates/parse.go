@@ -242,7 +242,7 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
 func (p *parser) template(root *yaml.Node) *Template {
 	t := &Template{Timeouts: Timeouts{Step: DefaultStepTimeout, Run: DefaultRunTimeout}}
 	m := p.mapping(root, "template", "name", "description", "base_url", "user_agent", "viewport", "proxy",
-		"timeouts", "password_rules", "params", "challenges", "rejections", "flows")
+		"timeouts", "password_rules", "params", "challenges", "rejections", "failures", "flows")
 	if f, ok := m["name"]; ok {
 		t.Name = p.str(f, "name")
 		if t.Name != "" && !nameRE.MatchString(t.Name) {
@@ -336,14 +336,10 @@ func (p *parser) template(root *yaml.Node) *Template {
 		t.Challenges = p.challenges(f.val)
 	}
 	if f, ok := m["rejections"]; ok {
-		seq := resolveAlias(f.val)
-		if seq.Kind != yaml.SequenceNode {
-			p.errorf(seq, "rejections must be a list")
-		} else {
-			for _, item := range seq.Content {
-				t.Rejections = append(t.Rejections, p.matcher(item, "rejection", p.mapping(item, "rejection", "selector", "url", "url_re", "text")))
-			}
-		}
+		t.Rejections = p.matchers(f.val, "rejection")
+	}
+	if f, ok := m["failures"]; ok {
+		t.Failures = p.matchers(f.val, "failure")
 	}
 	if f, ok := m["flows"]; ok {
 		fm := p.mapping(f.val, "flows", FlowLogin, FlowChange, FlowLogout, FlowVerify)
@@ -444,6 +440,19 @@ func (p *parser) matcher(n *yaml.Node, what string, m map[string]field) Matcher 
 		p.errorf(n, "%s matches nothing: give a selector, url, url_re or text", what)
 	}
 	return mt
+}
+
+func (p *parser) matchers(n *yaml.Node, what string) []Matcher {
+	seq := resolveAlias(n)
+	if seq.Kind != yaml.SequenceNode {
+		p.errorf(seq, "%ss must be a list", what)
+		return nil
+	}
+	var out []Matcher
+	for _, item := range seq.Content {
+		out = append(out, p.matcher(item, what, p.mapping(item, what, "selector", "url", "url_re", "text")))
+	}
+	return out
 }
 
 func (p *parser) regexp(f field) *regexp.Regexp {

@@ -47,6 +47,10 @@ type Template struct {
 	// Rejections recognise a site refusing a new password ("too weak",
 	// "used before"), so that another candidate can be tried.
 	Rejections []Matcher
+	// Failures recognise a site saying a step failed ("wrong password"):
+	// a wait_for or expect ends at once when one shows, instead of
+	// waiting out its deadline. Rejections count as failures too.
+	Failures []Matcher
 	Flows      Flows
 	// File is where the template was loaded from.
 	File string

@@ -24,6 +24,13 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv("ROTATOR_RUN_MAIN") == "1" {
+		// The test binary standing in for rotator (crash test).
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := run(ctx, os.Args[1:], &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, now: time.Now})
+		stop()
+		os.Exit(code)
+	}
 	testscript.Main(m, map[string]func(){
 		"rotator": func() {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

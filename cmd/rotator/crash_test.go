@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rotator-pam/rotator/browser"
+	"github.com/rotator-pam/rotator/demosite"
+	"github.com/rotator-pam/rotator/secret"
+	"github.com/rotator-pam/rotator/store"
+)
+
+// rotatorCmd runs the test binary as rotator.
+func rotatorCmd(dataDir string, args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "ROTATOR_RUN_MAIN=1", "ROTATOR_DATA="+dataDir, "XDG_CONFIG_HOME="+filepath.Join(dataDir, "no-config"))
+	return cmd
+}
+
+func runRotator(t *testing.T, dataDir, stdin string, args ...string) (string, int) {
+	t.Helper()
+	cmd := rotatorCmd(dataDir, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), code
+}
+
+// chromiumFor lists live Chromium processes using a profile under dir.
+func chromiumFor(dir string) []int {
+	var out []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmd, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if bytes.Contains(cmd, []byte(dir)) && bytes.Contains(cmd, []byte("chrom")) && !bytes.Contains(stat, []byte(") Z ")) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// siteLogin signs in on the demo site over HTTP.
+func siteLogin(base, user, pw string) bool {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.PostForm(base+"/login", url.Values{"username": {user}, "password": {pw}})
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return strings.HasSuffix(resp.Request.URL.Path, "/home")
+}
+
+// TestCrashAtEveryStepBoundary kills rotator with SIGKILL after each step of
+// a rotation against the demo site; after each kill, `rotator verify`
+// recovers and the vault's current password signs in on the site, and no
+// Chromium is left behind.
+func TestCrashAtEveryStepBoundary(t *testing.T) {
+	if _, err := browser.FindChromium(""); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	site := demosite.New(demosite.Options{ChangesPerDay: 1000})
+	site.AddUser(demosite.UserSpec{Name: "crash", Password: "Crash-pass-1234"})
+	srv := httptest.NewServer(site.Handler())
+	defer srv.Close()
+	data := filepath.Join(t.TempDir(), "data")
+	if out, code := runRotator(t, data, "", "init"); code != 0 {
+		t.Fatal(out)
+	}
+	if out, code := runRotator(t, data, "Crash-pass-1234\n", "account", "add", "crash", "--template", "demo-social",
+		"--username", "crash", "--url", srv.URL+"/", "--password-stdin"); code != 0 {
+		t.Fatal(out)
+	}
+	if out, code := runRotator(t, data, "", "account", "limit", "crash", "1000", "--override"); code != 0 {
+		t.Fatal(out)
+	}
+
+	vaultCurrent := func() string {
+		key, err := secret.LoadKeyFile(filepath.Join(data, "master.key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := store.Open(context.Background(), filepath.Join(data, "vault.db"), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		pw, err := s.Password(context.Background(), "crash")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pw.Reveal()
+	}
+
+	kills := 0
+	for boundary := 1; ; boundary++ {
+		cmd := rotatorCmd(data, "rotate", "crash")
+		stderr, _ := cmd.StderrPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(stderr)
+		lines, killed := 0, false
+		last := ""
+		for sc.Scan() {
+			lines++
+			last = sc.Text()
+			if lines == boundary {
+				cmd.Process.Signal(syscall.SIGKILL)
+				killed = true
+				break
+			}
+		}
+		cmd.Wait()
+		if !killed {
+			// The rotation finished before this boundary: every boundary
+			// has been tried.
+			t.Logf("rotation has %d step boundaries; %d kills", lines, kills)
+			break
+		}
+		kills++
+		deadline := time.Now().Add(15 * time.Second)
+		for len(chromiumFor(data)) > 0 && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if left := chromiumFor(data); len(left) > 0 {
+			t.Fatalf("kill %d (after %q): Chromium %v outlived rotator", kills, last, left)
+		}
+		out, code := runRotator(t, data, "", "verify", "crash")
+		if code != 0 {
+			t.Fatalf("kill %d (after %q): verify exit %d:\n%s", kills, last, code, out)
+		}
+		cur := vaultCurrent()
+		st, _ := site.User("crash")
+		if st.Password != cur || !siteLogin(srv.URL, "crash", cur) {
+			t.Fatalf("kill %d (after %q): the vault's current password does not sign in on the site", kills, last)
+		}
+		if boundary > 60 {
+			t.Fatal("too many boundaries")
+		}
+	}
+	if kills < 20 {
+		t.Errorf("only %d kills", kills)
+	}
+	if left := chromiumFor(data); len(left) > 0 {
+		t.Errorf("Chromium %v left behind", left)
+	}
+	out, code := runRotator(t, data, "", "audit", "verify")
+	if code != 0 {
+		t.Errorf("audit: %s", out)
+	}
+}
