@@ -51,7 +51,7 @@ type Template struct {
 	// a wait_for or expect ends at once when one shows, instead of
 	// waiting out its deadline. Rejections count as failures too.
 	Failures []Matcher
-	Flows      Flows
+	Flows    Flows
 	// File is where the template was loaded from.
 	File string
 }
