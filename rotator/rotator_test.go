@@ -29,7 +29,7 @@ func TestMain(m *testing.M) {
 const demoSecret = "JBSWY3DPEHPK3PXP"
 
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	site  *demosite.Site
 	srv   *httptest.Server
 	store *store.Store
@@ -39,9 +39,11 @@ type env struct {
 }
 
 func newEnv(t *testing.T) *env {
+	return newEnvWith(t, t.TempDir(), demosite.New(demosite.Options{ChangesPerDay: 10}))
+}
+
+func newEnvWith(t testing.TB, dir string, site *demosite.Site) *env {
 	t.Helper()
-	dir := t.TempDir()
-	site := demosite.New(demosite.Options{ChangesPerDay: 10})
 	srv := httptest.NewServer(site.Handler())
 	t.Cleanup(srv.Close)
 	st, err := store.Create(context.Background(), filepath.Join(dir, "vault.db"), secret.NewMasterKey())
@@ -100,7 +102,7 @@ func (e *env) current(name string) string {
 	return pw.Reveal()
 }
 
-func ctxFor(t *testing.T) context.Context {
+func ctxFor(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
 	return ctx

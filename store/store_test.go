@@ -559,3 +559,81 @@ func TestAuditChain(t *testing.T) {
 	s.db.Exec(`INSERT INTO audit_log (at, actor, action) VALUES (1, 'x', 'y')`)
 	check(4, "not written by rotator")
 }
+
+func TestAccountLock(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now()
+	s, path, key := newVault(t)
+	s.now = func() time.Time { return now }
+	s.AddAccount(ctx, testAccount("alice"))
+	if err := s.LockAccount(ctx, "alice", "run-1", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	// Another process (a second store on the file) cannot take it.
+	s2, err := Open(ctx, path, key, WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if err := s2.LockAccount(ctx, "alice", "run-2", time.Minute); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second lock: %v", err)
+	}
+	// The holder renews; after release the other may take it.
+	if err := s.RenewLock(ctx, "alice", "run-1", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RenewLock(ctx, "alice", "run-2", time.Minute); !errors.Is(err, ErrLocked) {
+		t.Errorf("a non-holder renewed: %v", err)
+	}
+	s.UnlockAccount(ctx, "alice", "run-1")
+	if err := s2.LockAccount(ctx, "alice", "run-2", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	// An expired lease is taken over.
+	now = now.Add(2 * time.Minute)
+	if err := s.LockAccount(ctx, "alice", "run-3", time.Minute); err != nil {
+		t.Errorf("expired lease not taken over: %v", err)
+	}
+	// A lease of a dead process of this host is taken over at once.
+	s.db.Exec(`UPDATE account_locks SET owner = 'dead', pid = 999999999, expires_at = ? WHERE account = 'alice'`, millis(now.Add(time.Hour)))
+	if err := s2.LockAccount(ctx, "alice", "run-4", time.Minute); err != nil {
+		t.Errorf("dead holder's lease not taken over: %v", err)
+	}
+	if err := s.LockAccount(ctx, "nobody", "x", time.Minute); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown account: %v", err)
+	}
+}
+
+func TestChangesAndLimits(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	path := filepath.Join(t.TempDir(), "vault.db")
+	s, err := Create(ctx, path, secret.NewMasterKey(), WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.AddAccount(ctx, testAccount("alice"))
+	s.SetPending(ctx, "alice", secret.New("a"))
+	s.Promote(ctx, "alice", "rotation")
+	now = now.Add(time.Hour)
+	s.ReplacePassword(ctx, "alice", secret.New("manual"), "set by administrator") // not a site change
+	now = now.Add(time.Hour)
+	s.SetPending(ctx, "alice", secret.New("b"))
+	s.Promote(ctx, "alice", "rotation")
+	ch, err := s.Changes(ctx, "alice", now.Add(-24*time.Hour))
+	if err != nil || len(ch) != 2 || !ch[0].Equal(now.Add(-2*time.Hour)) {
+		t.Fatalf("changes %v %v", ch, err)
+	}
+	if ch, _ := s.Changes(ctx, "alice", now.Add(-time.Hour)); len(ch) != 1 {
+		t.Errorf("window: %v", ch)
+	}
+	s.SetLimit(ctx, "alice", Limit{Max: 1})
+	if l, _ := s.GetLimit(ctx, "alice"); l.Max != 1 || l.Override {
+		t.Errorf("limit %+v", l)
+	}
+	h, _ := s.History(ctx, "alice")
+	if len(h) != 3 || !h[0].ChangedOnSite || h[1].ChangedOnSite || !h[2].ChangedOnSite {
+		t.Errorf("history flags %+v", h)
+	}
+}
