@@ -284,30 +284,6 @@ func (s *Store) Accounts(ctx context.Context) ([]Account, error) {
 // DeleteAccount removes an account with its passwords, history and cookies.
 func (s *Store) DeleteAccount(ctx context.Context, name string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM accounts WHERE name = ?`, name)
-		if err != nil {
-			return fmt.Errorf("delete account %s: %w", name, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%w: %s", ErrNotFound, name)
-		}
-		return nil
-	})
-}
-
-// SetState changes an account's state.
-func (s *Store) SetState(ctx context.Context, name string, state State) error {
-	if !state.Valid() {
-		return fmt.Errorf("unknown account state %q", state)
-	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE accounts SET state = ?, updated_at = ? WHERE name = ?`, string(state), millis(s.now()), name)
-		if err != nil {
-			return fmt.Errorf("set state of %s: %w", name, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%w: %s", ErrNotFound, name)
-		}
-		return nil
+		return updateAccount(ctx, tx, name, "delete account", `DELETE FROM accounts WHERE name = ?`)
 	})
 }

@@ -171,14 +171,8 @@ func (s *Store) replace(ctx context.Context, tx *sql.Tx, name string, pw secret.
 // site still accepts the current one.
 func (s *Store) DiscardPending(ctx context.Context, name string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE accounts SET pending_password = NULL, pending_since = NULL, updated_at = ? WHERE name = ?`, millis(s.now()), name)
-		if err != nil {
-			return fmt.Errorf("discard pending password of %s: %w", name, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%w: %s", ErrNotFound, name)
-		}
-		return nil
+		return updateAccount(ctx, tx, name, "discard pending password",
+			`UPDATE accounts SET pending_password = NULL, pending_since = NULL, updated_at = ? WHERE name = ?`, millis(s.now()))
 	})
 }
 

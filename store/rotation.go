@@ -121,15 +121,9 @@ func (s *Store) Flag(ctx context.Context, name string, state State, reason strin
 		if state == StateActive || state == StateRunning {
 			flagged, reason = nil, ""
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE accounts SET state = ?, flag_reason = ?, flagged_at = ?, updated_at = ? WHERE name = ?`,
-			string(state), reason, flagged, now, name)
-		if err != nil {
-			return fmt.Errorf("set state of %s: %w", name, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%w: %s", ErrNotFound, name)
-		}
-		return nil
+		return updateAccount(ctx, tx, name, "set state",
+			`UPDATE accounts SET state = ?, flag_reason = ?, flagged_at = ?, updated_at = ? WHERE name = ?`,
+			string(state), reason, flagged, now)
 	})
 }
 
@@ -179,15 +173,9 @@ func (s *Store) SetLimit(ctx context.Context, name string, l Limit) error {
 		if l.Max > 0 {
 			max = l.Max
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE accounts SET max_changes_24h = ?, limit_override = ?, updated_at = ? WHERE name = ?`,
-			max, l.Override, millis(s.now()), name)
-		if err != nil {
-			return fmt.Errorf("set limit of %s: %w", name, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%w: %s", ErrNotFound, name)
-		}
-		return nil
+		return updateAccount(ctx, tx, name, "set limit",
+			`UPDATE accounts SET max_changes_24h = ?, limit_override = ?, updated_at = ? WHERE name = ?`,
+			max, l.Override, millis(s.now()))
 	})
 }
 

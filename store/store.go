@@ -245,3 +245,16 @@ func fromMillis(ms sql.NullInt64) time.Time {
 	}
 	return time.UnixMilli(ms.Int64)
 }
+
+// updateAccount runs an UPDATE (or DELETE) whose last argument is the
+// account name, and reports ErrNotFound when no row matched.
+func updateAccount(ctx context.Context, tx *sql.Tx, name, what, query string, args ...any) error {
+	res, err := tx.ExecContext(ctx, query, append(args, name)...)
+	if err != nil {
+		return fmt.Errorf("%s of %s: %w", what, name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w: %s", ErrNotFound, name)
+	}
+	return nil
+}

@@ -49,14 +49,8 @@ WHERE name = ? AND (totp_last_step IS NULL OR totp_last_step < ?)`, int64(step),
 // anywhere, so that automation never submits the same code.
 func (s *Store) ReserveStep(ctx context.Context, account string, step uint64) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE accounts SET totp_last_step = max(coalesce(totp_last_step, 0), ?) WHERE name = ?`, int64(step), account)
-		if err != nil {
-			return fmt.Errorf("reserve TOTP step for %s: %w", account, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%w: %s", ErrNotFound, account)
-		}
-		return nil
+		return updateAccount(ctx, tx, account, "reserve TOTP step",
+			`UPDATE accounts SET totp_last_step = max(coalesce(totp_last_step, 0), ?) WHERE name = ?`, int64(step))
 	})
 }
 
