@@ -334,9 +334,10 @@ func (s *Site) change(w http.ResponseWriter, r *http.Request) {
 		fail("limit", "Too many password changes today. Try again tomorrow.")
 		return
 	}
+	// "None of the last 5": the current one and the 4 before it.
 	u.history = append(u.history, u.Password)
-	if len(u.history) > 5 {
-		u.history = u.history[len(u.history)-5:]
+	if len(u.history) > 4 {
+		u.history = u.history[len(u.history)-4:]
 	}
 	u.Password = nw
 	u.changes = append(u.changes, s.opts.Now())
