@@ -117,6 +117,13 @@ CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 	BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 `,
+	// 4: the scheduler's state: the next due time survives restarts, and
+	// failures in a row drive the product's backoff.
+	`
+ALTER TABLE accounts ADD COLUMN next_due_at INTEGER;
+ALTER TABLE accounts ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN hold_reason TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // SchemaVersion is the schema version this binary writes.

@@ -27,6 +27,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -52,6 +53,7 @@ type Store struct {
 	sealer *secret.Sealer
 	path   string
 	now    func() time.Time
+	noSync bool
 }
 
 // Option configures a Store.
@@ -59,6 +61,11 @@ type Option func(*Store)
 
 // WithClock sets the clock used for timestamps (tests).
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// WithoutSync turns off the fsync at commit (synchronous=OFF). Only for
+// simulations and benchmarks that write thousands of transactions and do
+// not survive a power cut anyway; never for a real vault.
+func WithoutSync() Option { return func(s *Store) { s.noSync = true } }
 
 func dsn(path string) string {
 	u := url.URL{Path: path}
@@ -130,14 +137,19 @@ func create(ctx context.Context, path string, key secret.MasterKey, opts []Optio
 
 // openDB opens the database handle; nothing is read until first use.
 func openDB(path string, opts []Option) (*Store, error) {
-	db, err := sql.Open("sqlite", dsn(path))
-	if err != nil {
-		return nil, fmt.Errorf("open vault: %w", err)
-	}
-	s := &Store{db: db, path: path, now: time.Now}
+	s := &Store{path: path, now: time.Now}
 	for _, o := range opts {
 		o(s)
 	}
+	d := dsn(path)
+	if s.noSync {
+		d = strings.Replace(d, "synchronous(FULL)", "synchronous(OFF)", 1)
+	}
+	db, err := sql.Open("sqlite", d)
+	if err != nil {
+		return nil, fmt.Errorf("open vault: %w", err)
+	}
+	s.db = db
 	return s, nil
 }
 

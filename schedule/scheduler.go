@@ -1,0 +1,244 @@
+package schedule
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/rotator-pam/rotator/store"
+)
+
+// Store is what the scheduler needs from the vault.
+type Store interface {
+	ScheduleEntries(ctx context.Context) ([]store.ScheduleEntry, error)
+	SetNextDue(ctx context.Context, name string, due time.Time, failures int, hold string) error
+	Changes(ctx context.Context, name string, since time.Time) ([]time.Time, error)
+	Flag(ctx context.Context, name string, state store.State, reason string) error
+}
+
+var _ Store = (*store.Store)(nil)
+
+// Outcomes a run reports, as the rotator names them.
+const (
+	OutcomeSucceeded     = "succeeded"
+	OutcomeFailed        = "failed"
+	OutcomePaused        = "paused"
+	OutcomeNeedsOperator = "needs_operator"
+	OutcomeRefused       = "refused"
+)
+
+// Scheduler keeps every account's next due time, in memory as a heap and in
+// the vault, and decides what runs now.
+type Scheduler struct {
+	Store       Store
+	Policy      Policy
+	DefaultSpec string
+	Jitter      time.Duration
+	Backoff     Backoff
+	// MaxFailures in a row send an account to needs_operator (default 3).
+	MaxFailures int
+	Now         func() time.Time
+
+	entries map[string]*entry
+	queue   queue
+}
+
+type entry struct {
+	store.ScheduleEntry
+	sched cron.Schedule
+	index int
+}
+
+// Load reads every account. An account never scheduled gets its first due
+// time from now; one whose due time passed while nothing ran (the daemon
+// was down) is due now, once.
+func (s *Scheduler) Load(ctx context.Context) error {
+	list, err := s.Store.ScheduleEntries(ctx)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	s.entries = map[string]*entry{}
+	s.queue = nil
+	for _, e := range list {
+		if err := s.add(ctx, e, now); err != nil {
+			return err
+		}
+	}
+	heap.Init(&s.queue)
+	return nil
+}
+
+func (s *Scheduler) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Scheduler) add(ctx context.Context, e store.ScheduleEntry, now time.Time) error {
+	spec := e.Schedule
+	if spec == "" {
+		spec = s.DefaultSpec
+	}
+	sched, err := Parse(spec)
+	if err != nil {
+		return fmt.Errorf("account %s: %w", e.Name, err)
+	}
+	en := &entry{ScheduleEntry: e, sched: sched}
+	if en.NextDue.IsZero() {
+		en.NextDue = Next(sched, e.Name, now, s.Jitter)
+		if err := s.Store.SetNextDue(ctx, e.Name, en.NextDue, en.Failures, ""); err != nil {
+			return err
+		}
+	}
+	s.entries[e.Name] = en
+	en.index = len(s.queue)
+	s.queue = append(s.queue, en)
+	return nil
+}
+
+// Entry returns an account's scheduling state.
+func (s *Scheduler) Entry(name string) (store.ScheduleEntry, bool) {
+	e, ok := s.entries[name]
+	if !ok {
+		return store.ScheduleEntry{}, false
+	}
+	return e.ScheduleEntry, true
+}
+
+// NextWake is the earliest due time, zero when there is no account.
+func (s *Scheduler) NextWake() time.Time {
+	if len(s.queue) == 0 {
+		return time.Time{}
+	}
+	return s.queue[0].NextDue
+}
+
+// Due pops the accounts due at now that may run: it holds back those the
+// cap or the gap does not allow yet (storing when they become allowed and
+// why) and skips those waiting for an operator.
+func (s *Scheduler) Due(ctx context.Context) ([]string, error) {
+	now := s.now()
+	var out []string
+	for len(s.queue) > 0 && !s.queue[0].NextDue.After(now) {
+		e := s.queue[0]
+		switch e.State {
+		case store.StatePaused, store.StateNeedsOperator, store.StateDisabled:
+			// Nothing automatic until an operator clears it; look again
+			// at the next cron time.
+			if err := s.reschedule(ctx, e, Next(e.sched, e.Name, now, s.Jitter), e.Failures, ""); err != nil {
+				return out, err
+			}
+			continue
+		}
+		allowed, why, err := s.allowed(ctx, e.Name, now)
+		if err != nil {
+			return out, err
+		}
+		if allowed.After(now) {
+			if err := s.reschedule(ctx, e, allowed, e.Failures, why); err != nil {
+				return out, err
+			}
+			continue
+		}
+		heap.Pop(&s.queue)
+		e.index = -1
+		out = append(out, e.Name)
+	}
+	return out, nil
+}
+
+// Allowed says when the account may change its password, from the history.
+func (s *Scheduler) allowed(ctx context.Context, name string, now time.Time) (time.Time, string, error) {
+	since := now.Add(-24 * time.Hour)
+	if g := s.Policy.gap(); g > 24*time.Hour {
+		since = now.Add(-g)
+	}
+	changes, err := s.Store.Changes(ctx, name, since)
+	if err != nil {
+		return time.Time{}, "", err
+	}
+	at, why := s.Policy.NextAllowed(changes, now)
+	return at, why, nil
+}
+
+func (s *Scheduler) reschedule(ctx context.Context, e *entry, due time.Time, failures int, hold string) error {
+	e.NextDue, e.Failures, e.Hold = due, failures, hold
+	if err := s.Store.SetNextDue(ctx, e.Name, due, failures, hold); err != nil {
+		return err
+	}
+	if e.index >= 0 {
+		heap.Fix(&s.queue, e.index)
+	} else {
+		heap.Push(&s.queue, e)
+	}
+	return nil
+}
+
+// Done records a run's outcome and schedules the account's next run: the
+// next cron time (held further by the cap or the gap), or the backoff after
+// a failure; after MaxFailures in a row the account goes to needs_operator.
+func (s *Scheduler) Done(ctx context.Context, name, outcome string) error {
+	e, ok := s.entries[name]
+	if !ok {
+		return fmt.Errorf("account %s is not scheduled", name)
+	}
+	now := s.now()
+	switch outcome {
+	case OutcomeFailed:
+		n := e.Failures + 1
+		max := s.MaxFailures
+		if max <= 0 {
+			max = 3
+		}
+		if n >= max {
+			reason := fmt.Sprintf("%d rotations failed in a row", n)
+			if err := s.Store.Flag(ctx, name, store.StateNeedsOperator, reason); err != nil {
+				return err
+			}
+			e.State = store.StateNeedsOperator
+			return s.reschedule(ctx, e, Next(e.sched, name, now, s.Jitter), n, reason)
+		}
+		return s.reschedule(ctx, e, now.Add(s.Backoff.Delay(name, n)), n, fmt.Sprintf("backoff after %d failure(s) in a row", n))
+	case OutcomePaused:
+		e.State = store.StatePaused
+	case OutcomeNeedsOperator:
+		e.State = store.StateNeedsOperator
+	case OutcomeSucceeded:
+		e.State = store.StateActive
+	}
+	next := Next(e.sched, name, now, s.Jitter)
+	allowed, why, err := s.allowed(ctx, name, next)
+	if err != nil {
+		return err
+	}
+	if allowed.After(next) {
+		return s.reschedule(ctx, e, allowed, 0, why)
+	}
+	return s.reschedule(ctx, e, next, 0, "")
+}
+
+// Cleared tells the scheduler an operator cleared an account.
+func (s *Scheduler) Cleared(name string) {
+	if e, ok := s.entries[name]; ok {
+		e.State = store.StateActive
+	}
+}
+
+// queue is a min-heap of entries by due time.
+type queue []*entry
+
+func (q queue) Len() int           { return len(q) }
+func (q queue) Less(i, j int) bool { return q[i].NextDue.Before(q[j].NextDue) }
+func (q queue) Swap(i, j int)      { q[i], q[j] = q[j], q[i]; q[i].index = i; q[j].index = j }
+func (q *queue) Push(x any)        { e := x.(*entry); e.index = len(*q); *q = append(*q, e) }
+func (q *queue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return e
+}
