@@ -58,6 +58,8 @@ type Rotation struct {
 	KeepRuns int `yaml:"keep_runs"`
 	// MaxCandidates bounds new passwords tried when a site refuses one.
 	MaxCandidates int `yaml:"max_candidates"`
+	// MinGap is the least time between two changes of one account.
+	MinGap time.Duration `yaml:"min_gap"`
 }
 
 // Browser settings.
@@ -93,7 +95,7 @@ func Default() Config {
 	return Config{
 		TOTP:     TOTP{MinValidity: otp.DefaultMinValidity},
 		Schedule: Schedule{Default: "@daily"},
-		Rotation: Rotation{MaxChangesPerDay: 2, KeepRuns: 10, MaxCandidates: 3},
+		Rotation: Rotation{MaxChangesPerDay: 2, KeepRuns: 10, MaxCandidates: 3, MinGap: 6 * time.Hour},
 	}
 }
 
@@ -134,6 +136,9 @@ func (c Config) Validate() error {
 	}
 	if c.Rotation.MaxChangesPerDay < 1 || c.Rotation.MaxChangesPerDay > 2 {
 		errs = append(errs, FieldError{"rotation.max_changes_per_day", fmt.Sprintf("%d: must be 1 or 2 (an account may go higher only with an audited override)", c.Rotation.MaxChangesPerDay)})
+	}
+	if c.Rotation.MinGap < 0 || c.Rotation.MinGap > 24*time.Hour {
+		errs = append(errs, FieldError{"rotation.min_gap", fmt.Sprintf("%v: must be between 0s and 24h", c.Rotation.MinGap)})
 	}
 	if c.Rotation.KeepRuns < 1 {
 		errs = append(errs, FieldError{"rotation.keep_runs", "must be at least 1"})

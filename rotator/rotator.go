@@ -37,6 +37,7 @@ import (
 
 	"github.com/rotator-pam/rotator/browser"
 	"github.com/rotator-pam/rotator/otp"
+	"github.com/rotator-pam/rotator/schedule"
 	"github.com/rotator-pam/rotator/secret"
 	"github.com/rotator-pam/rotator/store"
 	"github.com/rotator-pam/rotator/templates"
@@ -115,6 +116,9 @@ type Rotator struct {
 	// MaxChanges is the configured cap per 24 hours (default 2; an account
 	// may lower it, or raise it with an audited override).
 	MaxChanges int
+	// MinGap is the minimum time between two changes (default 6 hours;
+	// negative: none).
+	MinGap time.Duration
 	// TOTPMinValidity is the default fresh-code policy.
 	TOTPMinValidity time.Duration
 	// ArtifactDir is the account's artifact folder; each run gets a
@@ -154,31 +158,35 @@ func (r *Rotator) event(account, format string, args ...any) {
 	}
 }
 
-// NextAllowed returns when the account may change its password again, and
-// the changes in the window: zero when it may now.
-func (r *Rotator) NextAllowed(ctx context.Context, name string) (time.Time, []time.Time, int, error) {
+// NextAllowed returns when the account may change its password again (zero
+// when it may now), why not before, and the changes counted.
+func (r *Rotator) NextAllowed(ctx context.Context, name string) (time.Time, string, error) {
 	max := r.MaxChanges
 	if max <= 0 {
 		max = DefaultMaxChanges
 	}
 	l, err := r.Store.GetLimit(ctx, name)
 	if err != nil {
-		return time.Time{}, nil, 0, err
+		return time.Time{}, "", err
 	}
 	if l.Max > 0 && (l.Max < max || l.Override) {
 		max = l.Max
 	}
+	policy := schedule.Policy{MaxChanges: max, MinGap: r.MinGap}
 	now := r.now()
-	changes, err := r.Store.Changes(ctx, name, now.Add(-24*time.Hour))
+	window := 24 * time.Hour
+	if r.MinGap > window {
+		window = r.MinGap
+	}
+	changes, err := r.Store.Changes(ctx, name, now.Add(-window))
 	if err != nil {
-		return time.Time{}, nil, 0, err
+		return time.Time{}, "", err
 	}
-	if len(changes) < max {
-		return time.Time{}, changes, max, nil
+	at, why := policy.NextAllowed(changes, now)
+	if !at.After(now) {
+		return time.Time{}, "", nil
 	}
-	// The window frees up when the change that is max-th from the end ages
-	// out.
-	return changes[len(changes)-max].Add(24 * time.Hour), changes, max, nil
+	return at, why, nil
 }
 
 // attempt is one run's working state.
@@ -495,11 +503,11 @@ func (r *Rotator) Rotate(ctx context.Context, name string) (Result, error) {
 	if res := checkState(acct); res != nil {
 		return *res, nil
 	}
-	if next, changes, max, err := r.NextAllowed(ctx, name); err != nil {
+	if next, why, err := r.NextAllowed(ctx, name); err != nil {
 		return Result{}, err
 	} else if !next.IsZero() {
 		return Result{Outcome: Refused, NextAllowed: next,
-			Reason: fmt.Sprintf("%d password changes in the last 24 hours (at most %d); the next is allowed at %s", len(changes), max, next.UTC().Format(time.RFC3339))}, nil
+			Reason: fmt.Sprintf("%s; the next change is allowed at %s", why, next.UTC().Format(time.RFC3339))}, nil
 	}
 	a, ctx, stop, err := r.begin(ctx, name, "rotate")
 	if err != nil {

@@ -67,6 +67,8 @@ func newEnvWith(t testing.TB, dir string, site *demosite.Site) *env {
 		},
 		Actor:       "test",
 		ArtifactDir: func(a string) string { return filepath.Join(dir, "artifacts", a) },
+		// The tests about the cap rotate back to back; TestMinGap sets one.
+		MinGap: -1,
 	}
 	return e
 }
@@ -291,5 +293,24 @@ func TestRecoveryPromotesALivePendingPassword(t *testing.T) {
 	res, _ = e.rot.Rotate(ctx, "alice")
 	if res.Outcome != Succeeded || e.current("alice") != "Never-Set-9999-xyz" || e.sitePassword("alice") != "Never-Set-9999-xyz" {
 		t.Fatalf("the retry did not reuse the pending candidate: %+v", res)
+	}
+}
+
+// The minimum gap holds a second change back, and says until when.
+func TestMinGap(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.rot.MinGap = 6 * time.Hour
+	e.add(demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"})
+	ctx := ctxFor(t)
+	if res, err := e.rot.Rotate(ctx, "alice"); err != nil || res.Outcome != Succeeded {
+		t.Fatalf("%+v %v", res, err)
+	}
+	res, err := e.rot.Rotate(ctx, "alice")
+	if err != nil || res.Outcome != Refused || !strings.Contains(res.Reason, "minimum gap") {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if d := time.Until(res.NextAllowed); d < 5*time.Hour || d > 6*time.Hour {
+		t.Errorf("next allowed in %v", d)
 	}
 }

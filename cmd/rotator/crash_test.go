@@ -27,7 +27,25 @@ import (
 func rotatorCmd(dataDir string, args ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "ROTATOR_RUN_MAIN=1", "ROTATOR_DATA="+dataDir, "XDG_CONFIG_HOME="+filepath.Join(dataDir, "no-config"))
+	// A test may put a config beside the data directory.
+	if cfg := filepath.Join(filepath.Dir(dataDir), "config.yaml"); fileExists(cfg) {
+		cmd.Env = append(cmd.Env, "ROTATOR_CONFIG="+cfg)
+	}
 	return cmd
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// noGap writes a config without the minimum gap beside the data directory:
+// these tests rotate back to back.
+func noGap(t *testing.T, dataDir string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(filepath.Dir(dataDir), "config.yaml"), []byte("rotation:\n  min_gap: 0s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func runRotator(t *testing.T, dataDir, stdin string, args ...string) (string, int) {
@@ -92,6 +110,7 @@ func TestCrashAtEveryStepBoundary(t *testing.T) {
 	srv := httptest.NewServer(site.Handler())
 	defer srv.Close()
 	data := filepath.Join(t.TempDir(), "data")
+	noGap(t, data)
 	if out, code := runRotator(t, data, "", "init"); code != 0 {
 		t.Fatal(out)
 	}

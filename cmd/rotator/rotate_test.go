@@ -30,6 +30,7 @@ func TestRotateCLI(t *testing.T) {
 	srv := httptest.NewServer(site.Handler())
 	defer srv.Close()
 	data := filepath.Join(t.TempDir(), "data")
+	noGap(t, data)
 	runRotator(t, data, "", "init")
 	for _, u := range [][2]string{{"alice", "Alice-pass-1234"}, {"cap", "Cap-pass-123456"}} {
 		if out, code := runRotator(t, data, u[1]+"\n", "account", "add", u[0], "--template", "demo-social",
