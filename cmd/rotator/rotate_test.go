@@ -73,6 +73,10 @@ func TestRotateCLI(t *testing.T) {
 	if code != exitRefused || !strings.Contains(out, "next change allowed at") {
 		t.Fatalf("third rotation: exit %d\n%s", code, out)
 	}
+	out, _ = runRotator(t, data, "", "schedule")
+	if !regexp.MustCompile(`(?m)^alice +@daily +active +\S+ \S+ \S+ +cap: 2 changes in the 24 hours before`).MatchString(out) {
+		t.Errorf("schedule does not show the cap:\n%s", out)
+	}
 	out, _ = runRotator(t, data, "", "history", "alice")
 	if strings.Count(out, "on the site  rotation") != 2 || strings.Contains(out, "Alice-pass") {
 		t.Errorf("history:\n%s", out)
