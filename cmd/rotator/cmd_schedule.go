@@ -82,4 +82,3 @@ func runSchedule(ctx context.Context, a *app) error {
 	}
 	return w.Flush()
 }
-
