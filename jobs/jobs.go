@@ -1,0 +1,163 @@
+// Package jobs is rotator's job queue: River (github.com/riverqueue/river)
+// with its SQLite driver, on the vault's own database file. The rest of the
+// product sees only [Queue]: enqueue an account, run a function per job.
+//
+// # Guarantees
+//
+//   - One job per account at a time: jobs are unique by account while
+//     available, scheduled or running.
+//   - No blind retries: MaxAttempts is 1. A failed rotation is rescheduled
+//     by the product's own backoff (package schedule), not by the queue.
+//   - River's migrations run only from [Migrate] (rotator init, and serve
+//     before it starts workers), never from every worker.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	_ "modernc.org/sqlite" // the "sqlite" driver
+)
+
+// RotateArgs is a rotation job.
+type RotateArgs struct {
+	Account string `json:"account" river:"unique"`
+}
+
+// Kind implements river.JobArgs.
+func (RotateArgs) Kind() string { return "rotate" }
+
+func openDB(path string) (*sql.DB, error) {
+	u := url.URL{Path: path}
+	db, err := sql.Open("sqlite", "file:"+u.EscapedPath()+"?mode=rw&_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)")
+	if err != nil {
+		return nil, fmt.Errorf("open job queue: %w", err)
+	}
+	// River's SQLite driver wants one connection (SQLite writes one at a
+	// time).
+	db.SetMaxOpenConns(1)
+	return db, nil
+}
+
+// Migrate creates or upgrades River's tables in the vault file.
+func Migrate(ctx context.Context, vaultPath string) error {
+	db, err := openDB(vaultPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	m, err := rivermigrate.New(riversqlite.New(db), nil)
+	if err != nil {
+		return fmt.Errorf("job queue migrations: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("job queue migrations: %w", err)
+	}
+	return nil
+}
+
+// Work runs one job for an account. Its error is logged, never retried.
+type Work func(ctx context.Context, account string) error
+
+// Queue is the product's view of River.
+type Queue struct {
+	db     *sql.DB
+	client *river.Client[*sql.Tx]
+}
+
+type rotateWorker struct {
+	river.WorkerDefaults[RotateArgs]
+	work Work
+	// timeout bounds one job; River cancels its context after it.
+	timeout time.Duration
+}
+
+func (w *rotateWorker) Work(ctx context.Context, j *river.Job[RotateArgs]) error {
+	return w.work(ctx, j.Args.Account)
+}
+
+func (w *rotateWorker) Timeout(*river.Job[RotateArgs]) time.Duration { return w.timeout }
+
+// Options configure a queue.
+type Options struct {
+	// MaxWorkers is how many jobs run at once (default 2).
+	MaxWorkers int
+	// JobTimeout bounds one job (default 15 minutes).
+	JobTimeout time.Duration
+	Logger     *slog.Logger
+}
+
+// Open connects to the queue in the vault file; call Start to run jobs.
+func Open(vaultPath string, work Work, opts Options) (*Queue, error) {
+	db, err := openDB(vaultPath)
+	if err != nil {
+		return nil, err
+	}
+	if opts.MaxWorkers <= 0 {
+		opts.MaxWorkers = 2
+	}
+	if opts.JobTimeout <= 0 {
+		opts.JobTimeout = 15 * time.Minute
+	}
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &rotateWorker{work: work, timeout: opts.JobTimeout}); err != nil {
+		db.Close()
+		return nil, err
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	client, err := river.NewClient(riversqlite.New(db), &river.Config{
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.MaxWorkers}},
+		Workers:           workers,
+		FetchPollInterval: 200 * time.Millisecond,
+		Logger:            logger,
+		// A job whose worker died is not run again by the queue: the
+		// account's next run recovers first (the no-loss protocol).
+		RescueStuckJobsAfter: opts.JobTimeout + time.Minute,
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	return &Queue{db: db, client: client}, nil
+}
+
+// Enqueue adds a rotation job for the account unless one is already
+// waiting or running; it reports whether a job was added.
+func (q *Queue) Enqueue(ctx context.Context, account string) (bool, error) {
+	res, err := q.client.Insert(ctx, RotateArgs{Account: account}, &river.InsertOpts{
+		MaxAttempts: 1,
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled, rivertype.JobStateRetryable}},
+	})
+	if err != nil {
+		return false, fmt.Errorf("enqueue %s: %w", account, err)
+	}
+	return !res.UniqueSkippedAsDuplicate, nil
+}
+
+// Start runs jobs until Stop.
+func (q *Queue) Start(ctx context.Context) error { return q.client.Start(ctx) }
+
+// Stop lets running jobs finish until ctx ends, then cancels them, and
+// closes the connection.
+func (q *Queue) Stop(ctx context.Context) error {
+	err := q.client.Stop(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		err = q.client.StopAndCancel(context.Background())
+	}
+	q.db.Close()
+	return err
+}

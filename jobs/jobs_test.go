@@ -1,0 +1,82 @@
+package jobs
+
+import (
+	"context"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rotator-pam/rotator/secret"
+	"github.com/rotator-pam/rotator/store"
+)
+
+// River shares the vault's file: the vault still opens, and jobs are unique
+// per account, run once, and never retried by the queue.
+func TestQueueOnTheVault(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "vault.db")
+	key := secret.NewMasterKey()
+	st, err := store.Create(ctx, path, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if err := Migrate(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	if err := Migrate(ctx, path); err != nil {
+		t.Fatalf("migrate twice: %v", err)
+	}
+	if st, err = store.Open(ctx, path, key); err != nil {
+		t.Fatalf("vault after river's migrations: %v", err)
+	}
+	defer st.Close()
+
+	var runs atomic.Int32
+	release := make(chan struct{})
+	q, err := Open(path, func(ctx context.Context, account string) error {
+		runs.Add(1)
+		<-release
+		return context.DeadlineExceeded // an error: must not be retried
+	}, Options{MaxWorkers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	added, err := q.Enqueue(ctx, "alice")
+	if err != nil || !added {
+		t.Fatalf("enqueue: %v %v", added, err)
+	}
+	if again, _ := q.Enqueue(ctx, "alice"); again {
+		t.Error("a second job for the same account was added")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for runs.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if again, _ := q.Enqueue(ctx, "alice"); again {
+		t.Error("a job was added while one runs")
+	}
+	close(release)
+	time.Sleep(2 * time.Second)
+	if n := runs.Load(); n != 1 {
+		t.Errorf("ran %d times", n)
+	}
+	// Once finished, the account can be enqueued again.
+	if added, _ := q.Enqueue(ctx, "alice"); !added {
+		t.Error("no new job after the first finished")
+	}
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := q.Stop(sctx); err != nil {
+		t.Errorf("stop: %v", err)
+	}
+	// The vault is still fine.
+	st.AddAccount(ctx, store.NewAccount{Account: store.Account{Name: "x", Template: "t", Username: "u"}, Password: secret.New("p")})
+	if _, err := st.Account(ctx, "x"); err != nil {
+		t.Error(err)
+	}
+}
