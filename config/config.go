@@ -45,6 +45,19 @@ type Config struct {
 	Browser       Browser   `yaml:"browser"`
 	Templates     Templates `yaml:"templates"`
 	Rotation      Rotation  `yaml:"rotation"`
+	Serve         Serve     `yaml:"serve"`
+}
+
+// Serve settings: the daemon.
+type Serve struct {
+	// Addr is where /healthz and /metrics listen (loopback only for now).
+	Addr string `yaml:"addr"`
+	// MaxConcurrent rotations at once, and PerSite against one site.
+	MaxConcurrent int `yaml:"max_concurrent"`
+	PerSite       int `yaml:"per_site"`
+	// ShutdownTimeout is how long running rotations get to finish on
+	// SIGTERM before they are cancelled.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }
 
 // Rotation settings.
@@ -87,6 +100,15 @@ type TOTP struct {
 type Schedule struct {
 	// Default is the cron spec of accounts added without --schedule.
 	Default string `yaml:"default"`
+	// Jitter delays each run by a stable amount up to this, spreading
+	// accounts with the same schedule.
+	Jitter time.Duration `yaml:"jitter"`
+	// BackoffBase and BackoffMax bound the wait after failed rotations
+	// (exponential, with jitter); MaxFailures in a row send an account to
+	// needs_operator.
+	BackoffBase time.Duration `yaml:"backoff_base"`
+	BackoffMax  time.Duration `yaml:"backoff_max"`
+	MaxFailures int           `yaml:"max_failures"`
 }
 
 // Default returns the settings used when nothing else is given. Paths that
@@ -94,7 +116,8 @@ type Schedule struct {
 func Default() Config {
 	return Config{
 		TOTP:     TOTP{MinValidity: otp.DefaultMinValidity},
-		Schedule: Schedule{Default: "@daily"},
+		Schedule: Schedule{Default: "@daily", Jitter: 10 * time.Minute, BackoffBase: 15 * time.Minute, BackoffMax: 12 * time.Hour, MaxFailures: 3},
+		Serve:    Serve{Addr: "127.0.0.1:8787", MaxConcurrent: 2, PerSite: 1, ShutdownTimeout: 2 * time.Minute},
 		Rotation: Rotation{MaxChangesPerDay: 2, KeepRuns: 10, MaxCandidates: 3, MinGap: 6 * time.Hour},
 	}
 }
@@ -139,6 +162,12 @@ func (c Config) Validate() error {
 	}
 	if c.Rotation.MinGap < 0 || c.Rotation.MinGap > 24*time.Hour {
 		errs = append(errs, FieldError{"rotation.min_gap", fmt.Sprintf("%v: must be between 0s and 24h", c.Rotation.MinGap)})
+	}
+	if c.Schedule.Jitter < 0 || c.Schedule.BackoffBase <= 0 || c.Schedule.BackoffMax < c.Schedule.BackoffBase || c.Schedule.MaxFailures < 1 {
+		errs = append(errs, FieldError{"schedule", "jitter >= 0, 0 < backoff_base <= backoff_max, max_failures >= 1"})
+	}
+	if c.Serve.MaxConcurrent < 1 || c.Serve.PerSite < 1 || c.Serve.ShutdownTimeout <= 0 || c.Serve.Addr == "" {
+		errs = append(errs, FieldError{"serve", "addr set, max_concurrent >= 1, per_site >= 1, shutdown_timeout > 0"})
 	}
 	if c.Rotation.KeepRuns < 1 {
 		errs = append(errs, FieldError{"rotation.keep_runs", "must be at least 1"})

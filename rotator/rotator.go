@@ -169,10 +169,7 @@ func (r *Rotator) NextAllowed(ctx context.Context, name string) (time.Time, stri
 	if err != nil {
 		return time.Time{}, "", err
 	}
-	if l.Max > 0 && (l.Max < max || l.Override) {
-		max = l.Max
-	}
-	policy := schedule.Policy{MaxChanges: max, MinGap: r.MinGap}
+	policy := schedule.Policy{MaxChanges: max, MinGap: r.MinGap}.ForAccount(l.Max, l.Override)
 	now := r.now()
 	window := 24 * time.Hour
 	if r.MinGap > window {

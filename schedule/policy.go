@@ -52,6 +52,15 @@ func (p Policy) gap() time.Duration {
 	return p.MinGap
 }
 
+// ForAccount applies an account's own limit: lower than the policy's cap
+// always, higher only with the (audited) override.
+func (p Policy) ForAccount(max int, override bool) Policy {
+	if max > 0 && (max < p.max() || override) {
+		p.MaxChanges = max
+	}
+	return p
+}
+
 // NextAllowed returns the earliest time at or after now when another change
 // keeps the policy, given the times of past changes (any order), and why it
 // is later than now ("" when a change is allowed now).

@@ -16,6 +16,7 @@ type Store interface {
 	ScheduleEntries(ctx context.Context) ([]store.ScheduleEntry, error)
 	SetNextDue(ctx context.Context, name string, due time.Time, failures int, hold string) error
 	Changes(ctx context.Context, name string, since time.Time) ([]time.Time, error)
+	GetLimit(ctx context.Context, name string) (store.Limit, error)
 	Flag(ctx context.Context, name string, state store.State, reason string) error
 }
 
@@ -162,7 +163,11 @@ func (s *Scheduler) allowed(ctx context.Context, name string, now time.Time) (ti
 	if err != nil {
 		return time.Time{}, "", err
 	}
-	at, why := s.Policy.NextAllowed(changes, now)
+	l, err := s.Store.GetLimit(ctx, name)
+	if err != nil {
+		return time.Time{}, "", err
+	}
+	at, why := s.Policy.ForAccount(l.Max, l.Override).NextAllowed(changes, now)
 	return at, why, nil
 }
 

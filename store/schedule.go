@@ -47,3 +47,13 @@ func (s *Store) SetNextDue(ctx context.Context, name string, due time.Time, fail
 			`UPDATE accounts SET next_due_at = ?, failures = ?, hold_reason = ? WHERE name = ?`, millis(due), failures, hold)
 	})
 }
+
+// ResetSchedule forgets the account's next due time and hold, so the
+// scheduler computes them afresh (after an operator changed its limit or
+// cleared it).
+func (s *Store) ResetSchedule(ctx context.Context, name string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		return updateAccount(ctx, tx, name, "reset schedule",
+			`UPDATE accounts SET next_due_at = NULL, hold_reason = '', failures = 0 WHERE name = ?`)
+	})
+}

@@ -96,7 +96,8 @@ encrypted vault, and pauses for an operator when a site asks for a CAPTCHA.`,
 	root.PersistentFlags().StringVar(&a.configFlag, "config", "", "config file (default $ROTATOR_CONFIG, else ~/.config/rotator/config.yaml if present)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newInitCmd(a), newAccountCmd(a), newOTPCmd(a), newTemplateCmd(a), newDemoSiteCmd(a),
-		newRotateCmd(a), newVerifyCmd(a), newHistoryCmd(a), newFlagsCmd(a), newAuditCmd(a), newScheduleCmd(a))
+		newRotateCmd(a), newVerifyCmd(a), newHistoryCmd(a), newFlagsCmd(a), newAuditCmd(a), newScheduleCmd(a),
+		newServeCmd(a))
 	return root
 }
 

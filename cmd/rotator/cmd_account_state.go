@@ -35,6 +35,9 @@ func runAccountClear(ctx context.Context, a *app, name string) error {
 	if err := s.Flag(ctx, name, store.StateActive, ""); err != nil {
 		return err
 	}
+	if err := s.ResetSchedule(ctx, name); err != nil {
+		return err
+	}
 	if err := s.Audit(ctx, store.AuditEvent{Actor: a.actor(), Account: name, Action: "account.clear", Outcome: "succeeded",
 		Detail: fmt.Sprintf("was %s: %s", acct.State, acct.FlagReason)}); err != nil {
 		return err
@@ -81,6 +84,10 @@ func runAccountLimit(ctx context.Context, a *app, name string, n int, override b
 	}
 	l := store.Limit{Max: n, Override: n > cfg.Rotation.MaxChangesPerDay}
 	if err := s.SetLimit(ctx, name, l); err != nil {
+		return err
+	}
+	// A run held by the old limit is looked at again.
+	if err := s.ResetSchedule(ctx, name); err != nil {
 		return err
 	}
 	action := "account.limit"

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rotator-pam/rotator/jobs"
 	"github.com/rotator-pam/rotator/secret"
 	"github.com/rotator-pam/rotator/store"
 )
@@ -92,6 +93,11 @@ func runInit(ctx context.Context, a *app, _ initOptions) error {
 	}
 	defer s.Close()
 	if err := s.Audit(ctx, store.AuditEvent{Actor: a.actor(), Action: "vault.init"}); err != nil {
+		return err
+	}
+	// The job queue's tables live in the vault file too; they are created
+	// here, once, not by every worker.
+	if err := jobs.Migrate(ctx, cfg.VaultPath()); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "data directory: %s\n", cfg.DataDir)

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rotator-pam/rotator/daemon"
+	"github.com/rotator-pam/rotator/jobs"
+	"github.com/rotator-pam/rotator/schedule"
+)
+
+type serveOptions struct {
+	addr string
+}
+
+func newServeCmd(a *app) *cobra.Command {
+	var opts serveOptions
+	c := &cobra.Command{
+		Use:   "serve [--addr HOST:PORT]",
+		Short: "Run the scheduler, the workers and /metrics until stopped",
+		Long: `serve runs in one process: first it recovers every account an earlier process
+left unfinished; then the scheduler queues each account when its cron spec
+says (held back by the cap and the minimum gap), the workers rotate (at most
+serve.max_concurrent at once and serve.per_site per site), and /healthz and
+/metrics answer on serve.addr (default 127.0.0.1:8787). Logs are JSON on
+stderr. SIGTERM lets running rotations finish within serve.shutdown_timeout.`,
+		Example: `  rotator serve
+  rotator serve --addr 127.0.0.1:9000`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd.Context(), a, opts) },
+	}
+	c.Flags().StringVar(&opts.addr, "addr", "", "listen address (default: serve.addr, 127.0.0.1:8787)")
+	return c
+}
+
+func runServe(ctx context.Context, a *app, opts serveOptions) error {
+	s, cfg, err := a.openVault(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	addr := opts.addr
+	if addr == "" {
+		addr = cfg.Serve.Addr
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return usagef("--addr %q: %v", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return usagef("--addr %s is not a loopback address: serving beyond this machine needs TLS, which comes with the console", addr)
+	}
+	logger := slog.New(slog.NewJSONHandler(a.stderr, nil))
+	if err := jobs.Migrate(ctx, cfg.VaultPath()); err != nil {
+		return err
+	}
+	rot := a.newRotator(s, cfg, false)
+	rot.OnStep, rot.OnEvent, rot.Logger, rot.Actor = nil, nil, logger, "scheduler"
+	d := &daemon.Daemon{
+		Store:   s,
+		Rotator: rot,
+		Scheduler: &schedule.Scheduler{Store: s, Policy: schedule.Policy{MaxChanges: cfg.Rotation.MaxChangesPerDay, MinGap: gapOrNone(cfg.Rotation.MinGap)},
+			DefaultSpec: cfg.Schedule.Default, Jitter: cfg.Schedule.Jitter, MaxFailures: cfg.Schedule.MaxFailures,
+			Backoff: schedule.Backoff{Base: cfg.Schedule.BackoffBase, Max: cfg.Schedule.BackoffMax}, Now: a.now},
+		Metrics: daemon.NewMetrics(),
+		Logger:  logger,
+		PerSite: cfg.Serve.PerSite,
+		Now:     a.now,
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+	logger.Info("serving", "addr", ln.Addr().String())
+
+	if err := d.Recover(ctx); err != nil {
+		return err
+	}
+	if err := d.Scheduler.Load(ctx); err != nil {
+		return err
+	}
+	q, err := jobs.Open(cfg.VaultPath(), d.Work, jobs.Options{MaxWorkers: cfg.Serve.MaxConcurrent, Logger: logger})
+	if err != nil {
+		return err
+	}
+	d.Queue = q
+	if err := q.Start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	d.Run(ctx)
+	logger.Info("stopping: running rotations get time to finish", "timeout", cfg.Serve.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Serve.ShutdownTimeout)
+	defer cancel()
+	if err := q.Stop(sctx); err != nil && !errors.Is(err, context.Canceled) {
+		logger.Error("stop workers", "err", err)
+	}
+	hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer hcancel()
+	srv.Shutdown(hctx)
+	return nil
+}

@@ -1,0 +1,242 @@
+// Package daemon is `rotator serve`: the scheduler loop, the job workers,
+// the HTTP endpoints (/healthz, /metrics) and the metrics themselves, in one
+// process.
+//
+// # Guarantees
+//
+//   - Before scheduling anything, every account left with a pending password
+//     or a run that never finished (a killed daemon) is recovered.
+//   - Due accounts go to the job queue (one job per account); at most
+//     MaxConcurrent rotations run at once, and at most PerSite against one
+//     site.
+//   - The cap and the minimum gap are checked by the scheduler before a job
+//     is queued and again by the rotator when it runs.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/rotator-pam/rotator/rotator"
+	"github.com/rotator-pam/rotator/schedule"
+	"github.com/rotator-pam/rotator/store"
+)
+
+// Queue is what the daemon needs from the job queue.
+type Queue interface {
+	Enqueue(ctx context.Context, account string) (bool, error)
+}
+
+// Daemon wires the parts together.
+type Daemon struct {
+	Store     *store.Store
+	Rotator   *rotator.Rotator
+	Scheduler *schedule.Scheduler
+	Queue     Queue
+	Metrics   *Metrics
+	Logger    *slog.Logger
+	// PerSite is how many rotations may run against one site at once
+	// (default 1).
+	PerSite int
+	// Tick is how often the scheduler looks for due accounts (default 1 s).
+	Tick time.Duration
+	Now  func() time.Time
+
+	mu      sync.Mutex // guards the scheduler
+	sites   map[string]chan struct{}
+	sitesMu sync.Mutex
+	due     map[string]time.Time // when each queued job was due
+}
+
+func (d *Daemon) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+func (d *Daemon) log() *slog.Logger {
+	if d.Logger != nil {
+		return d.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Recover runs recovery (a verify, which probes a pending password first) on
+// every account a previous process left unfinished.
+func (d *Daemon) Recover(ctx context.Context) error {
+	accounts, err := d.Store.Accounts(ctx)
+	if err != nil {
+		return err
+	}
+	for _, a := range accounts {
+		unfinished := a.HasPending || a.State == store.StateRunning
+		if !unfinished {
+			continue
+		}
+		d.log().Info("recovering an unfinished rotation", "account", a.Name, "template", a.Template)
+		res, err := d.Rotator.Verify(ctx, a.Name)
+		if err != nil {
+			d.log().Error("recovery", "account", a.Name, "err", err)
+			continue
+		}
+		d.log().Info("recovery done", "account", a.Name, "outcome", string(res.Outcome), "found", res.Recovered)
+		if d.Metrics != nil {
+			d.Metrics.Recoveries.WithLabelValues(string(res.Outcome)).Inc()
+		}
+	}
+	return nil
+}
+
+// Run schedules until ctx ends: due accounts are queued; the queue's
+// workers call Work.
+func (d *Daemon) Run(ctx context.Context) error {
+	tick := d.Tick
+	if tick <= 0 {
+		tick = time.Second
+	}
+	d.refreshGauges(ctx)
+	for {
+		if err := d.pass(ctx); err != nil && ctx.Err() == nil {
+			d.log().Error("scheduler pass", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(tick):
+		}
+	}
+}
+
+func (d *Daemon) pass(ctx context.Context) error {
+	d.mu.Lock()
+	names, err := d.Scheduler.Due(ctx)
+	dues := map[string]time.Time{}
+	for _, n := range names {
+		if e, ok := d.Scheduler.Entry(n); ok {
+			dues[n] = e.NextDue
+		}
+	}
+	d.mu.Unlock()
+	for _, n := range names {
+		added, qerr := d.Queue.Enqueue(ctx, n)
+		if qerr != nil {
+			err = errors.Join(err, qerr)
+			continue
+		}
+		if added {
+			d.sitesMu.Lock()
+			if d.due == nil {
+				d.due = map[string]time.Time{}
+			}
+			d.due[n] = dues[n]
+			d.sitesMu.Unlock()
+			d.log().Info("queued", "account", n, "due", dues[n])
+		}
+	}
+	return err
+}
+
+// siteOf names the site an account rotates on, for the per-site limit.
+func siteOf(a store.Account, base string) string {
+	raw := a.SiteURL
+	if raw == "" {
+		raw = base
+	}
+	if u, err := url.Parse(raw); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return a.Template
+}
+
+// Work is the queue's job: rotate one account, then schedule its next run.
+func (d *Daemon) Work(ctx context.Context, name string) error {
+	acct, err := d.Store.Account(ctx, name)
+	if err != nil {
+		return err
+	}
+	base := ""
+	if tpl, err := d.Rotator.Templates(acct.Template); err == nil {
+		base = tpl.BaseURL
+	}
+	release, err := d.acquireSite(ctx, siteOf(acct, base))
+	if err != nil {
+		return err
+	}
+	defer release()
+
+	d.sitesMu.Lock()
+	due := d.due[name]
+	delete(d.due, name)
+	d.sitesMu.Unlock()
+	start := d.now()
+	if d.Metrics != nil && !due.IsZero() {
+		d.Metrics.StartDelay.Observe(start.Sub(due).Seconds())
+	}
+	log := d.log().With("account", name, "template", acct.Template)
+	log.Info("rotation starts")
+	res, err := d.Rotator.Rotate(ctx, name)
+	outcome := string(res.Outcome)
+	if err != nil {
+		outcome = schedule.OutcomeFailed
+		log.Error("rotation", "err", err)
+	} else {
+		log.Info("rotation done", "outcome", outcome, "run", res.RunID, "reason", res.Reason)
+	}
+	if d.Metrics != nil {
+		d.Metrics.Rotations.WithLabelValues(outcome, acct.Template).Inc()
+		d.Metrics.Duration.WithLabelValues(acct.Template).Observe(d.now().Sub(start).Seconds())
+	}
+	d.mu.Lock()
+	derr := d.Scheduler.Done(context.WithoutCancel(ctx), name, outcome)
+	d.mu.Unlock()
+	d.refreshGauges(ctx)
+	if derr != nil {
+		return fmt.Errorf("schedule the next run of %s: %w", name, derr)
+	}
+	return nil
+}
+
+func (d *Daemon) acquireSite(ctx context.Context, site string) (func(), error) {
+	per := d.PerSite
+	if per <= 0 {
+		per = 1
+	}
+	d.sitesMu.Lock()
+	if d.sites == nil {
+		d.sites = map[string]chan struct{}{}
+	}
+	sem, ok := d.sites[site]
+	if !ok {
+		sem = make(chan struct{}, per)
+		d.sites[site] = sem
+	}
+	d.sitesMu.Unlock()
+	select {
+	case sem <- struct{}{}:
+		return func() { <-sem }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (d *Daemon) refreshGauges(ctx context.Context) {
+	if d.Metrics == nil {
+		return
+	}
+	flags, err := d.Store.Flags(context.WithoutCancel(ctx))
+	if err != nil {
+		return
+	}
+	counts := map[store.State]int{store.StatePaused: 0, store.StateNeedsOperator: 0}
+	for _, f := range flags {
+		counts[f.State]++
+	}
+	d.Metrics.Accounts.WithLabelValues(string(store.StatePaused)).Set(float64(counts[store.StatePaused]))
+	d.Metrics.Accounts.WithLabelValues(string(store.StateNeedsOperator)).Set(float64(counts[store.StateNeedsOperator]))
+}
