@@ -52,4 +52,3 @@ func (d *Daemon) Handler() http.Handler {
 	})
 	return mux
 }
-
