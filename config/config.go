@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,6 +47,14 @@ type Config struct {
 	Templates     Templates `yaml:"templates"`
 	Rotation      Rotation  `yaml:"rotation"`
 	Serve         Serve     `yaml:"serve"`
+	Notify        Notify    `yaml:"notify"`
+}
+
+// Notify settings.
+type Notify struct {
+	// WebhookURL receives a JSON POST when an account is paused for an
+	// operator, a rotation fails, or an account goes to needs_operator.
+	WebhookURL string `yaml:"webhook_url"`
 }
 
 // Serve settings: the daemon.
@@ -168,6 +177,11 @@ func (c Config) Validate() error {
 	}
 	if c.Serve.MaxConcurrent < 1 || c.Serve.PerSite < 1 || c.Serve.ShutdownTimeout <= 0 || c.Serve.Addr == "" {
 		errs = append(errs, FieldError{"serve", "addr set, max_concurrent >= 1, per_site >= 1, shutdown_timeout > 0"})
+	}
+	if c.Notify.WebhookURL != "" {
+		if u, err := url.Parse(c.Notify.WebhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, FieldError{"notify.webhook_url", "must be an http or https URL"})
+		}
 	}
 	if c.Rotation.KeepRuns < 1 {
 		errs = append(errs, FieldError{"rotation.keep_runs", "must be at least 1"})

@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rotator-pam/rotator/notify"
 	"github.com/rotator-pam/rotator/rotator"
 	"github.com/rotator-pam/rotator/schedule"
 	"github.com/rotator-pam/rotator/store"
@@ -40,6 +41,8 @@ type Daemon struct {
 	Queue     Queue
 	Metrics   *Metrics
 	Logger    *slog.Logger
+	// Notify receives paused, failed and needs_operator events (nil: none).
+	Notify *notify.Webhook
 	// PerSite is how many rotations may run against one site at once
 	// (default 1).
 	PerSite int
@@ -194,8 +197,28 @@ func (d *Daemon) Work(ctx context.Context, name string) error {
 	}
 	d.mu.Lock()
 	derr := d.Scheduler.Done(context.WithoutCancel(ctx), name, outcome)
+	e, _ := d.Scheduler.Entry(name)
 	d.mu.Unlock()
 	d.refreshGauges(ctx)
+	ev := notify.Event{Account: name, Template: acct.Template, Outcome: outcome, Reason: res.Reason, RunID: res.RunID, At: d.now().UTC()}
+	switch {
+	case outcome == schedule.OutcomePaused:
+		ev.Event = "rotation.paused"
+		if c := res.Challenge; c != nil {
+			ev.Challenge = &notify.Challenge{Kind: string(c.Kind), URL: c.URL}
+		}
+	case outcome == schedule.OutcomeNeedsOperator,
+		outcome == schedule.OutcomeFailed && e.State == store.StateNeedsOperator:
+		ev.Event = "account.needs_operator"
+		if e.Hold != "" {
+			ev.Reason = e.Hold + "; last: " + res.Reason
+		}
+	case outcome == schedule.OutcomeFailed:
+		ev.Event = "rotation.failed"
+	}
+	if ev.Event != "" {
+		d.Notify.Send(ev)
+	}
 	if derr != nil {
 		return fmt.Errorf("schedule the next run of %s: %w", name, derr)
 	}

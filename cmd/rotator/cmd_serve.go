@@ -13,6 +13,7 @@ import (
 
 	"github.com/rotator-pam/rotator/daemon"
 	"github.com/rotator-pam/rotator/jobs"
+	"github.com/rotator-pam/rotator/notify"
 	"github.com/rotator-pam/rotator/schedule"
 )
 
@@ -71,6 +72,7 @@ func runServe(ctx context.Context, a *app, opts serveOptions) error {
 			Backoff: schedule.Backoff{Base: cfg.Schedule.BackoffBase, Max: cfg.Schedule.BackoffMax}, Now: a.now},
 		Metrics: daemon.NewMetrics(),
 		Logger:  logger,
+		Notify:  &notify.Webhook{URL: cfg.Notify.WebhookURL, Logger: logger},
 		PerSite: cfg.Serve.PerSite,
 		Now:     a.now,
 	}
@@ -107,5 +109,6 @@ func runServe(ctx context.Context, a *app, opts serveOptions) error {
 	hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer hcancel()
 	srv.Shutdown(hctx)
+	d.Notify.Close(hctx)
 	return nil
 }

@@ -112,18 +112,34 @@ func TestServe(t *testing.T) {
 	for _, u := range users {
 		site.AddUser(demosite.UserSpec{Name: u, Password: "Initial-pass-" + u + "-1"})
 	}
+	site.AddUser(demosite.UserSpec{Name: "cap", Password: "Cap-pass-123456", Captcha: true})
 	srv := httptest.NewServer(site.Handler())
 	defer srv.Close()
+	var (
+		hookMu sync.Mutex
+		hooks  []string
+	)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		hookMu.Lock()
+		hooks = append(hooks, string(b))
+		hookMu.Unlock()
+	}))
+	defer hook.Close()
 	data := filepath.Join(t.TempDir(), "data")
 	port := freePort(t)
 	os.WriteFile(filepath.Join(filepath.Dir(data), "config.yaml"), []byte(fmt.Sprintf(
-		"rotation:\n  min_gap: 0s\nschedule:\n  jitter: 0s\nserve:\n  addr: 127.0.0.1:%d\n  shutdown_timeout: 30s\n", port)), 0o600)
+		"rotation:\n  min_gap: 0s\nschedule:\n  jitter: 0s\nserve:\n  addr: 127.0.0.1:%d\n  shutdown_timeout: 30s\nnotify:\n  webhook_url: %s/hook\n", port, hook.URL)), 0o600)
 	runRotator(t, data, "", "init")
 	for _, u := range users {
 		if out, code := runRotator(t, data, "Initial-pass-"+u+"-1\n", "account", "add", u, "--template", "demo-social",
 			"--username", u, "--url", srv.URL+"/", "--schedule", "@every 2s", "--password-stdin"); code != 0 {
 			t.Fatal(out)
 		}
+	}
+	if out, code := runRotator(t, data, "Cap-pass-123456\n", "account", "add", "cap", "--template", "demo-social",
+		"--username", "cap", "--url", srv.URL+"/", "--schedule", "@every 2s", "--password-stdin"); code != 0 {
+		t.Fatal(out)
 	}
 	p := startServe(t, data)
 	deadline := time.Now().Add(3 * time.Minute)
@@ -148,6 +164,16 @@ func TestServe(t *testing.T) {
 	if err != nil || resp.StatusCode != 200 {
 		t.Errorf("healthz: %v", err)
 	}
+	// The CAPTCHA account paused, once, and the webhook heard of it.
+	if n := metric(t, port, `rotator_accounts\{state="paused"\}`); n != 1 {
+		t.Errorf("paused gauge %v", n)
+	}
+	hookMu.Lock()
+	if len(hooks) != 1 || !strings.Contains(hooks[0], `"event":"rotation.paused"`) || !strings.Contains(hooks[0], `"kind":"captcha"`) ||
+		strings.Contains(hooks[0], "Cap-pass") {
+		t.Errorf("webhook calls: %v", hooks)
+	}
+	hookMu.Unlock()
 	p.kill(syscall.SIGTERM)
 	select {
 	case <-p.done:
@@ -155,6 +181,9 @@ func TestServe(t *testing.T) {
 		t.Fatal("serve did not stop on SIGTERM")
 	}
 	out, _ := runRotator(t, data, "", "schedule")
+	if !regexp.MustCompile(`(?m)^cap .* waits for an operator`).MatchString(out) {
+		t.Errorf("schedule does not show cap waiting for an operator:\n%s", out)
+	}
 	for _, u := range users {
 		if !regexp.MustCompile(`(?m)^` + u + ` .* cap: 2 changes`).MatchString(out) {
 			t.Errorf("schedule does not show %s held by the cap:\n%s", u, out)

@@ -1,0 +1,65 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestWebhookRetriesAndPayload(t *testing.T) {
+	var (
+		mu     sync.Mutex
+		bodies [][]byte
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		bodies = append(bodies, b)
+		if len(bodies) < 3 {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		if r.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("content type %q", r.Header.Get("Content-Type"))
+		}
+	}))
+	defer srv.Close()
+	w := &Webhook{URL: srv.URL, Wait: 10 * time.Millisecond}
+	w.Send(Event{Event: "rotation.paused", Account: "alice", Template: "demo-social", Outcome: "paused", RunID: 7,
+		At: time.Unix(1_800_000_000, 0).UTC(), Challenge: &Challenge{Kind: "captcha", URL: "https://x/captcha"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	w.Close(ctx)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(bodies) != 3 {
+		t.Fatalf("%d deliveries, want 3 (two refused)", len(bodies))
+	}
+	var got map[string]any
+	json.Unmarshal(bodies[2], &got)
+	if got["event"] != "rotation.paused" || got["account"] != "alice" || got["run_id"] != 7.0 ||
+		got["challenge"].(map[string]any)["kind"] != "captcha" || got["at"] != "2027-01-15T08:00:00Z" {
+		t.Errorf("payload %s", bodies[2])
+	}
+}
+
+func TestWebhookGivesUp(t *testing.T) {
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n++
+		http.Error(w, "no", http.StatusInternalServerError)
+	}))
+	defer srv.Close()
+	w := &Webhook{URL: srv.URL, Attempts: 3, Wait: time.Millisecond}
+	if err := w.deliver(Event{Event: "rotation.failed"}); err == nil || n != 3 {
+		t.Errorf("%v after %d attempts", err, n)
+	}
+	var nilHook *Webhook
+	nilHook.Send(Event{}) // no URL configured: nothing happens
+}
