@@ -104,7 +104,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 		tick = time.Second
 	}
 	d.refreshGauges(ctx)
+	lastSync := d.now()
 	for {
+		if d.now().Sub(lastSync) >= 10*tick {
+			d.mu.Lock()
+			err := d.Scheduler.Sync(ctx)
+			d.mu.Unlock()
+			if err != nil && ctx.Err() == nil {
+				d.log().Error("scheduler sync", "err", err)
+			}
+			lastSync = d.now()
+		}
 		if err := d.pass(ctx); err != nil && ctx.Err() == nil {
 			d.log().Error("scheduler pass", "err", err)
 		}

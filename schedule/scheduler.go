@@ -102,6 +102,49 @@ func (s *Scheduler) add(ctx context.Context, e store.ScheduleEntry, now time.Tim
 	return nil
 }
 
+// Sync picks up what other processes changed in the vault (`rotator account
+// add`, `rm`, `clear`, `limit` while the daemon runs): new accounts are
+// scheduled, removed ones dropped, cleared or reset ones looked at again.
+func (s *Scheduler) Sync(ctx context.Context) error {
+	list, err := s.Store.ScheduleEntries(ctx)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	seen := map[string]bool{}
+	for _, e := range list {
+		seen[e.Name] = true
+		cur, ok := s.entries[e.Name]
+		switch {
+		case !ok:
+			if err := s.add(ctx, e, now); err != nil {
+				return err
+			}
+			en := s.entries[e.Name]
+			heap.Fix(&s.queue, en.index)
+		case cur.index < 0:
+			// Running now: Done will reschedule it.
+		case e.NextDue.IsZero():
+			// Reset by an operator: compute afresh.
+			cur.State = e.State
+			if err := s.reschedule(ctx, cur, Next(cur.sched, e.Name, now, s.Jitter), 0, ""); err != nil {
+				return err
+			}
+		default:
+			cur.State = e.State
+		}
+	}
+	for name, e := range s.entries {
+		if !seen[name] {
+			if e.index >= 0 {
+				heap.Remove(&s.queue, e.index)
+			}
+			delete(s.entries, name)
+		}
+	}
+	return nil
+}
+
 // Entry returns an account's scheduling state.
 func (s *Scheduler) Entry(name string) (store.ScheduleEntry, bool) {
 	e, ok := s.entries[name]

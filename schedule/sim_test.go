@@ -19,6 +19,9 @@ import (
 // vault's history: never more than 2 in any 24 hours, never 2 closer than
 // the minimum gap.
 func TestSimulation(t *testing.T) {
+	if raceEnabled {
+		t.Skip("runs without -race: go test -run TestSimulation ./schedule")
+	}
 	const (
 		accounts = 1000
 		days     = 30

@@ -1,0 +1,61 @@
+package schedule
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rotator-pam/rotator/secret"
+	"github.com/rotator-pam/rotator/store"
+)
+
+// A running scheduler sees accounts added, removed, cleared and reset by
+// other processes.
+func TestSync(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	st, err := store.Create(ctx, filepath.Join(t.TempDir(), "v.db"), secret.NewMasterKey(), store.WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	add := func(name string) {
+		st.AddAccount(ctx, store.NewAccount{Account: store.Account{Name: name, Template: "t", Username: "u", Schedule: "@every 1h"}, Password: secret.New("p")})
+	}
+	add("a")
+	sc := &Scheduler{Store: st, Now: clock}
+	if err := sc.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	add("b")
+	st.Flag(ctx, "a", store.StateNeedsOperator, "x")
+	if err := sc.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := sc.Entry("b"); !ok {
+		t.Fatal("new account not scheduled")
+	}
+	now = now.Add(61 * time.Minute)
+	due, _ := sc.Due(ctx)
+	if len(due) != 1 || due[0] != "b" {
+		t.Fatalf("due %v (a waits for an operator)", due)
+	}
+	sc.Done(ctx, "b", OutcomeSucceeded)
+	// An operator clears a; b is removed.
+	st.Flag(ctx, "a", store.StateActive, "")
+	st.ResetSchedule(ctx, "a")
+	st.DeleteAccount(ctx, "b")
+	if err := sc.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := sc.Entry("b"); ok {
+		t.Error("removed account still scheduled")
+	}
+	now = now.Add(61 * time.Minute)
+	due, _ = sc.Due(ctx)
+	if len(due) != 1 || due[0] != "a" {
+		t.Errorf("due %v after clearing a", due)
+	}
+}
