@@ -168,7 +168,7 @@ func siteOf(a store.Account, base string) string {
 }
 
 // Work is the queue's job: rotate one account, then schedule its next run.
-func (d *Daemon) Work(ctx context.Context, name string) error {
+func (d *Daemon) Work(ctx context.Context, name string, job int64) error {
 	acct, err := d.Store.Account(ctx, name)
 	if err != nil {
 		return err
@@ -191,7 +191,7 @@ func (d *Daemon) Work(ctx context.Context, name string) error {
 	if d.Metrics != nil && !due.IsZero() {
 		d.Metrics.StartDelay.Observe(start.Sub(due).Seconds())
 	}
-	log := d.log().With("account", name, "template", acct.Template)
+	log := d.log().With("account", name, "template", acct.Template, "job", job)
 	log.Info("rotation starts")
 	res, err := d.Rotator.Rotate(ctx, name)
 	outcome := string(res.Outcome)

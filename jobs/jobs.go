@@ -66,8 +66,9 @@ func Migrate(ctx context.Context, vaultPath string) error {
 	return nil
 }
 
-// Work runs one job for an account. Its error is logged, never retried.
-type Work func(ctx context.Context, account string) error
+// Work runs one job (id) for an account. Its error is logged, never
+// retried.
+type Work func(ctx context.Context, account string, job int64) error
 
 // Queue is the product's view of River.
 type Queue struct {
@@ -83,7 +84,7 @@ type rotateWorker struct {
 }
 
 func (w *rotateWorker) Work(ctx context.Context, j *river.Job[RotateArgs]) error {
-	return w.work(ctx, j.Args.Account)
+	return w.work(ctx, j.Args.Account, j.ID)
 }
 
 func (w *rotateWorker) Timeout(*river.Job[RotateArgs]) time.Duration { return w.timeout }

@@ -35,7 +35,7 @@ func TestQueueOnTheVault(t *testing.T) {
 
 	var runs atomic.Int32
 	release := make(chan struct{})
-	q, err := Open(path, func(ctx context.Context, account string) error {
+	q, err := Open(path, func(ctx context.Context, account string, job int64) error {
 		runs.Add(1)
 		<-release
 		return context.DeadlineExceeded // an error: must not be retried
