@@ -27,6 +27,28 @@ func (s *Store) Password(ctx context.Context, name string) (secret.String, error
 	return pw, nil
 }
 
+// pendingTx reads and decrypts the account's pending password inside tx;
+// ok is false when there is none.
+func (s *Store) pendingTx(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, name string) (pw secret.String, ok bool, err error) {
+	var sealed []byte
+	err = q.QueryRowContext(ctx, `SELECT pending_password FROM accounts WHERE name = ?`, name).Scan(&sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return pw, false, fmt.Errorf("%w: %s", ErrNotFound, name)
+	}
+	if err != nil {
+		return pw, false, fmt.Errorf("read pending password of %s: %w", name, err)
+	}
+	if sealed == nil {
+		return pw, false, nil
+	}
+	if pw, err = s.sealer.OpenString(sealed, adPending(name)); err != nil {
+		return pw, false, fmt.Errorf("decrypt pending password of %s: %w", name, err)
+	}
+	return pw, true, nil
+}
+
 // SetPending stores pw as the account's pending password, durably, before a
 // site is asked to change to it. It refuses to replace a different pending
 // password: that one may already be live on the site, and only recovery may
@@ -37,19 +59,11 @@ func (s *Store) SetPending(ctx context.Context, name string, pw secret.String) e
 		return fmt.Errorf("pending password for %s is empty", name)
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		var cur []byte
-		err := tx.QueryRowContext(ctx, `SELECT pending_password FROM accounts WHERE name = ?`, name).Scan(&cur)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("%w: %s", ErrNotFound, name)
-		}
+		old, ok, err := s.pendingTx(ctx, tx, name)
 		if err != nil {
-			return fmt.Errorf("read pending password of %s: %w", name, err)
+			return err
 		}
-		if cur != nil {
-			old, err := s.sealer.OpenString(cur, adPending(name))
-			if err != nil {
-				return fmt.Errorf("decrypt pending password of %s: %w", name, err)
-			}
+		if ok {
 			if old.Equal(pw) {
 				return nil
 			}
@@ -67,20 +81,12 @@ func (s *Store) SetPending(ctx context.Context, name string, pw secret.String) e
 
 // Pending returns the account's pending password, or ErrNoPending.
 func (s *Store) Pending(ctx context.Context, name string) (secret.String, error) {
-	var sealed []byte
-	err := s.db.QueryRowContext(ctx, `SELECT pending_password FROM accounts WHERE name = ?`, name).Scan(&sealed)
-	if errors.Is(err, sql.ErrNoRows) {
-		return secret.String{}, fmt.Errorf("%w: %s", ErrNotFound, name)
-	}
+	pw, ok, err := s.pendingTx(ctx, s.db, name)
 	if err != nil {
-		return secret.String{}, fmt.Errorf("read pending password of %s: %w", name, err)
+		return secret.String{}, err
 	}
-	if sealed == nil {
+	if !ok {
 		return secret.String{}, fmt.Errorf("%w: %s", ErrNoPending, name)
-	}
-	pw, err := s.sealer.OpenString(sealed, adPending(name))
-	if err != nil {
-		return secret.String{}, fmt.Errorf("decrypt pending password of %s: %w", name, err)
 	}
 	return pw, nil
 }
@@ -90,20 +96,12 @@ func (s *Store) Pending(ctx context.Context, name string) (secret.String, error)
 // site for the rate limit.
 func (s *Store) Promote(ctx context.Context, name, reason string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		var pending []byte
-		err := tx.QueryRowContext(ctx, `SELECT pending_password FROM accounts WHERE name = ?`, name).Scan(&pending)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("%w: %s", ErrNotFound, name)
-		}
+		pw, ok, err := s.pendingTx(ctx, tx, name)
 		if err != nil {
-			return fmt.Errorf("promote pending password of %s: %w", name, err)
+			return err
 		}
-		if pending == nil {
+		if !ok {
 			return fmt.Errorf("%w: %s", ErrNoPending, name)
-		}
-		pw, err := s.sealer.OpenString(pending, adPending(name))
-		if err != nil {
-			return fmt.Errorf("decrypt pending password of %s: %w", name, err)
 		}
 		return s.replace(ctx, tx, name, pw, reason, true)
 	})
@@ -145,18 +143,11 @@ func (s *Store) replace(ctx context.Context, tx *sql.Tx, name string, pw secret.
 		return fmt.Errorf("record password history of %s: %w", name, err)
 	}
 	// A pending password is cleared only when it is the one made current.
-	var pendingSealed []byte
-	if err := tx.QueryRowContext(ctx, `SELECT pending_password FROM accounts WHERE id = ?`, id).Scan(&pendingSealed); err != nil {
-		return fmt.Errorf("read pending password of %s: %w", name, err)
+	p, hasPending, err := s.pendingTx(ctx, tx, name)
+	if err != nil {
+		return err
 	}
-	clearPending := false
-	if pendingSealed != nil {
-		p, err := s.sealer.OpenString(pendingSealed, adPending(name))
-		if err != nil {
-			return fmt.Errorf("decrypt pending password of %s: %w", name, err)
-		}
-		clearPending = p.Equal(pw)
-	}
+	clearPending := hasPending && p.Equal(pw)
 	q := `UPDATE accounts SET password = ?, password_set_at = ?, history_seq = ?, updated_at = ? WHERE id = ?`
 	if clearPending {
 		q = `UPDATE accounts SET password = ?, password_set_at = ?, history_seq = ?, updated_at = ?, pending_password = NULL, pending_since = NULL WHERE id = ?`

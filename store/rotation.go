@@ -305,20 +305,12 @@ func (s *Store) Runs(ctx context.Context, account string, limit int) ([]Run, err
 // live) for a new candidate. It fails unless old is the pending password.
 func (s *Store) ReplacePending(ctx context.Context, name string, old, new secret.String) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		var cur []byte
-		err := tx.QueryRowContext(ctx, `SELECT pending_password FROM accounts WHERE name = ?`, name).Scan(&cur)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("%w: %s", ErrNotFound, name)
-		}
+		p, ok, err := s.pendingTx(ctx, tx, name)
 		if err != nil {
 			return err
 		}
-		if cur == nil {
+		if !ok {
 			return fmt.Errorf("%w: %s", ErrNoPending, name)
-		}
-		p, err := s.sealer.OpenString(cur, adPending(name))
-		if err != nil {
-			return fmt.Errorf("decrypt pending password of %s: %w", name, err)
 		}
 		if !p.Equal(old) {
 			return fmt.Errorf("pending password of %s changed under this run", name)
