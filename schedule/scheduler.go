@@ -15,6 +15,7 @@ import (
 type Store interface {
 	ScheduleEntries(ctx context.Context) ([]store.ScheduleEntry, error)
 	SetNextDue(ctx context.Context, name string, due time.Time, failures int, hold string) error
+	SetNextDues(ctx context.Context, dues []store.DueTime) error
 	Changes(ctx context.Context, name string, since time.Time) ([]time.Time, error)
 	GetLimit(ctx context.Context, name string) (store.Limit, error)
 	Flag(ctx context.Context, name string, state store.State, reason string) error
@@ -64,13 +65,18 @@ func (s *Scheduler) Load(ctx context.Context) error {
 	now := s.now()
 	s.entries = map[string]*entry{}
 	s.queue = nil
+	var first []store.DueTime
 	for _, e := range list {
-		if err := s.add(ctx, e, now); err != nil {
+		isNew := e.NextDue.IsZero()
+		if err := s.place(e, now); err != nil {
 			return err
+		}
+		if isNew {
+			first = append(first, store.DueTime{Name: e.Name, Due: s.entries[e.Name].NextDue})
 		}
 	}
 	heap.Init(&s.queue)
-	return nil
+	return s.Store.SetNextDues(ctx, first)
 }
 
 func (s *Scheduler) now() time.Time {
@@ -80,7 +86,21 @@ func (s *Scheduler) now() time.Time {
 	return time.Now()
 }
 
+// add places a new account and stores its first due time.
 func (s *Scheduler) add(ctx context.Context, e store.ScheduleEntry, now time.Time) error {
+	isNew := e.NextDue.IsZero()
+	if err := s.place(e, now); err != nil {
+		return err
+	}
+	if isNew {
+		return s.Store.SetNextDue(ctx, e.Name, s.entries[e.Name].NextDue, e.Failures, "")
+	}
+	return nil
+}
+
+// place puts an account in memory, computing a first due time if it has
+// none.
+func (s *Scheduler) place(e store.ScheduleEntry, now time.Time) error {
 	spec := e.Schedule
 	if spec == "" {
 		spec = s.DefaultSpec
@@ -92,9 +112,6 @@ func (s *Scheduler) add(ctx context.Context, e store.ScheduleEntry, now time.Tim
 	en := &entry{ScheduleEntry: e, sched: sched}
 	if en.NextDue.IsZero() {
 		en.NextDue = Next(sched, e.Name, now, s.Jitter)
-		if err := s.Store.SetNextDue(ctx, e.Name, en.NextDue, en.Failures, ""); err != nil {
-			return err
-		}
 	}
 	s.entries[e.Name] = en
 	en.index = len(s.queue)

@@ -57,3 +57,27 @@ func (s *Store) ResetSchedule(ctx context.Context, name string) error {
 			`UPDATE accounts SET next_due_at = NULL, hold_reason = '', failures = 0 WHERE name = ?`)
 	})
 }
+
+// DueTime is one account's next due time, for SetNextDues.
+type DueTime struct {
+	Name string
+	Due  time.Time
+}
+
+// SetNextDues stores first due times of many accounts in one transaction
+// (a scheduler loading a large vault).
+func (s *Store) SetNextDues(ctx context.Context, dues []DueTime) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `UPDATE accounts SET next_due_at = ? WHERE name = ?`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, d := range dues {
+			if _, err := stmt.ExecContext(ctx, millis(d.Due), d.Name); err != nil {
+				return fmt.Errorf("set next run of %s: %w", d.Name, err)
+			}
+		}
+		return nil
+	})
+}
