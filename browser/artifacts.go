@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -13,11 +12,16 @@ import (
 	"github.com/go-rod/rod/lib/proto"
 )
 
-var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
-
-// safeName makes a file name from text that may come from a template.
+// safeName makes a file name from text that may come from a template:
+// letters, digits, '.', '_' and '-' only.
 func safeName(s string) string {
-	s = strings.Trim(unsafeChars.ReplaceAllString(s, "_"), "._")
+	s = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-' {
+			return r
+		}
+		return '_'
+	}, s)
+	s = strings.Trim(s, "._")
 	if s == "" {
 		s = "screenshot"
 	}

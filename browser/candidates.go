@@ -1,7 +1,6 @@
 package browser
 
 import (
-	"regexp"
 	"sort"
 	"strings"
 
@@ -54,8 +53,6 @@ type control struct {
 	Tag, Type, ID, Name, Cls, Label, Placeholder, Autocomplete, Inputmode, Text, Sel string
 }
 
-var wordRE = regexp.MustCompile(`[A-Za-z]+`)
-
 var stopWords = map[string]bool{"input": true, "button": true, "type": true, "name": true, "id": true, "form": true,
 	"div": true, "span": true, "submit": false, "text": true, "contains": true, "class": true, "btn": true}
 
@@ -63,7 +60,8 @@ var stopWords = map[string]bool{"input": true, "button": true, "type": true, "na
 // "userLogin" both give "user", "login".
 func tokens(s string) map[string]bool {
 	out := map[string]bool{}
-	for _, w := range wordRE.FindAllString(s, -1) {
+	words := strings.FieldsFunc(s, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') })
+	for _, w := range words {
 		// split camelCase
 		start := 0
 		for i := 1; i < len(w); i++ {
@@ -207,7 +205,7 @@ func roleMatch(role string, c control) (bool, string) {
 		if c.Type == "email" {
 			return true, "an e-mail field"
 		}
-		if c.Type == "text" && regexp.MustCompile(`user|login|email|account`).MatchString(ids) {
+		if c.Type == "text" && containsAny(ids, "user", "login", "email", "account") {
 			return true, "named like a user name"
 		}
 	case "current-password":
@@ -215,7 +213,7 @@ func roleMatch(role string, c control) (bool, string) {
 			return true, "a password field"
 		}
 	case "new-password":
-		if c.Type == "password" && (c.Autocomplete == "new-password" || regexp.MustCompile(`new|confirm|repeat`).MatchString(ids)) {
+		if c.Type == "password" && (c.Autocomplete == "new-password" || containsAny(ids, "new", "confirm", "repeat")) {
 			return true, "a new-password field"
 		}
 	case "otp":
@@ -228,4 +226,13 @@ func roleMatch(role string, c control) (bool, string) {
 		}
 	}
 	return false, ""
+}
+
+func containsAny(s string, words ...string) bool {
+	for _, w := range words {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
 }

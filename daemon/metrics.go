@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,8 +18,8 @@ type Metrics struct {
 	Recoveries *prometheus.CounterVec
 }
 
-// NewMetrics registers the metrics.
-func NewMetrics() *Metrics {
+// NewMetrics registers the metrics on a registry of their own.
+func NewMetrics() (*Metrics, error) {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
 		Rotations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rotator_rotations_total",
@@ -32,8 +33,12 @@ func NewMetrics() *Metrics {
 		Recoveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rotator_recoveries_total",
 			Help: "Recoveries of unfinished rotations at start, by outcome."}, []string{"outcome"}),
 	}
-	m.Registry.MustRegister(m.Rotations, m.Duration, m.Accounts, m.StartDelay, m.Recoveries)
-	return m
+	for _, c := range []prometheus.Collector{m.Rotations, m.Duration, m.Accounts, m.StartDelay, m.Recoveries} {
+		if err := m.Registry.Register(c); err != nil {
+			return nil, fmt.Errorf("register metrics: %w", err)
+		}
+	}
+	return m, nil
 }
 
 // Handler serves /metrics and /healthz.

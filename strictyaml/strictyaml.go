@@ -59,7 +59,7 @@ func Decode(file string, data []byte, out any) error {
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
-		return ErrorList{fromYAMLError(file, err)}
+		return ErrorList{FromYAMLError(file, err)}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
@@ -83,7 +83,7 @@ func DecodeNode(file string, n *yaml.Node, out any) error {
 			}
 			return errs
 		}
-		return ErrorList{fromYAMLError(file, err)}
+		return ErrorList{FromYAMLError(file, err)}
 	}
 	return nil
 }
@@ -98,7 +98,9 @@ func fromYAMLMessage(file, msg string) Error {
 	return Error{File: file, Msg: strings.TrimPrefix(msg, "yaml: ")}
 }
 
-func fromYAMLError(file string, err error) Error { return fromYAMLMessage(file, err.Error()) }
+// FromYAMLError turns a yaml.v3 error ("yaml: line 3: ...") into an Error
+// with the file and line.
+func FromYAMLError(file string, err error) Error { return fromYAMLMessage(file, err.Error()) }
 
 var unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
 

@@ -9,11 +9,12 @@ import (
 	"os"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/rotator-pam/rotator/strictyaml"
 )
 
 // Diagnostic is an error or a warning at a place in a template file.
@@ -111,16 +112,13 @@ func Parse(file string, data []byte) (*Template, Diagnostics) {
 	return t, p.diags
 }
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
 func (p *parser) yamlError(err error) {
-	msg := err.Error()
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		p.diags = append(p.diags, Diagnostic{File: p.file, Line: line, Column: 1, Msg: "YAML: " + m[2]})
-		return
+	e := strictyaml.FromYAMLError(p.file, err)
+	col := 0
+	if e.Line > 0 {
+		col = 1
 	}
-	p.diags = append(p.diags, Diagnostic{File: p.file, Msg: strings.TrimPrefix(msg, "yaml: ")})
+	p.diags = append(p.diags, Diagnostic{File: p.file, Line: e.Line, Column: col, Msg: "YAML: " + e.Msg})
 }
 
 type parser struct {
@@ -237,7 +235,12 @@ func (p *parser) positiveInt(f field, what string) int {
 	return n
 }
 
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+// Patterns compiled once, from constants (tests load every one).
+var (
+	nameRE      = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+	paramNameRE = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+	propertyRE  = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*$`)
+)
 
 func (p *parser) template(root *yaml.Node) *Template {
 	t := &Template{Timeouts: Timeouts{Step: DefaultStepTimeout, Run: DefaultRunTimeout}}
@@ -315,7 +318,7 @@ func (p *parser) template(root *yaml.Node) *Template {
 		} else {
 			for i := 0; i+1 < len(pm.Content); i += 2 {
 				k := pm.Content[i]
-				if !regexp.MustCompile(`^[a-z_][a-z0-9_]*$`).MatchString(k.Value) {
+				if !paramNameRE.MatchString(k.Value) {
 					p.errorf(k, "param name %q: use lower-case letters, digits and '_'", k.Value)
 					continue
 				}
@@ -739,7 +742,7 @@ func (p *parser) step(n *yaml.Node, flow string) (Step, bool) {
 		s.Target = p.selector(main.val)
 		if f, ok := m["property"]; ok {
 			s.Property = p.str(f, "property")
-			if !regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*$`).MatchString(s.Property) {
+			if !propertyRE.MatchString(s.Property) {
 				p.errorf(f.val, "property %q is not a DOM property name", s.Property)
 			}
 		} else {

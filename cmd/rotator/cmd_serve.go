@@ -62,6 +62,10 @@ func runServe(ctx context.Context, a *app, opts serveOptions) error {
 	if err := jobs.Migrate(ctx, cfg.VaultPath()); err != nil {
 		return err
 	}
+	metrics, err := daemon.NewMetrics()
+	if err != nil {
+		return err
+	}
 	rot := a.newRotator(s, cfg, false)
 	rot.OnStep, rot.OnEvent, rot.Logger, rot.Actor = nil, nil, logger, "scheduler"
 	d := &daemon.Daemon{
@@ -70,7 +74,7 @@ func runServe(ctx context.Context, a *app, opts serveOptions) error {
 		Scheduler: &schedule.Scheduler{Store: s, Policy: schedule.Policy{MaxChanges: cfg.Rotation.MaxChangesPerDay, MinGap: gapOrNone(cfg.Rotation.MinGap)},
 			DefaultSpec: cfg.Schedule.Default, Jitter: cfg.Schedule.Jitter, MaxFailures: cfg.Schedule.MaxFailures,
 			Backoff: schedule.Backoff{Base: cfg.Schedule.BackoffBase, Max: cfg.Schedule.BackoffMax}, Now: a.now},
-		Metrics: daemon.NewMetrics(),
+		Metrics: metrics,
 		Logger:  logger,
 		Notify:  &notify.Webhook{URL: cfg.Notify.WebhookURL, Logger: logger},
 		PerSite: cfg.Serve.PerSite,
