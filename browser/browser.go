@@ -141,14 +141,28 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 		b.cleanup()
 		return nil, fmt.Errorf("launch chromium %s: %w", bin, err)
 	}
+	// The connection outlives this call, so it must not hang on ctx's
+	// cancellation; the launch deadline still bounds the connect.
 	rb := rod.New().ControlURL(u).Context(context.WithoutCancel(ctx))
-	if err := rb.Connect(); err != nil {
+	connected := make(chan error, 1)
+	go func() { connected <- rb.Connect() }()
+	select {
+	case err := <-connected:
+		if err != nil {
+			b.cleanup()
+			return nil, fmt.Errorf("connect to chromium: %w", err)
+		}
+	case <-ctx.Done():
 		b.cleanup()
-		return nil, fmt.Errorf("connect to chromium: %w", err)
+		return nil, fmt.Errorf("connect to chromium: %w", ctx.Err())
 	}
 	b.rod = rb.Context(context.Background())
 	return b, nil
 }
+
+// callTimeout bounds one DevTools call that waits on no page state
+// (opening a page, closing the browser).
+const callTimeout = 30 * time.Second
 
 // Rod returns the underlying go-rod browser, for the template engine.
 func (b *Browser) Rod() *rod.Browser { return b.rod }
@@ -166,7 +180,9 @@ func (b *Browser) Version(ctx context.Context) (string, error) {
 func (b *Browser) Close() error {
 	var err error
 	if b.rod != nil {
-		err = b.rod.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = b.rod.Context(ctx).Close()
+		cancel()
 	}
 	b.cleanup()
 	return err
@@ -216,10 +232,30 @@ type PageOptions struct {
 
 // NewPage opens a blank page with a stable user agent and viewport.
 func (b *Browser) NewPage(ctx context.Context, opts PageOptions) (*rod.Page, error) {
-	page, err := b.rod.Context(ctx).Page(proto.TargetCreateTarget{URL: "about:blank"})
-	if err != nil {
-		return nil, fmt.Errorf("open page: %w", err)
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	// The page must not be bound to this call's context (rod keeps it),
+	// so the deadline is kept here.
+	type opened struct {
+		page *rod.Page
+		err  error
 	}
+	ch := make(chan opened, 1)
+	go func() {
+		p, err := b.rod.Page(proto.TargetCreateTarget{URL: "about:blank"})
+		ch <- opened{p, err}
+	}()
+	var page *rod.Page
+	select {
+	case o := <-ch:
+		if o.err != nil {
+			return nil, fmt.Errorf("open page: %w", o.err)
+		}
+		page = o.page
+	case <-ctx.Done():
+		return nil, fmt.Errorf("open page: %w", ctx.Err())
+	}
+	setup := page.Context(ctx)
 	ua := opts.UserAgent
 	if ua == "" {
 		v, err := b.rod.Context(ctx).Version()
@@ -228,16 +264,18 @@ func (b *Browser) NewPage(ctx context.Context, opts PageOptions) (*rod.Page, err
 		}
 		ua = strings.ReplaceAll(v.UserAgent, "HeadlessChrome", "Chrome")
 	}
-	if err := page.SetUserAgent(&proto.NetworkSetUserAgentOverride{UserAgent: ua}); err != nil {
+	if err := setup.SetUserAgent(&proto.NetworkSetUserAgentOverride{UserAgent: ua}); err != nil {
 		return nil, fmt.Errorf("set user agent: %w", err)
 	}
 	w, h := opts.Width, opts.Height
 	if w == 0 || h == 0 {
 		w, h = 1280, 800
 	}
-	if err := page.SetViewport(&proto.EmulationSetDeviceMetricsOverride{Width: w, Height: h, DeviceScaleFactor: 1}); err != nil {
+	if err := setup.SetViewport(&proto.EmulationSetDeviceMetricsOverride{Width: w, Height: h, DeviceScaleFactor: 1}); err != nil {
 		return nil, fmt.Errorf("set viewport: %w", err)
 	}
+	// Every later call on the page sets its own deadline (the engine's
+	// steps, artifacts, detectors).
 	return page, nil
 }
 

@@ -66,31 +66,22 @@ const builtinChallengeJS = `() => {
 // detectChallenge checks the page against the template's detectors, then
 // the built-in ones. It returns nil when there is no challenge.
 func detectChallenge(page *rod.Page, tpl *templates.Template) (*ChallengeError, error) {
+	ms := make([]templates.Matcher, len(tpl.Challenges))
+	for i, c := range tpl.Challenges {
+		ms[i] = c.Matcher
+	}
+	i, err := firstMatch(page, ms)
+	if err != nil {
+		return nil, fmt.Errorf("challenge detectors: %w", err)
+	}
 	info, err := page.Info()
 	if err != nil {
 		return nil, err
 	}
 	u := info.URL
-	var bodyText *string
-	text := func() (string, error) {
-		if bodyText == nil {
-			res, err := page.Eval(`() => document.body ? document.body.innerText : ""`)
-			if err != nil {
-				return "", err
-			}
-			s := res.Value.Str()
-			bodyText = &s
-		}
-		return *bodyText, nil
-	}
-	for _, c := range tpl.Challenges {
-		ok, err := matches(page, c.Matcher, u, text)
-		if err != nil {
-			return nil, fmt.Errorf("challenge detector %s: %w", c.Name, err)
-		}
-		if ok {
-			return &ChallengeError{Name: c.Name, Kind: c.Kind, URL: u}, nil
-		}
+	if i >= 0 {
+		c := tpl.Challenges[i]
+		return &ChallengeError{Name: c.Name, Kind: c.Kind, URL: u}, nil
 	}
 	res, err := page.Eval(builtinChallengeJS)
 	if err != nil {
@@ -141,22 +132,40 @@ func matches(page *rod.Page, m templates.Matcher, u string, text func() (string,
 // MatchesAny reports whether the page matches any of ms (a template's
 // rejections, say), checked once.
 func MatchesAny(page *rod.Page, ms []templates.Matcher) (bool, error) {
+	i, err := firstMatch(page, ms)
+	return i >= 0, err
+}
+
+// firstMatch returns the index of the first matcher the page matches, or
+// -1; the URL is read once and the page's text at most once.
+func firstMatch(page *rod.Page, ms []templates.Matcher) (int, error) {
+	if len(ms) == 0 {
+		return -1, nil
+	}
 	info, err := page.Info()
 	if err != nil {
-		return false, err
+		return -1, err
 	}
+	var body *string
 	text := func() (string, error) {
-		res, err := page.Eval(`() => document.body ? document.body.innerText : ""`)
-		if err != nil {
-			return "", err
+		if body == nil {
+			res, err := page.Eval(`() => document.body ? document.body.innerText : ""`)
+			if err != nil {
+				return "", err
+			}
+			t := res.Value.Str()
+			body = &t
 		}
-		return res.Value.Str(), nil
+		return *body, nil
 	}
-	for _, m := range ms {
+	for i, m := range ms {
 		ok, err := matches(page, m, info.URL, text)
-		if err != nil || ok {
-			return ok, err
+		if err != nil {
+			return -1, err
+		}
+		if ok {
+			return i, nil
 		}
 	}
-	return false, nil
+	return -1, nil
 }

@@ -542,12 +542,9 @@ func checkCondition(page *rod.Page, c templates.Condition) (bool, error) {
 // failed reports whether the page shows one of the template's failure or
 // rejection messages, and which.
 func (r *Runner) failed(page *rod.Page) (string, bool) {
-	for _, list := range [][]templates.Matcher{r.Template.Failures, r.Template.Rejections} {
-		for _, m := range list {
-			if ok, err := MatchesAny(page, []templates.Matcher{m}); err == nil && ok {
-				return describeMatcher(m), true
-			}
-		}
+	ms := append(append([]templates.Matcher(nil), r.Template.Failures...), r.Template.Rejections...)
+	if i, err := firstMatch(page, ms); err == nil && i >= 0 {
+		return describeMatcher(ms[i]), true
 	}
 	return "", false
 }
@@ -587,9 +584,11 @@ func waitCondition(ctx context.Context, page *rod.Page, c templates.Condition, f
 		case <-ctx.Done():
 			msg := "not met"
 			if c.Kind == templates.CondURL || c.Kind == templates.CondURLRe {
-				if info, err := page.Context(context.Background()).Info(); err == nil {
+				ictx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				if info, err := page.Context(ictx).Info(); err == nil {
 					msg = "the page is at " + info.URL
 				}
+				cancel()
 			}
 			if last != nil && !errors.Is(last, context.DeadlineExceeded) && !errors.Is(last, context.Canceled) {
 				msg += ": " + last.Error()

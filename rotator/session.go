@@ -97,13 +97,13 @@ func (s *browserSession) TryLogout(ctx context.Context) {
 	if base == "" {
 		base = s.tpl.BaseURL
 	}
-	if info, err := s.page.Context(ctx).Info(); err == nil && (info.URL == "about:blank" || info.URL == "") {
-		nctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	nctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	if info, err := s.page.Context(nctx).Info(); err == nil && (info.URL == "about:blank" || info.URL == "") {
 		if s.page.Context(nctx).Navigate(base) == nil {
 			s.page.Context(nctx).WaitLoad()
 		}
-		cancel()
 	}
+	cancel()
 	quick := *s.tpl
 	quick.Timeouts = templates.Timeouts{Step: time.Second, Run: 10 * time.Second}
 	r := s.runner(&quick, browser.Values{})
@@ -115,6 +115,8 @@ func (s *browserSession) Rejected(ctx context.Context) (bool, error) {
 	if len(s.tpl.Rejections) == 0 {
 		return false, nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
 	return browser.MatchesAny(s.page.Context(ctx), s.tpl.Rejections)
 }
 
