@@ -82,13 +82,6 @@ const (
 // DefaultMaxChanges is the most password changes per account in any 24 hours.
 const DefaultMaxChanges = 2
 
-// Errors callers act on.
-var (
-	ErrRateLimited   = errors.New("rate limited")
-	ErrNeedsOperator = errors.New("account needs an operator")
-	ErrPaused        = errors.New("account is paused for an operator")
-)
-
 // Result is what an attempt did.
 type Result struct {
 	Outcome Outcome
@@ -116,8 +109,8 @@ type Rotator struct {
 	// MaxChanges is the configured cap per 24 hours (default 2; an account
 	// may lower it, or raise it with an audited override).
 	MaxChanges int
-	// MinGap is the minimum time between two changes (default 6 hours;
-	// negative: none).
+	// MinGap is the minimum time between two changes; 0: none (the
+	// configuration's default is 6 hours).
 	MinGap time.Duration
 	// TOTPMinValidity is the default fresh-code policy.
 	TOTPMinValidity time.Duration

@@ -67,8 +67,8 @@ func newEnvWith(t testing.TB, dir string, site *demosite.Site) *env {
 		},
 		Actor:       "test",
 		ArtifactDir: func(a string) string { return filepath.Join(dir, "artifacts", a) },
-		// The tests about the cap rotate back to back; TestMinGap sets one.
-		MinGap: -1,
+		// No minimum gap: the tests about the cap rotate back to back;
+		// TestMinGap sets one.
 	}
 	return e
 }

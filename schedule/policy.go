@@ -31,7 +31,8 @@ const (
 type Policy struct {
 	// MaxChanges per account in any rolling 24 hours (default 2).
 	MaxChanges int
-	// MinGap between two changes (default 6 hours; negative: none).
+	// MinGap between two changes; 0: none. (The configuration's default is
+	// DefaultMinGap.)
 	MinGap time.Duration
 }
 
@@ -42,15 +43,7 @@ func (p Policy) max() int {
 	return p.MaxChanges
 }
 
-func (p Policy) gap() time.Duration {
-	switch {
-	case p.MinGap == 0:
-		return DefaultMinGap
-	case p.MinGap < 0:
-		return 0
-	}
-	return p.MinGap
-}
+func (p Policy) gap() time.Duration { return max(p.MinGap, 0) }
 
 // ForAccount applies an account's own limit: lower than the policy's cap
 // always, higher only with the (audited) override.
@@ -68,7 +61,7 @@ func (p Policy) NextAllowed(changes []time.Time, now time.Time) (time.Time, stri
 	cs := append([]time.Time(nil), changes...)
 	sort.Slice(cs, func(i, j int) bool { return cs[i].Before(cs[j]) })
 	at, why := now, ""
-	if n := len(cs); n > 0 {
+	if n := len(cs); n > 0 && p.gap() > 0 {
 		if g := cs[n-1].Add(p.gap()); g.After(at) {
 			at = g
 			why = fmt.Sprintf("minimum gap: the last change was at %s and changes are at least %v apart", cs[n-1].UTC().Format(time.RFC3339), p.gap())

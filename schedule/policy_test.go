@@ -13,7 +13,7 @@ var t0 = time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
 func at(h float64) time.Time { return t0.Add(time.Duration(h * float64(time.Hour))) }
 
 func TestNextAllowed(t *testing.T) {
-	p := Policy{}
+	p := Policy{MinGap: DefaultMinGap}
 	tests := []struct {
 		name    string
 		changes []time.Time
@@ -37,7 +37,7 @@ func TestNextAllowed(t *testing.T) {
 			}
 		})
 	}
-	if got, _ := (Policy{MaxChanges: 1, MinGap: -1}).NextAllowed([]time.Time{at(5)}, at(6)); !got.Equal(at(29)) {
+	if got, _ := (Policy{MaxChanges: 1}).NextAllowed([]time.Time{at(5)}, at(6)); !got.Equal(at(29)) {
 		t.Errorf("max 1: %v", got.Sub(t0))
 	}
 }
@@ -47,9 +47,6 @@ func TestNextAllowedProperty(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range 20000 {
 		p := Policy{MaxChanges: 1 + r.IntN(3), MinGap: time.Duration(r.IntN(12)) * time.Hour}
-		if p.MinGap == 0 {
-			p.MinGap = -1
-		}
 		var cs []time.Time
 		// A history that keeps the policy.
 		now := t0

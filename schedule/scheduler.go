@@ -171,14 +171,6 @@ func (s *Scheduler) Entry(name string) (store.ScheduleEntry, bool) {
 	return e.ScheduleEntry, true
 }
 
-// NextWake is the earliest due time, zero when there is no account.
-func (s *Scheduler) NextWake() time.Time {
-	if len(s.queue) == 0 {
-		return time.Time{}
-	}
-	return s.queue[0].NextDue
-}
-
 // Due pops the accounts due at now that may run: it holds back those the
 // cap or the gap does not allow yet (storing when they become allowed and
 // why) and skips those waiting for an operator.
@@ -285,13 +277,6 @@ func (s *Scheduler) Done(ctx context.Context, name, outcome string) error {
 		return s.reschedule(ctx, e, allowed, 0, why)
 	}
 	return s.reschedule(ctx, e, next, 0, "")
-}
-
-// Cleared tells the scheduler an operator cleared an account.
-func (s *Scheduler) Cleared(name string) {
-	if e, ok := s.entries[name]; ok {
-		e.State = store.StateActive
-	}
 }
 
 // queue is a min-heap of entries by due time.

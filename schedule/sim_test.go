@@ -94,7 +94,12 @@ func TestSimulation(t *testing.T) {
 			flags, _ := st.Flags(ctx)
 			for _, f := range flags {
 				st.Flag(ctx, f.Account, store.StateActive, "")
-				sc.Cleared(f.Account)
+				st.ResetSchedule(ctx, f.Account)
+			}
+			if len(flags) > 0 {
+				if err := sc.Sync(ctx); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 		if now.After(nextRestart) {

@@ -52,7 +52,7 @@ func (s *Store) pendingTx(ctx context.Context, q interface {
 // SetPending stores pw as the account's pending password, durably, before a
 // site is asked to change to it. It refuses to replace a different pending
 // password: that one may already be live on the site, and only recovery may
-// decide its fate (see DiscardPending and Promote). Storing the same
+// decide its fate (Promote, ReplacePending, RestorePrevious). Storing the same
 // password again is a no-op, so retries are safe.
 func (s *Store) SetPending(ctx context.Context, name string, pw secret.String) error {
 	if pw.IsZero() {
@@ -156,15 +156,6 @@ func (s *Store) replace(ctx context.Context, tx *sql.Tx, name string, pw secret.
 		return fmt.Errorf("store password of %s: %w", name, err)
 	}
 	return nil
-}
-
-// DiscardPending drops the pending password once recovery has shown that the
-// site still accepts the current one.
-func (s *Store) DiscardPending(ctx context.Context, name string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		return updateAccount(ctx, tx, name, "discard pending password",
-			`UPDATE accounts SET pending_password = NULL, pending_since = NULL, updated_at = ? WHERE name = ?`, millis(s.now()))
-	})
 }
 
 // HistoryEntry is one previous password.

@@ -70,7 +70,7 @@ func TestCreateOpenRoundTrip(t *testing.T) {
 	}
 	pw, err := s2.Password(ctx, "alice")
 	if err != nil || pw.Reveal() != "correct horse alice" {
-		t.Errorf("password %v %v", pw.Reveal(), err)
+		t.Errorf("password read back differs (%v)", err)
 	}
 	var mode string
 	if err := s2.db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
@@ -247,7 +247,7 @@ func TestPendingPromoteHistory(t *testing.T) {
 	}
 	pw, _ := s.Password(ctx, "alice")
 	if pw.Reveal() != "new-1" {
-		t.Errorf("current after promote = %q", pw.Reveal())
+		t.Error("current after promote is not the promoted password")
 	}
 	if _, err := s.Pending(ctx, "alice"); !errors.Is(err, ErrNoPending) {
 		t.Errorf("pending after promote: %v", err)
@@ -271,13 +271,16 @@ func TestPendingPromoteHistory(t *testing.T) {
 	if !a.LastChange.Equal(h[0].RetiredAt) {
 		t.Errorf("last change %v, want %v", a.LastChange, h[0].RetiredAt)
 	}
-	// Discard.
-	s.SetPending(ctx, "alice", secret.New("never-used"))
-	if err := s.DiscardPending(ctx, "alice"); err != nil {
+	// A refused candidate is swapped for another; only the one pending.
+	s.SetPending(ctx, "alice", secret.New("refused-by-site"))
+	if err := s.ReplacePending(ctx, "alice", secret.New("something-else"), secret.New("next")); err == nil {
+		t.Error("replaced a pending password that was not the one named")
+	}
+	if err := s.ReplacePending(ctx, "alice", secret.New("refused-by-site"), secret.New("next")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Pending(ctx, "alice"); !errors.Is(err, ErrNoPending) {
-		t.Errorf("pending after discard: %v", err)
+	if p, _ := s.Pending(ctx, "alice"); p.Reveal() != "next" {
+		t.Error("pending not replaced")
 	}
 }
 

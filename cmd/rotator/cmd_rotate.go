@@ -46,7 +46,7 @@ func (a *app) newRotator(s *store.Store, cfg config.Config, headful bool) *rotat
 		Now:             a.now,
 		Actor:           a.actor(),
 		MaxChanges:      cfg.Rotation.MaxChangesPerDay,
-		MinGap:          gapOrNone(cfg.Rotation.MinGap),
+		MinGap:          cfg.Rotation.MinGap,
 		TOTPMinValidity: cfg.TOTP.MinValidity,
 		ArtifactDir:     cfg.ArtifactDir,
 		KeepRuns:        cfg.Rotation.KeepRuns,
@@ -68,14 +68,6 @@ func (a *app) newRotator(s *store.Store, cfg config.Config, headful bool) *rotat
 		},
 		OnEvent: func(account, msg string) { fmt.Fprintf(a.stderr, "%s: %s\n", account, msg) },
 	}
-}
-
-// gapOrNone maps the config's 0s (no gap) to the rotator's "none".
-func gapOrNone(d time.Duration) time.Duration {
-	if d == 0 {
-		return -1
-	}
-	return d
 }
 
 // report prints a result on stdout and returns the error that sets the exit

@@ -71,7 +71,7 @@ func runServe(ctx context.Context, a *app, opts serveOptions) error {
 	d := &daemon.Daemon{
 		Store:   s,
 		Rotator: rot,
-		Scheduler: &schedule.Scheduler{Store: s, Policy: schedule.Policy{MaxChanges: cfg.Rotation.MaxChangesPerDay, MinGap: gapOrNone(cfg.Rotation.MinGap)},
+		Scheduler: &schedule.Scheduler{Store: s, Policy: schedule.Policy{MaxChanges: cfg.Rotation.MaxChangesPerDay, MinGap: cfg.Rotation.MinGap},
 			DefaultSpec: cfg.Schedule.Default, Jitter: cfg.Schedule.Jitter, MaxFailures: cfg.Schedule.MaxFailures,
 			Backoff: schedule.Backoff{Base: cfg.Schedule.BackoffBase, Max: cfg.Schedule.BackoffMax}, Now: a.now},
 		Metrics: metrics,

@@ -49,13 +49,14 @@ func TestRotateCLI(t *testing.T) {
 		return st.Password
 	}
 	revealed := func(name string) string {
+		// The output holds the password: never printed by the test.
 		out, code := runRotator(t, data, "", "account", "show", name, "--reveal")
 		if code != 0 {
-			t.Fatal(out)
+			t.Fatalf("account show --reveal: exit %d", code)
 		}
 		m := regexp.MustCompile(`(?m)^password: +(\S+)$`).FindStringSubmatch(out)
 		if m == nil {
-			t.Fatalf("no password in %s", out)
+			t.Fatal("no password line in account show --reveal")
 		}
 		return m[1]
 	}
