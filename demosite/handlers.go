@@ -24,14 +24,14 @@ func (s *Site) Handler() http.Handler {
 	mux.HandleFunc("GET /{$}", s.root)
 	mux.HandleFunc("GET /login", s.loginPage)
 	mux.HandleFunc("POST /login", s.login)
-	mux.HandleFunc("GET /login/password", s.passwordPage)
+	mux.HandleFunc("GET /login/password", s.stagePage(stagePassword, "password", "Password"))
 	mux.HandleFunc("POST /login/password", s.password)
-	mux.HandleFunc("GET /login/totp", s.totpPage)
+	mux.HandleFunc("GET /login/totp", s.stagePage(stageTOTP, "totp", "Two-factor authentication"))
 	mux.HandleFunc("POST /login/totp", s.totp)
 	mux.HandleFunc("GET /captcha", s.captchaPage)
 	mux.HandleFunc("GET /captcha/image", s.captchaImage)
 	mux.HandleFunc("POST /captcha", s.captcha)
-	mux.HandleFunc("GET /trust", s.trustPage)
+	mux.HandleFunc("GET /trust", s.stagePage(stageTrust, "trust", "Trust this browser?"))
 	mux.HandleFunc("POST /trust", s.trust)
 	mux.HandleFunc("GET /home", s.home)
 	mux.HandleFunc("GET /settings/password", s.changePage)
@@ -97,6 +97,21 @@ func (s *Site) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
+// stagePage serves the page of a sign-in stage to a session at that stage,
+// and sends any other browser back to the sign-in page.
+func (s *Site) stagePage(st stage, page, title string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		_, u, ok := s.current(w, r, st)
+		s.mu.Unlock()
+		if !ok {
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		s.render(w, http.StatusOK, page, pageData{Title: title, User: u.Name})
+	}
+}
+
 // current returns the session and its user if the session is at stage st.
 func (s *Site) current(w http.ResponseWriter, r *http.Request, st stage) (*session, *user, bool) {
 	sess := s.sessionLocked(w, r, false)
@@ -105,17 +120,6 @@ func (s *Site) current(w http.ResponseWriter, r *http.Request, st stage) (*sessi
 	}
 	u, ok := s.users[sess.user]
 	return sess, u, ok
-}
-
-func (s *Site) passwordPage(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	_, u, ok := s.current(w, r, stagePassword)
-	s.mu.Unlock()
-	if !ok {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
-		return
-	}
-	s.render(w, http.StatusOK, "password", pageData{Title: "Password", User: u.Name})
 }
 
 func (s *Site) password(w http.ResponseWriter, r *http.Request) {
@@ -134,17 +138,6 @@ func (s *Site) password(w http.ResponseWriter, r *http.Request) {
 	next := s.nextLocked(r, sess, u)
 	s.mu.Unlock()
 	http.Redirect(w, r, next, http.StatusSeeOther)
-}
-
-func (s *Site) totpPage(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	_, _, ok := s.current(w, r, stageTOTP)
-	s.mu.Unlock()
-	if !ok {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
-		return
-	}
-	s.render(w, http.StatusOK, "totp", pageData{Title: "Two-factor authentication"})
 }
 
 func (s *Site) totp(w http.ResponseWriter, r *http.Request) {
@@ -246,17 +239,6 @@ func (s *Site) captcha(w http.ResponseWriter, r *http.Request) {
 	next := s.nextLocked(r, sess, u)
 	s.mu.Unlock()
 	http.Redirect(w, r, next, http.StatusSeeOther)
-}
-
-func (s *Site) trustPage(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	_, _, ok := s.current(w, r, stageTrust)
-	s.mu.Unlock()
-	if !ok {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
-		return
-	}
-	s.render(w, http.StatusOK, "trust", pageData{Title: "Trust this browser?"})
 }
 
 func (s *Site) trust(w http.ResponseWriter, r *http.Request) {

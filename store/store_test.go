@@ -28,6 +28,17 @@ func newVault(t *testing.T) (*Store, string, secret.MasterKey) {
 	return s, path, key
 }
 
+// newVaultAt is newVault on an injected clock.
+func newVaultAt(t *testing.T, now *time.Time) *Store {
+	t.Helper()
+	s, err := Create(context.Background(), filepath.Join(t.TempDir(), "vault.db"), secret.NewMasterKey(), WithClock(func() time.Time { return *now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 func testAccount(name string) NewAccount {
 	k, _ := otp.ParseSecret("JBSWY3DPEHPK3PXP")
 	return NewAccount{
@@ -213,12 +224,7 @@ func TestCiphertextBoundToRowAndField(t *testing.T) {
 func TestPendingPromoteHistory(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	path := filepath.Join(t.TempDir(), "vault.db")
-	s, err := Create(ctx, path, secret.NewMasterKey(), WithClock(func() time.Time { return now }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := newVaultAt(t, &now)
 	s.AddAccount(ctx, testAccount("alice"))
 
 	if _, err := s.Pending(ctx, "alice"); !errors.Is(err, ErrNoPending) {
@@ -610,12 +616,7 @@ func TestAccountLock(t *testing.T) {
 func TestChangesAndLimits(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	path := filepath.Join(t.TempDir(), "vault.db")
-	s, err := Create(ctx, path, secret.NewMasterKey(), WithClock(func() time.Time { return now }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := newVaultAt(t, &now)
 	s.AddAccount(ctx, testAccount("alice"))
 	s.SetPending(ctx, "alice", secret.New("a"))
 	s.Promote(ctx, "alice", "rotation")
