@@ -122,6 +122,25 @@ type Runner struct {
 	// HTTPClient looks up /.well-known/change-password (default: one that
 	// does not use the browser's cookies).
 	HTTPClient *http.Client
+	// OnChallenge, when set, is called when a step leaves the page showing
+	// a challenge, with the flow's caller's context: the time it takes does
+	// not count against any deadline. It returns nil when a person resolved
+	// the challenge, and the flow goes on with the next step; or an error
+	// (the challenge itself, or why not), which ends the flow.
+	OnChallenge func(ctx context.Context, c *ChallengeError) error
+
+	flow *flowClock
+}
+
+// errFlowDeadline is the cause of a flow's context ending at its deadline.
+var errFlowDeadline = errors.New("flow deadline")
+
+// flowClock is a flow's deadline, stopped while a person resolves a
+// challenge.
+type flowClock struct {
+	parent context.Context
+	timer  *time.Timer
+	budget time.Duration
 }
 
 func (r *Runner) base() string {
@@ -145,9 +164,12 @@ func (r *Runner) RunFlow(ctx context.Context, flow string) error {
 	if !ok {
 		return fmt.Errorf("template %s has no %s flow", r.Template.Name, flow)
 	}
-	ctx, cancel := context.WithTimeout(ctx, r.Template.Timeouts.Run)
-	defer cancel()
-	return r.runSteps(ctx, r.Page, flow, "", steps)
+	fctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	budget := r.Template.Timeouts.Run
+	r.flow = &flowClock{parent: ctx, budget: budget, timer: time.AfterFunc(budget, func() { cancel(errFlowDeadline) })}
+	defer r.flow.timer.Stop()
+	return r.runSteps(fctx, r.Page, flow, "", steps)
 }
 
 func (r *Runner) runSteps(ctx context.Context, page *rod.Page, flow, prefix string, steps []templates.Step) error {
@@ -174,7 +196,7 @@ func (r *Runner) runStep(ctx context.Context, page *rod.Page, flow, path string,
 	rep := StepReport{Flow: flow, Path: path, Step: st}
 	matched, note, err := r.do(ctx, sctx, page.Context(sctx), flow, path, st)
 	rep.Matched, rep.Note, rep.Duration, rep.Err = matched, note, time.Since(start), err
-	if err != nil && ctx.Err() != nil {
+	if err != nil && context.Cause(ctx) == errFlowDeadline {
 		err = fmt.Errorf("%w (the whole %s flow took longer than %v)", err, flow, r.Template.Timeouts.Run)
 		rep.Err = err
 	}
@@ -195,7 +217,7 @@ func (r *Runner) runStep(ctx context.Context, page *rod.Page, flow, path string,
 			rep.Err = c
 			r.report(rep)
 			r.logger().Warn("challenge", "flow", flow, "step", path, "kind", string(c.Kind), "detector", c.Name, "url", c.URL)
-			return c
+			return r.challenge(c)
 		}
 	}
 	if err == nil && rep.Note == "" && (st.Kind == templates.StepIf || st.Kind == templates.StepFrame) {
@@ -208,6 +230,25 @@ func (r *Runner) runStep(ctx context.Context, page *rod.Page, flow, path string,
 		return se
 	}
 	r.report(rep)
+	return nil
+}
+
+// challenge hands a challenge to OnChallenge with the flow's clock stopped;
+// nil means a person resolved it and the flow goes on.
+func (r *Runner) challenge(c *ChallengeError) error {
+	if r.OnChallenge == nil || r.flow == nil {
+		return c
+	}
+	r.flow.timer.Stop()
+	err := r.OnChallenge(r.flow.parent, c)
+	// The rest of the flow gets a whole budget again: a page resumed
+	// after half an hour must not fail on a deadline that ran out while
+	// it waited.
+	r.flow.timer.Reset(r.flow.budget)
+	if err != nil {
+		return err
+	}
+	r.report(StepReport{Flow: c.Flow, Path: c.Step, Note: "challenge resolved by an operator; resuming"})
 	return nil
 }
 

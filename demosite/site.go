@@ -198,6 +198,21 @@ func (s *Site) User(name string) (UserState, bool) {
 	return s.stateLocked(u), true
 }
 
+// CaptchaWords returns the words the CAPTCHA pictures of the user's
+// sign-ins in progress show: what a person reads off the picture (for
+// tests that play the operator).
+func (s *Site) CaptchaWords(name string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, sess := range s.sessions {
+		if sess.user == name && sess.stage == stageCaptcha && sess.captchaWord != "" {
+			out = append(out, sess.captchaWord)
+		}
+	}
+	return out
+}
+
 func (s *Site) stateLocked(u *user) UserState {
 	return UserState{Name: u.Name, Password: u.Password, SignIns: u.signIns, TwoStep: u.TwoStep,
 		TOTP: u.TOTPSecret != "", Captcha: u.Captcha, TrustPrompt: u.TrustPrompt, Locked: u.locked,

@@ -94,6 +94,9 @@ type Result struct {
 	NextAllowed time.Time
 	// Recovered says what recovery found, if it ran.
 	Recovered string
+	// Held is set when the browser was kept for an operator at a
+	// challenge (OnPause was told then).
+	Held bool
 }
 
 // Rotator runs rotations, verifications and recoveries.
@@ -127,6 +130,13 @@ type Rotator struct {
 	OnEvent func(account, msg string)
 	// LockTTL is the account lease (default 2 min, renewed while running).
 	LockTTL time.Duration
+	// Holds, when set, keeps a paused rotation's browser for an operator
+	// to resolve the challenge in the console; the rotation then resumes
+	// with the step after it.
+	Holds *Holds
+	// OnPause is told when a rotation's browser starts waiting for an
+	// operator (the webhook), with the reason recorded.
+	OnPause func(account string, runID int64, c *browser.ChallengeError, reason string)
 }
 
 func (r *Rotator) now() time.Time {
@@ -189,6 +199,10 @@ type attempt struct {
 	run     store.Run
 	owner   string
 	current secret.String
+	// held is set when the attempt kept its browser for an operator;
+	// holdNote says how the hold ended.
+	held     bool
+	holdNote string
 }
 
 func newOwner() string {
@@ -262,13 +276,24 @@ func (r *Rotator) begin(ctx context.Context, name, kind string) (*attempt, conte
 		r.prune(dir)
 	}
 	onStep := func(rep browser.StepReport) {
-		a.run.Steps = append(a.run.Steps, store.RunStep{Flow: rep.Flow, Step: rep.Path, Kind: string(rep.Step.Kind),
-			Matched: rep.Matched, Millis: rep.Duration.Milliseconds(), OK: rep.Err == nil})
+		st := store.RunStep{Flow: rep.Flow, Step: rep.Path, Kind: string(rep.Step.Kind),
+			Matched: rep.Matched, Millis: rep.Duration.Milliseconds(), OK: rep.Err == nil, Note: rep.Note, At: r.now().UTC()}
+		if rep.Err != nil {
+			st.Error = rep.Err.Error()
+		}
+		if rep.Step.Kind == templates.StepEval {
+			st.Note = "" // a script's result is the template's business, not the record's
+		}
+		a.run.Steps = append(a.run.Steps, st)
 		if r.OnStep != nil {
 			r.OnStep(name, rep)
 		}
 	}
-	if a.sess, err = r.Opener.Open(ctx, acct, tpl, a.run.Artifacts, onStep); err != nil {
+	hooks := Hooks{ArtifactDir: a.run.Artifacts, OnStep: onStep}
+	if kind != "session" {
+		hooks.OnChallenge = a.hold
+	}
+	if a.sess, err = r.Opener.Open(ctx, acct, tpl, hooks); err != nil {
 		a.finish(ctx, Result{Outcome: Failed, Reason: "open the browser: " + err.Error()})
 		stop()
 		return nil, ctx, nil, err
@@ -329,16 +354,21 @@ func (a *attempt) values(password, newPassword secret.String) browser.Values {
 func (a *attempt) finish(ctx context.Context, res Result) Result {
 	ctx = context.WithoutCancel(ctx)
 	res.RunID = a.run.ID
+	res.Held = a.held
+	if a.holdNote != "" && res.Outcome != Succeeded {
+		res.Reason += "; " + a.holdNote
+	}
 	a.run.Outcome = string(res.Outcome)
 	a.run.Reason = res.Reason
 	if c := res.Challenge; c != nil {
-		a.run.ChallengeKind, a.run.ChallengeURL, a.run.Screenshot = string(c.Kind), c.URL, c.Screenshot
-		a.run.Flow, a.run.Step = c.Flow, c.Step
+		a.recordChallenge(c)
 	}
 	if err := a.r.Store.FinishRun(ctx, a.run); err != nil {
 		a.r.log().Error("record run", "account", a.name, "err", err)
 	}
 	switch {
+	case a.run.Kind == "session":
+		// An operator's session leaves the flag to the operator.
 	case a.run.Kind == "verify" && res.Outcome == Succeeded && a.acct.State != store.StateFailed && a.acct.State != store.StateRunning:
 		// A health check leaves the state it found.
 	case a.run.Kind == "verify" && res.Outcome == Failed:

@@ -27,7 +27,17 @@ type Session interface {
 
 // Opener opens sessions.
 type Opener interface {
-	Open(ctx context.Context, acct store.Account, tpl *templates.Template, artifactDir string, onStep func(browser.StepReport)) (Session, error)
+	Open(ctx context.Context, acct store.Account, tpl *templates.Template, hooks Hooks) (Session, error)
+}
+
+// Hooks are what a session reports to, and where.
+type Hooks struct {
+	// ArtifactDir receives the run's screenshots and failure reports.
+	ArtifactDir string
+	OnStep      func(browser.StepReport)
+	// OnChallenge holds a challenge for an operator (see
+	// browser.Runner.OnChallenge).
+	OnChallenge func(context.Context, *browser.ChallengeError) error
 }
 
 // BrowserOpener opens sessions in the system Chromium.
@@ -42,7 +52,7 @@ type BrowserOpener struct {
 // Open launches Chromium on the account's profile (locked for this run) with
 // the account's or the template's proxy, and the template's user agent and
 // viewport.
-func (o BrowserOpener) Open(ctx context.Context, acct store.Account, tpl *templates.Template, artifactDir string, onStep func(browser.StepReport)) (Session, error) {
+func (o BrowserOpener) Open(ctx context.Context, acct store.Account, tpl *templates.Template, hooks Hooks) (Session, error) {
 	proxy := acct.Proxy
 	if proxy == "" {
 		proxy = tpl.Proxy
@@ -64,21 +74,24 @@ func (o BrowserOpener) Open(ctx context.Context, acct store.Account, tpl *templa
 		b.Close()
 		return nil, err
 	}
-	return &browserSession{b: b, page: page, tpl: tpl, base: acct.SiteURL, artifacts: artifactDir, onStep: onStep}, nil
+	return &browserSession{b: b, page: page, tpl: tpl, base: acct.SiteURL, hooks: hooks}, nil
 }
 
 type browserSession struct {
-	b         *browser.Browser
-	page      *rod.Page
-	tpl       *templates.Template
-	base      string
-	artifacts string
-	onStep    func(browser.StepReport)
+	b     *browser.Browser
+	page  *rod.Page
+	tpl   *templates.Template
+	base  string
+	hooks Hooks
 }
 
 func (s *browserSession) runner(tpl *templates.Template, vals browser.Values) *browser.Runner {
-	return &browser.Runner{Template: tpl, BaseURL: s.base, Page: s.page, Values: vals, ArtifactDir: s.artifacts, OnStep: s.onStep}
+	return &browser.Runner{Template: tpl, BaseURL: s.base, Page: s.page, Values: vals, ArtifactDir: s.hooks.ArtifactDir,
+		OnStep: s.hooks.OnStep, OnChallenge: s.hooks.OnChallenge}
 }
+
+// Page is the session's page, for an operator's live view.
+func (s *browserSession) Page() *rod.Page { return s.page }
 
 func (s *browserSession) Run(ctx context.Context, flow string, vals browser.Values) error {
 	return s.runner(s.tpl, vals).RunFlow(ctx, flow)
@@ -107,7 +120,7 @@ func (s *browserSession) TryLogout(ctx context.Context) {
 	quick := *s.tpl
 	quick.Timeouts = templates.Timeouts{Step: time.Second, Run: 10 * time.Second}
 	r := s.runner(&quick, browser.Values{})
-	r.OnStep, r.ArtifactDir = nil, ""
+	r.OnStep, r.ArtifactDir, r.OnChallenge = nil, "", nil
 	_ = r.RunFlow(ctx, templates.FlowLogout)
 }
 

@@ -220,6 +220,13 @@ type RunStep struct {
 	Matched string `json:"matched,omitempty"`
 	Millis  int64  `json:"ms"`
 	OK      bool   `json:"ok"`
+	// Note is what the step did beyond its kind ("condition false",
+	// "challenge resolved by an operator"); Error why it failed. Neither
+	// ever holds a value typed into the page.
+	Note  string `json:"note,omitempty"`
+	Error string `json:"error,omitempty"`
+	// At is when the step ended.
+	At time.Time `json:"at,omitzero"`
 }
 
 // Run is the record of one attempt.
@@ -274,12 +281,33 @@ func (s *Store) FinishRun(ctx context.Context, r Run) error {
 
 // Runs returns an account's runs, newest first, at most limit (0: all).
 func (s *Store) Runs(ctx context.Context, account string, limit int) ([]Run, error) {
-	q := `SELECT id, account, kind, owner, started_at, finished_at, outcome, flow, step, reason, challenge_kind, challenge_url,
-	screenshot, artifacts, steps FROM runs WHERE account = ? ORDER BY id DESC`
+	q := runColumns + ` WHERE account = ? ORDER BY id DESC`
 	if limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", limit)
 	}
-	rows, err := s.db.QueryContext(ctx, q, account)
+	return s.queryRuns(ctx, q, account)
+}
+
+// Run returns one run.
+func (s *Store) Run(ctx context.Context, id int64) (Run, error) {
+	runs, err := s.queryRuns(ctx, runColumns+` WHERE id = ?`, id)
+	if err != nil {
+		return Run{}, err
+	}
+	if len(runs) == 0 {
+		return Run{}, fmt.Errorf("%w: run %d", ErrNoRun, id)
+	}
+	return runs[0], nil
+}
+
+// ErrNoRun is a run id the vault does not hold.
+var ErrNoRun = errors.New("no such run")
+
+const runColumns = `SELECT id, account, kind, owner, started_at, finished_at, outcome, flow, step, reason, challenge_kind, challenge_url,
+	screenshot, artifacts, steps FROM runs`
+
+func (s *Store) queryRuns(ctx context.Context, q string, args ...any) ([]Run, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read runs: %w", err)
 	}

@@ -1,0 +1,37 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// ErrNoConsoleToken means no console access token was ever created.
+var ErrNoConsoleToken = errors.New("no console access token; create one with `rotator token new`")
+
+// SetConsoleToken replaces the console access token's hash (the token
+// itself is never stored) and audits it.
+func (s *Store) SetConsoleToken(ctx context.Context, hash []byte, actor string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO vault_meta (key, value) VALUES ('console_token', ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, hash); err != nil {
+			return fmt.Errorf("store the console token: %w", err)
+		}
+		return s.appendAudit(ctx, tx, AuditEvent{Actor: actor, Action: "console.token", Outcome: "replaced",
+			Detail: "a new console access token was created; sessions signed in with the old one end"})
+	})
+}
+
+// ConsoleToken returns the console access token's hash.
+func (s *Store) ConsoleToken(ctx context.Context) ([]byte, error) {
+	var h []byte
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM vault_meta WHERE key = 'console_token'`).Scan(&h)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNoConsoleToken
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the console token: %w", err)
+	}
+	return h, nil
+}
