@@ -47,7 +47,19 @@ type Config struct {
 	Templates     Templates `yaml:"templates"`
 	Rotation      Rotation  `yaml:"rotation"`
 	Serve         Serve     `yaml:"serve"`
+	Console       Console   `yaml:"console"`
 	Notify        Notify    `yaml:"notify"`
+}
+
+// Console settings: the operator console that serve runs.
+type Console struct {
+	// KeepPaused is how long a paused rotation's browser waits for an
+	// operator before it closes.
+	KeepPaused time.Duration `yaml:"keep_paused"`
+	// MaxHeld is how many browsers wait for operators at once.
+	MaxHeld int `yaml:"max_held"`
+	// SessionTTL is how long an operator's sign-in lasts.
+	SessionTTL time.Duration `yaml:"session_ttl"`
 }
 
 // Notify settings.
@@ -59,8 +71,16 @@ type Notify struct {
 
 // Serve settings: the daemon.
 type Serve struct {
-	// Addr is where /healthz and /metrics listen (loopback only for now).
+	// Addr is where the console, /healthz and /metrics listen. A
+	// non-loopback address needs TLSCert and TLSKey.
 	Addr string `yaml:"addr"`
+	// TLSCert and TLSKey are PEM files; both or neither.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	// Hosts are the names the console answers to besides loopback ones
+	// and the address's own host (the Host header; against DNS
+	// rebinding).
+	Hosts []string `yaml:"hosts"`
 	// MaxConcurrent rotations at once, and PerSite against one site.
 	MaxConcurrent int `yaml:"max_concurrent"`
 	PerSite       int `yaml:"per_site"`
@@ -126,8 +146,9 @@ func Default() Config {
 	return Config{
 		TOTP:     TOTP{MinValidity: otp.DefaultMinValidity},
 		Schedule: Schedule{Default: "@daily", Jitter: 10 * time.Minute, BackoffBase: 15 * time.Minute, BackoffMax: 12 * time.Hour, MaxFailures: 3},
-		Serve:    Serve{Addr: "127.0.0.1:8787", MaxConcurrent: 2, PerSite: 1, ShutdownTimeout: 2 * time.Minute},
+		Serve:    Serve{Addr: "127.0.0.1:8787", MaxConcurrent: 2, PerSite: 1, ShutdownTimeout: 2 * time.Minute, Hosts: []string{}},
 		Rotation: Rotation{MaxChangesPerDay: 2, KeepRuns: 10, MaxCandidates: 3, MinGap: 6 * time.Hour},
+		Console:  Console{KeepPaused: 30 * time.Minute, MaxHeld: 4, SessionTTL: 12 * time.Hour},
 	}
 }
 
@@ -177,6 +198,12 @@ func (c Config) Validate() error {
 	}
 	if c.Serve.MaxConcurrent < 1 || c.Serve.PerSite < 1 || c.Serve.ShutdownTimeout <= 0 || c.Serve.Addr == "" {
 		errs = append(errs, FieldError{"serve", "addr set, max_concurrent >= 1, per_site >= 1, shutdown_timeout > 0"})
+	}
+	if (c.Serve.TLSCert == "") != (c.Serve.TLSKey == "") {
+		errs = append(errs, FieldError{"serve", "tls_cert and tls_key go together"})
+	}
+	if c.Console.KeepPaused < time.Minute || c.Console.KeepPaused > 24*time.Hour || c.Console.MaxHeld < 0 || c.Console.SessionTTL < time.Minute {
+		errs = append(errs, FieldError{"console", "keep_paused between 1m and 24h, max_held >= 0 (0: keep no browser), session_ttl >= 1m"})
 	}
 	if c.Notify.WebhookURL != "" {
 		if u, err := url.Parse(c.Notify.WebhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

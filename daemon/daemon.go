@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rotator-pam/rotator/browser"
 	"github.com/rotator-pam/rotator/notify"
 	"github.com/rotator-pam/rotator/rotator"
 	"github.com/rotator-pam/rotator/schedule"
@@ -46,12 +47,18 @@ type Daemon struct {
 	// PerSite is how many rotations may run against one site at once
 	// (default 1).
 	PerSite int
+	// MaxConcurrent is how many browsers rotate at once (default 2). A
+	// rotation paused for an operator gives its share back while it
+	// waits, so the queue needs more workers than this (see
+	// rotator.Holds.Max).
+	MaxConcurrent int
 	// Tick is how often the scheduler looks for due accounts (default 1 s).
 	Tick time.Duration
 	Now  func() time.Time
 
 	mu      sync.Mutex // guards the scheduler
 	sites   map[string]chan struct{}
+	slots   chan struct{}
 	sitesMu sync.Mutex
 	due     map[string]time.Time // when each queued job was due
 }
@@ -177,11 +184,12 @@ func (d *Daemon) Work(ctx context.Context, name string, job int64) error {
 	if tpl, err := d.Rotator.Templates(acct.Template); err == nil {
 		base = tpl.BaseURL
 	}
-	release, err := d.acquireSite(ctx, siteOf(acct, base))
-	if err != nil {
+	slot := &capacity{d: d, site: siteOf(acct, base)}
+	if err := slot.Acquire(ctx); err != nil {
 		return err
 	}
-	defer release()
+	defer slot.Release()
+	ctx = rotator.WithSlot(ctx, slot)
 
 	d.sitesMu.Lock()
 	due := d.due[name]
@@ -212,6 +220,8 @@ func (d *Daemon) Work(ctx context.Context, name string, job int64) error {
 	d.refreshGauges(ctx)
 	ev := notify.Event{Account: name, Template: acct.Template, Outcome: outcome, Reason: res.Reason, RunID: res.RunID, At: d.now().UTC()}
 	switch {
+	case outcome == schedule.OutcomePaused && res.Held:
+		// Sent when the pause began (Paused), while the browser waited.
 	case outcome == schedule.OutcomePaused:
 		ev.Event = "rotation.paused"
 		if c := res.Challenge; c != nil {
@@ -235,27 +245,85 @@ func (d *Daemon) Work(ctx context.Context, name string, job int64) error {
 	return nil
 }
 
-func (d *Daemon) acquireSite(ctx context.Context, site string) (func(), error) {
-	per := d.PerSite
-	if per <= 0 {
-		per = 1
-	}
+// capacity is a rotation's share of the daemon: a browser slot and a slot
+// on its site. A rotation paused for an operator gives both back while it
+// waits.
+type capacity struct {
+	d        *Daemon
+	site     string
+	mu       sync.Mutex
+	released []chan struct{}
+}
+
+func (c *capacity) sems() (chan struct{}, chan struct{}) {
+	d := c.d
 	d.sitesMu.Lock()
+	defer d.sitesMu.Unlock()
+	if d.slots == nil {
+		n := d.MaxConcurrent
+		if n <= 0 {
+			n = 2
+		}
+		d.slots = make(chan struct{}, n)
+	}
 	if d.sites == nil {
 		d.sites = map[string]chan struct{}{}
 	}
-	sem, ok := d.sites[site]
+	sem, ok := d.sites[c.site]
 	if !ok {
+		per := d.PerSite
+		if per <= 0 {
+			per = 1
+		}
 		sem = make(chan struct{}, per)
-		d.sites[site] = sem
+		d.sites[c.site] = sem
 	}
-	d.sitesMu.Unlock()
+	return d.slots, sem
+}
+
+// Acquire takes a slot on the site, then a browser slot.
+func (c *capacity) Acquire(ctx context.Context) error {
+	global, site := c.sems()
 	select {
-	case sem <- struct{}{}:
-		return func() { <-sem }, nil
+	case site <- struct{}{}:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
+	select {
+	case global <- struct{}{}:
+	case <-ctx.Done():
+		<-site
+		return ctx.Err()
+	}
+	c.mu.Lock()
+	c.released = []chan struct{}{global, site}
+	c.mu.Unlock()
+	return nil
+}
+
+// Release gives both back (once per Acquire).
+func (c *capacity) Release() {
+	c.mu.Lock()
+	held := c.released
+	c.released = nil
+	c.mu.Unlock()
+	for _, sem := range held {
+		<-sem
+	}
+}
+
+// Paused is the rotator's OnPause: the webhook and the gauges learn of a
+// pause while the browser waits for an operator.
+func (d *Daemon) Paused(account string, runID int64, c *browser.ChallengeError, reason string) {
+	ev := notify.Event{Event: "rotation.paused", Account: account, Outcome: schedule.OutcomePaused, Reason: reason, RunID: runID, At: d.now().UTC()}
+	if a, err := d.Store.Account(context.Background(), account); err == nil {
+		ev.Template = a.Template
+	}
+	if c != nil {
+		ev.Challenge = &notify.Challenge{Kind: string(c.Kind), URL: c.URL}
+	}
+	d.Notify.Send(ev)
+	d.refreshGauges(context.Background())
 }
 
 func (d *Daemon) refreshGauges(ctx context.Context) {

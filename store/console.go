@@ -35,3 +35,20 @@ func (s *Store) ConsoleToken(ctx context.Context) ([]byte, error) {
 	}
 	return h, nil
 }
+
+// ClearFlag returns a paused, needs_operator or failed account to active,
+// due at once, and audits who did it. It returns the account as it was.
+func (s *Store) ClearFlag(ctx context.Context, name, actor string) (Account, error) {
+	was, err := s.Account(ctx, name)
+	if err != nil {
+		return was, err
+	}
+	if err := s.Flag(ctx, name, StateActive, ""); err != nil {
+		return was, err
+	}
+	if err := s.ResetSchedule(ctx, name); err != nil {
+		return was, err
+	}
+	return was, s.Audit(ctx, AuditEvent{Actor: actor, Account: name, Action: "account.clear", Outcome: "succeeded",
+		Detail: fmt.Sprintf("was %s: %s", was.State, was.FlagReason)})
+}

@@ -27,19 +27,13 @@ first.`,
 }
 
 func runAccountClear(ctx context.Context, a *app, name string) error {
-	s, _, acct, err := a.openAccount(ctx, name)
+	s, _, _, err := a.openAccount(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if err := s.Flag(ctx, name, store.StateActive, ""); err != nil {
-		return err
-	}
-	if err := s.ResetSchedule(ctx, name); err != nil {
-		return err
-	}
-	if err := s.Audit(ctx, store.AuditEvent{Actor: a.actor(), Account: name, Action: "account.clear", Outcome: "succeeded",
-		Detail: fmt.Sprintf("was %s: %s", acct.State, acct.FlagReason)}); err != nil {
+	acct, err := s.ClearFlag(ctx, name, a.actor())
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "cleared %s (was %s)\n", name, acct.State)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rotator-pam/rotator/console"
 	"github.com/rotator-pam/rotator/jobs"
 	"github.com/rotator-pam/rotator/secret"
 	"github.com/rotator-pam/rotator/store"
@@ -100,6 +101,10 @@ func runInit(ctx context.Context, a *app, _ initOptions) error {
 	if err := jobs.Migrate(ctx, cfg.VaultPath()); err != nil {
 		return err
 	}
+	token, hash := console.NewToken()
+	if err := s.SetConsoleToken(ctx, hash, a.actor()); err != nil {
+		return err
+	}
 	fmt.Fprintf(a.stdout, "data directory: %s\n", cfg.DataDir)
 	fmt.Fprintf(a.stdout, "vault:          %s\n", cfg.VaultPath())
 	if createdKey {
@@ -108,5 +113,6 @@ func runInit(ctx context.Context, a *app, _ initOptions) error {
 	} else {
 		fmt.Fprintf(a.stdout, "master key:     %s (existing key used)\n", cfg.MasterKeyFile)
 	}
+	printToken(a, token)
 	return nil
 }

@@ -11,9 +11,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rotator-pam/rotator/console"
 	"github.com/rotator-pam/rotator/daemon"
 	"github.com/rotator-pam/rotator/jobs"
 	"github.com/rotator-pam/rotator/notify"
+	"github.com/rotator-pam/rotator/rotator"
 	"github.com/rotator-pam/rotator/schedule"
 )
 
@@ -25,13 +27,17 @@ func newServeCmd(a *app) *cobra.Command {
 	var opts serveOptions
 	c := &cobra.Command{
 		Use:   "serve [--addr HOST:PORT]",
-		Short: "Run the scheduler, the workers and /metrics until stopped",
+		Short: "Run the scheduler, the workers, the operator console and /metrics until stopped",
 		Long: `serve runs in one process: first it recovers every account an earlier process
 left unfinished; then the scheduler queues each account when its cron spec
 says (held back by the cap and the minimum gap), the workers rotate (at most
-serve.max_concurrent at once and serve.per_site per site), and /healthz and
-/metrics answer on serve.addr (default 127.0.0.1:8787). Logs are JSON on
-stderr. SIGTERM lets running rotations finish within serve.shutdown_timeout.`,
+serve.max_concurrent at once and serve.per_site per site), and the operator
+console, /healthz and /metrics answer on serve.addr (default
+127.0.0.1:8787). A rotation that meets a CAPTCHA or a trust prompt keeps its
+browser for console.keep_paused (30m) so an operator can resolve it live in
+the console. An address beyond loopback needs serve.tls_cert and
+serve.tls_key. Logs are JSON on stderr. SIGTERM lets running rotations finish
+within serve.shutdown_timeout.`,
 		Example: `  rotator serve
   rotator serve --addr 127.0.0.1:9000`,
 		Args: exactArgs(0),
@@ -55,8 +61,9 @@ func runServe(ctx context.Context, a *app, opts serveOptions) error {
 	if err != nil {
 		return usagef("--addr %q: %v", addr, err)
 	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return usagef("--addr %s is not a loopback address: serving beyond this machine needs TLS, which comes with the console", addr)
+	useTLS := cfg.Serve.TLSCert != ""
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) && !useTLS {
+		return usagef("--addr %s is not a loopback address: the console serves beyond this machine only over TLS (set serve.tls_cert and serve.tls_key)", addr)
 	}
 	logger := slog.New(slog.NewJSONHandler(a.stderr, nil))
 	if err := jobs.Migrate(ctx, cfg.VaultPath()); err != nil {
@@ -68,6 +75,9 @@ func runServe(ctx context.Context, a *app, opts serveOptions) error {
 	}
 	rot := a.newRotator(s, cfg, false)
 	rot.OnStep, rot.OnEvent, rot.Logger, rot.Actor = nil, nil, logger, "scheduler"
+	if cfg.Console.MaxHeld > 0 {
+		rot.Holds = &rotator.Holds{Keep: cfg.Console.KeepPaused, Max: cfg.Console.MaxHeld, Now: a.now}
+	}
 	d := &daemon.Daemon{
 		Store:   s,
 		Rotator: rot,
@@ -77,17 +87,40 @@ func runServe(ctx context.Context, a *app, opts serveOptions) error {
 		Metrics: metrics,
 		Logger:  logger,
 		Notify:  &notify.Webhook{URL: cfg.Notify.WebhookURL, Logger: logger},
-		PerSite: cfg.Serve.PerSite,
-		Now:     a.now,
+		PerSite:       cfg.Serve.PerSite,
+		MaxConcurrent: cfg.Serve.MaxConcurrent,
+		Now:           a.now,
 	}
+	rot.OnPause = d.Paused
+	con := &console.Server{Store: s, Rotator: rot, Hosts: append([]string{host}, cfg.Serve.Hosts...), Secure: useTLS,
+		Logger: logger, Now: a.now, Context: ctx, SessionTTL: cfg.Console.SessionTTL}
+	conHandler, err := con.Handler()
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", d.Handler())
+	mux.Handle("GET /healthz", d.Handler())
+	mux.Handle("/", conHandler)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
+	// The request log never holds a header, a cookie or a body: the token
+	// and session cookies stay out of it.
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	scheme := "http"
+	if useTLS {
+		scheme = "https"
+		go srv.ServeTLS(ln, cfg.Serve.TLSCert, cfg.Serve.TLSKey)
+	} else {
+		go srv.Serve(ln)
+	}
 	defer srv.Close()
-	logger.Info("serving", "addr", ln.Addr().String())
+	logger.Info("serving", "addr", ln.Addr().String(), "console", scheme+"://"+ln.Addr().String()+"/")
+	if _, err := s.ConsoleToken(ctx); err != nil {
+		logger.Warn("the console has no access token: nobody can sign in until `rotator token new` makes one")
+	}
 
 	if err := d.Recover(ctx); err != nil {
 		return err
@@ -95,7 +128,11 @@ func runServe(ctx context.Context, a *app, opts serveOptions) error {
 	if err := d.Scheduler.Load(ctx); err != nil {
 		return err
 	}
-	q, err := jobs.Open(cfg.VaultPath(), d.Work, jobs.Options{MaxWorkers: cfg.Serve.MaxConcurrent, Logger: logger})
+	// Rotations paused for an operator wait in their job without a
+	// browser slot: the queue runs that many more workers, and a job
+	// lasts as long as a pause may.
+	q, err := jobs.Open(cfg.VaultPath(), d.Work, jobs.Options{MaxWorkers: cfg.Serve.MaxConcurrent + cfg.Console.MaxHeld,
+		JobTimeout: 15*time.Minute + cfg.Console.KeepPaused, Logger: logger})
 	if err != nil {
 		return err
 	}

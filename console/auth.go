@@ -1,0 +1,215 @@
+package console
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// TokenPrefix starts every console access token, so a leaked one is easy to
+// find with a secret scanner.
+const TokenPrefix = "rtc_"
+
+// NewToken returns a fresh access token (256 random bits) and the hash the
+// vault keeps of it.
+func NewToken() (token string, hash []byte) {
+	b := make([]byte, 32)
+	rand.Read(b)
+	token = TokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+	return token, HashToken(token)
+}
+
+// HashToken is what the vault keeps of a token. The token is 256 random
+// bits, so a plain SHA-256 is enough: nothing can be guessed from it.
+func HashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// sessionCookie names the console's session cookie.
+const sessionCookie = "rotator_console"
+
+// session is a signed-in browser.
+type session struct {
+	operator string
+	// tokenHash is the token it signed in with: replacing the token
+	// ends the sessions made with the old one.
+	tokenHash []byte
+	expires   time.Time
+}
+
+// sessions are kept in memory: a restarted console asks operators to sign
+// in again.
+type sessions struct {
+	mu sync.Mutex
+	m  map[string]*session // by SHA-256 of the cookie value
+}
+
+func (ss *sessions) add(s *session) string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	id := base64.RawURLEncoding.EncodeToString(b)
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.m == nil {
+		ss.m = map[string]*session{}
+	}
+	ss.m[string(HashToken(id))] = s
+	return id
+}
+
+func (ss *sessions) get(id string, now time.Time) (*session, bool) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	k := string(HashToken(id))
+	s, ok := ss.m[k]
+	if ok && now.After(s.expires) {
+		delete(ss.m, k)
+		return nil, false
+	}
+	return s, ok
+}
+
+func (ss *sessions) remove(id string) {
+	ss.mu.Lock()
+	delete(ss.m, string(HashToken(id)))
+	ss.mu.Unlock()
+}
+
+// tokenCache keeps the vault's token hash for a second, so `rotator token
+// new` takes effect at once without a vault read per request.
+type tokenCache struct {
+	mu   sync.Mutex
+	hash []byte
+	read time.Time
+}
+
+// currentToken returns the vault's token hash (nil when there is none).
+func (s *Server) currentToken(ctx context.Context) []byte {
+	s.tokens.mu.Lock()
+	defer s.tokens.mu.Unlock()
+	now := s.now()
+	if now.Sub(s.tokens.read) < time.Second && !s.tokens.read.IsZero() {
+		return s.tokens.hash
+	}
+	h, err := s.Store.ConsoleToken(ctx)
+	if err != nil {
+		h = nil
+	}
+	s.tokens.hash, s.tokens.read = h, now
+	return h
+}
+
+// checkToken compares a presented token with the vault's, in constant
+// time.
+func (s *Server) checkToken(ctx context.Context, token string) ([]byte, bool) {
+	want := s.currentToken(ctx)
+	if len(want) == 0 || token == "" {
+		return nil, false
+	}
+	got := HashToken(token)
+	return want, subtle.ConstantTimeCompare(got, want) == 1
+}
+
+type operatorKey struct{}
+
+// operator names who is signed in, for the audit log.
+func operator(r *http.Request) string {
+	if o, ok := r.Context().Value(operatorKey{}).(string); ok {
+		return o
+	}
+	return "console"
+}
+
+// authenticate lets through requests with a valid session cookie or an
+// `Authorization: Bearer` token; pages send others to the sign-in page,
+// the API answers 401.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		who, ok := s.who(r)
+		if !ok {
+			if strings.HasPrefix(r.URL.Path, "/api/") {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="rotator"`)
+				writeError(w, http.StatusUnauthorized, errors.New("sign in: a session cookie or an Authorization: Bearer token is required"))
+				return
+			}
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), operatorKey{}, who)))
+	})
+}
+
+// who returns the operator a request comes from.
+func (s *Server) who(r *http.Request) (string, bool) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		tok, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			return "", false
+		}
+		if _, ok := s.checkToken(r.Context(), strings.TrimSpace(tok)); ok {
+			return "api@" + remoteHost(r), true
+		}
+		return "", false
+	}
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return "", false
+	}
+	sess, ok := s.sessions.get(c.Value, s.now())
+	if !ok {
+		return "", false
+	}
+	if cur := s.currentToken(r.Context()); subtle.ConstantTimeCompare(cur, sess.tokenHash) != 1 {
+		s.sessions.remove(c.Value)
+		return "", false
+	}
+	return sess.operator, true
+}
+
+func remoteHost(r *http.Request) string {
+	h, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return h
+}
+
+// checkHost refuses a Host header outside the configured names: a page on
+// another name that resolves to this address (DNS rebinding) gets nothing.
+func (s *Server) checkHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		host = strings.ToLower(strings.Trim(host, "[]"))
+		if _, ok := s.hosts[host]; !ok {
+			writeError(w, http.StatusMisdirectedRequest, errors.New("this console does not answer to that host name"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// securityHeaders keep the console's pages out of frames and away from
+// other origins' scripts.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}

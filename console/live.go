@@ -1,0 +1,137 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/rotator-pam/rotator/browser"
+	"github.com/rotator-pam/rotator/rotator"
+)
+
+// frameMsg is one frame on the live view's WebSocket.
+type frameMsg struct {
+	Type string  `json:"type"` // frame
+	W    float64 `json:"w"`
+	H    float64 `json:"h"`
+	// Data is the JPEG (base64 in JSON).
+	Data []byte `json:"data"`
+}
+
+// endMsg says why the live view ended.
+type endMsg struct {
+	Type   string `json:"type"` // end
+	Reason string `json:"reason"`
+}
+
+// liveQuality is the frames' JPEG quality: readable text, small frames.
+const liveQuality = 70
+
+// live is the live view's WebSocket: the held page's frames out, the
+// operator's input in. One operator drives a page at a time.
+func (s *Server) live(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	h, ok := s.Rotator.Holds.Get(name)
+	if !ok {
+		writeError(w, http.StatusNotFound, fmt.Errorf("%w: %s", rotator.ErrNotHeld, name))
+		return
+	}
+	dctx, dcancel := context.WithTimeout(r.Context(), 3*time.Second)
+	release, err := h.Drive(dctx)
+	dcancel()
+	if err != nil {
+		writeError(w, http.StatusConflict, errors.New("another operator is working on this page"))
+		return
+	}
+	defer release()
+	// Accept checks that the Origin is this host: another site's page
+	// cannot open the live view with the operator's cookie.
+	c, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(16 << 10)
+	who := operator(r)
+	s.audit(r.Context(), who, name, "live.open", "succeeded", fmt.Sprintf("run %d", h.RunID))
+
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	var mu sync.Mutex // one writer at a time
+	write := func(v any) error {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+		defer wcancel()
+		return c.Write(wctx, websocket.MessageText, b)
+	}
+
+	counts := map[string]int{}
+	readDone := make(chan error, 1)
+	go func() {
+		for {
+			_, b, err := c.Read(ctx)
+			if err != nil {
+				readDone <- err
+				return
+			}
+			var in browser.Input
+			if err := json.Unmarshal(b, &in); err != nil {
+				readDone <- fmt.Errorf("bad input message: %w", err)
+				return
+			}
+			ictx, icancel := context.WithTimeout(ctx, 5*time.Second)
+			err = browser.Dispatch(ictx, h.Page(), in)
+			icancel()
+			if err != nil && !errors.Is(err, browser.ErrBadInput) && ctx.Err() == nil {
+				s.log().Warn("live input", "account", name, "err", err)
+			}
+			counts[in.Type]++
+		}
+	}()
+	castDone := make(chan error, 1)
+	go func() {
+		castDone <- browser.Screencast(ctx, h.Page(), liveQuality, func(f browser.Frame) error {
+			return write(frameMsg{Type: "frame", W: f.Width, H: f.Height, Data: f.JPEG})
+		})
+	}()
+
+	reason := ""
+	select {
+	case <-h.Done():
+		reason = "the page is no longer held (resumed, aborted or closed)"
+		write(endMsg{Type: "end", Reason: reason})
+		cancel()
+		<-castDone
+		c.Close(websocket.StatusNormalClosure, "hold ended")
+		<-readDone
+	case err := <-readDone:
+		reason = "the operator left"
+		if cs := websocket.CloseStatus(err); cs == -1 && ctx.Err() == nil {
+			reason = "connection lost: " + err.Error()
+		}
+		cancel()
+		<-castDone
+	case err := <-castDone:
+		reason = "frames stopped"
+		if err != nil {
+			reason += ": " + err.Error()
+		}
+		cancel()
+		c.Close(websocket.StatusInternalError, "frames stopped")
+		<-readDone
+	}
+	s.audit(context.WithoutCancel(r.Context()), who, name, "live.close", "succeeded",
+		fmt.Sprintf("run %d; %s; input: %d mouse down, %d keys, %d texts typed or pasted, %d wheel", h.RunID, reason,
+			counts["mousedown"], counts["key"], counts["text"], counts["wheel"]))
+}
