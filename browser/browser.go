@@ -27,6 +27,7 @@ import (
 
 	"github.com/go-rod/rod"
 	"github.com/go-rod/rod/lib/launcher"
+	"github.com/go-rod/rod/lib/launcher/flags"
 	"github.com/go-rod/rod/lib/proto"
 )
 
@@ -189,11 +190,21 @@ func (b *Browser) Close() error {
 }
 
 func (b *Browser) cleanup() {
-	if b.launcher != nil {
-		b.launcher.Kill()
-		// Kill does not wait; Cleanup waits for the process and removes the
-		// launcher's own profile (ours is removed below).
-		b.launcher.Cleanup()
+	if b.launcher != nil && b.launcher.PID() != 0 {
+		// The launcher's Cleanup removes the user-data-dir it was given:
+		// an account's profile must stay (its cookies are what makes the
+		// site trust this browser next time), so it is not told of it.
+		b.launcher.Delete(flags.UserDataDir)
+		exited := make(chan struct{})
+		go func() { b.launcher.Cleanup(); close(exited) }()
+		// After Browser.close Chromium writes its cookies and exits by
+		// itself; only one that does not is killed.
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			b.launcher.Kill()
+			<-exited
+		}
 	}
 	if b.tempDir != "" {
 		os.RemoveAll(b.tempDir)

@@ -129,3 +129,48 @@ func TestProxyUserAgentViewport(t *testing.T) {
 		t.Errorf("viewport/ua %v", arr)
 	}
 }
+
+// An account's profile keeps the site's cookies from one run to the next:
+// that is what makes a site trust the browser after an operator said so.
+func TestProfileKeepsCookies(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/set" {
+			http.SetCookie(w, &http.Cookie{Name: "trusted", Value: "yes", Path: "/", MaxAge: 3600})
+		}
+		c, _ := r.Cookie("trusted")
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, `<!doctype html><p id="c">%v</p>`, c != nil)
+	}))
+	defer srv.Close()
+	dir := t.TempDir() + "/profile"
+	visit := func(path string) string {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		b, err := Launch(ctx, Options{UserDataDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		p, err := b.NewPage(ctx, PageOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p = p.Context(ctx)
+		if err := p.Navigate(srv.URL + path); err != nil {
+			t.Fatal(err)
+		}
+		p.WaitLoad()
+		el, err := p.Element("#c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return el.MustText()
+	}
+	visit("/set")
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("the profile is gone after Close: %v", err)
+	}
+	if got := visit("/"); got != "true" {
+		t.Fatalf("a new browser on the profile has no cookie (%s)", got)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,6 +38,14 @@ const liveQuality = 70
 // live is the live view's WebSocket: the held page's frames out, the
 // operator's input in. One operator drives a page at a time.
 func (s *Server) live(w http.ResponseWriter, r *http.Request) {
+	// Another site's page cannot open the live view with the operator's
+	// cookie (websocket.Accept checks this too; this says so first).
+	if o := r.Header.Get("Origin"); o != "" {
+		if u, err := url.Parse(o); err != nil || !strings.EqualFold(u.Host, r.Host) {
+			writeError(w, http.StatusForbidden, errors.New("cross-origin WebSocket refused"))
+			return
+		}
+	}
 	name := r.PathValue("name")
 	h, ok := s.Rotator.Holds.Get(name)
 	if !ok {

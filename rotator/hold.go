@@ -55,8 +55,11 @@ type Held struct {
 	Since     time.Time
 	Until     time.Time
 
-	page    *rod.Page
-	tpl     *templates.Template
+	page *rod.Page
+	tpl  *templates.Template
+	// shown is set once the pause is recorded: operators see a held page
+	// only with its account flagged.
+	shown   bool
 	decide  chan decision
 	done    chan struct{}
 	viewers sync.Mutex // one live view drives the page at a time
@@ -178,7 +181,17 @@ func (hs *Holds) Get(account string) (*Held, bool) {
 	hs.mu.Lock()
 	defer hs.mu.Unlock()
 	h, ok := hs.held[account]
-	return h, ok
+	if !ok || !h.shown {
+		return nil, false
+	}
+	return h, true
+}
+
+// show makes a registered hold visible to operators.
+func (hs *Holds) show(h *Held) {
+	hs.mu.Lock()
+	h.shown = true
+	hs.mu.Unlock()
 }
 
 // List returns the held pages, oldest first.
@@ -189,7 +202,9 @@ func (hs *Holds) List() []*Held {
 	hs.mu.Lock()
 	out := make([]*Held, 0, len(hs.held))
 	for _, h := range hs.held {
-		out = append(out, h)
+		if h.shown {
+			out = append(out, h)
+		}
 	}
 	hs.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Since.Before(out[j].Since) })
@@ -244,6 +259,7 @@ func (a *attempt) hold(ctx context.Context, c *browser.ChallengeError) error {
 	a.r.Store.Flag(bg, a.name, store.StatePaused, reason)
 	a.audit(bg, a.r.Actor, "challenge.held", "paused", fmt.Sprintf("run %d; %s", a.run.ID, res.Reason))
 	a.r.event(a.name, "paused on a %s challenge; the browser is kept for an operator until %s", c.Kind, h.Until.Format(time.Kitchen))
+	hs.show(h)
 	if a.r.OnPause != nil {
 		a.r.OnPause(a.name, a.run.ID, c, reason)
 	}
@@ -364,9 +380,13 @@ func (r *Rotator) OpenSession(ctx context.Context, name, actor string) (*Held, e
 		return nil, errors.New("the console holds as many browsers as it may; close one first")
 	}
 	a.audit(context.WithoutCancel(ctx), actor, "session.open", "opened", fmt.Sprintf("run %d; %s", a.run.ID, base))
+	r.Holds.show(h)
 	go func() {
-		defer stop()
+		// The hold ends after the browser closed (its profile written)
+		// and the account is unlocked: a rotation started the moment an
+		// operator sees the session end must not find it busy.
 		defer r.Holds.remove(h)
+		defer stop()
 		timer := time.NewTimer(time.Until(h.Until))
 		defer timer.Stop()
 		bg := context.WithoutCancel(ctx)

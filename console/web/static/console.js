@@ -24,6 +24,8 @@ function startLive(root) {
     const m = JSON.parse(ev.data);
     if (m.type === "frame") {
       size = {w: m.w, h: m.h};
+      root.dataset.w = String(m.w);
+      root.dataset.h = String(m.h);
       img.src = "data:image/jpeg;base64," + m.data;
       frames++;
       root.dataset.frames = String(frames);

@@ -1,0 +1,391 @@
+package console
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-rod/rod"
+	"github.com/go-rod/rod/lib/input"
+	"github.com/go-rod/rod/lib/proto"
+
+	"github.com/rotator-pam/rotator/browser"
+	"github.com/rotator-pam/rotator/demosite"
+	"github.com/rotator-pam/rotator/rotator"
+	"github.com/rotator-pam/rotator/store"
+)
+
+// opBrowser is a person's browser on the console, driven by rod.
+type opBrowser struct {
+	t    *testing.T
+	e    *env
+	page *rod.Page
+}
+
+func (e *env) operator(ctx context.Context) *opBrowser {
+	t := e.t
+	t.Helper()
+	b, err := browser.Launch(ctx, browser.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	p, err := b.NewPage(ctx, browser.PageOptions{Width: 1400, Height: 1100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &opBrowser{t: t, e: e, page: p.Timeout(2 * time.Minute)}
+	o.do(func(p *rod.Page) {
+		p.MustNavigate(e.srv.URL + "/login").MustWaitLoad()
+		p.MustElement("#token").MustInput(e.token)
+		p.MustElement("#name").MustSelectAllText().MustInput("olga")
+		p.MustElement("#signin").MustClick()
+		p.MustWaitElementsMoreThan("table#accounts", 0)
+	})
+	return o
+}
+
+func (o *opBrowser) do(f func(p *rod.Page)) {
+	o.t.Helper()
+	if err := rod.Try(func() { f(o.page) }); err != nil {
+		o.t.Fatal(err)
+	}
+}
+
+// openLive goes from the flags queue to the account's live view and waits
+// for its first frame.
+func (o *opBrowser) openLive(account string) {
+	o.t.Helper()
+	o.do(func(p *rod.Page) {
+		p.MustNavigate(o.e.srv.URL + "/flags").MustWaitLoad()
+		p.MustElement(`article[data-account="` + account + `"] a.open-live`).MustClick()
+		p.MustWaitElementsMoreThan("#live[data-frames]", 0)
+	})
+}
+
+func (o *opBrowser) frames() int {
+	var n int
+	o.do(func(p *rod.Page) { n = p.MustEval(`() => Number(document.getElementById("live").dataset.frames || 0)`).Int() })
+	return n
+}
+
+// clickOn clicks, in the live view's picture, where sel is on the held
+// page: the operator clicks what they see.
+func (o *opBrowser) clickOn(h *rotator.Held, sel string) {
+	o.t.Helper()
+	var box *proto.DOMRect
+	if err := rod.Try(func() { box = h.Page().Timeout(20 * time.Second).MustElement(sel).MustShape().Box() }); err != nil {
+		o.t.Fatal(err)
+	}
+	o.do(func(p *rod.Page) {
+		r := p.MustEval(`() => { const r = document.getElementById("screen").getBoundingClientRect();
+			const d = document.getElementById("live").dataset; return [r.left, r.top, r.width, r.height, Number(d.w), Number(d.h)]; }`).Arr()
+		left, top, w, hgt, pw, ph := r[0].Num(), r[1].Num(), r[2].Num(), r[3].Num(), r[4].Num(), r[5].Num()
+		x := left + (box.X+box.Width/2)/pw*w
+		y := top + (box.Y+box.Height/2)/ph*hgt
+		p.Mouse.MustMoveTo(x, y)
+		p.Mouse.MustClick(proto.InputMouseButtonLeft)
+	})
+}
+
+// press presses "Resolved, continue" (or another button) and returns what
+// the page says.
+func (o *opBrowser) press(id string) string {
+	var msg string
+	o.do(func(p *rod.Page) {
+		p.MustEval(`() => { document.getElementById("live-result").textContent = ""; }`)
+		p.MustElement("#" + id).MustClick()
+		p.MustWait(`() => document.getElementById("live-result").textContent !== ""`)
+		msg = p.MustElement("#live-result").MustText()
+	})
+	return msg
+}
+
+func waitHeld(t *testing.T, hs *rotator.Holds, name string) *rotator.Held {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		if h, ok := hs.Get(name); ok {
+			return h
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("no held browser for %s", name)
+	return nil
+}
+
+// waitURL waits until the held page leaves a path.
+func waitLeft(t *testing.T, h *rotator.Held, path string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		info, err := h.Page().Timeout(5 * time.Second).Info()
+		if err == nil && !strings.HasSuffix(info.URL, path) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("the held page is still at %s", path)
+}
+
+// screenshot saves the operator's view under $ROTATOR_DOCS_SCREENSHOTS, for
+// the README.
+func (o *opBrowser) screenshot(name string) {
+	dir := os.Getenv("ROTATOR_DOCS_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	o.do(func(p *rod.Page) {
+		b := p.MustScreenshot()
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			panic(err)
+		}
+	})
+}
+
+func rotate(e *env, ctx context.Context, name string) chan rotator.Result {
+	done := make(chan rotator.Result, 1)
+	go func() {
+		res, err := e.rot.Rotate(ctx, name)
+		if err != nil {
+			e.t.Error(err)
+		}
+		done <- res
+	}()
+	return done
+}
+
+// TestLiveCaptcha is the operator's story: a rotation meets the demo
+// CAPTCHA and pauses; the operator signs in to the console, opens the
+// flag, ticks the box and types the word in the live view, and presses
+// "Resolved, continue"; the rotation completes and the site holds the
+// password the vault holds.
+func TestLiveCaptcha(t *testing.T) {
+	needBrowser(t)
+	e := newEnv(t, false)
+	e.add(demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"})
+	e.add(demosite.UserSpec{Name: "dora", Password: "Dora-pass-12345", Captcha: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if res, err := e.rot.Rotate(ctx, "alice"); err != nil || res.Outcome != rotator.Succeeded {
+		t.Fatalf("alice: %v %s", err, res.Reason)
+	}
+
+	done := rotate(e, ctx, "dora")
+	op := e.operator(ctx)
+	// Every sign-in of dora's shows the CAPTCHA: the first sign-in and
+	// the one that verifies the new password. Each is solved live.
+	for round := 0; round < 2; round++ {
+		h := waitHeld(t, e.rot.Holds, "dora")
+		if a, _ := e.store.Account(ctx, "dora"); a.State != store.StatePaused {
+			t.Fatalf("state while held: %s", a.State)
+		}
+		op.openLive("dora")
+		if round == 0 {
+			// The live view keeps up with a page that changes: frames
+			// per second while the page animates.
+			h.Page().MustEval(`() => { const d = document.createElement("div"); d.id = "tick"; document.body.prepend(d);
+				window.__tick = true; let n = 0; (function f() { d.textContent = "tick " + n++; if (window.__tick) requestAnimationFrame(f); })(); }`)
+			before := op.frames()
+			time.Sleep(2 * time.Second)
+			fps := float64(op.frames()-before) / 2
+			t.Logf("live view: %.1f frames/s while the page changes", fps)
+			if fps < 5 {
+				t.Errorf("live view: %.1f frames/s while the page changes, want >= 5", fps)
+			}
+			h.Page().MustEval(`() => { window.__tick = false; document.getElementById("tick").remove(); }`)
+			// "Resolved" before it is: refused, the page stays.
+			if msg := op.press("resolve"); !strings.Contains(msg, "still shows the captcha") {
+				t.Fatalf("resolve before solving: %q", msg)
+			}
+		}
+		words := e.site.CaptchaWords("dora")
+		if len(words) != 1 {
+			t.Fatalf("CAPTCHAs in progress: %v", words)
+		}
+		op.clickOn(h, "#human")
+		op.clickOn(h, "#captcha-word")
+		// Type half of the word, paste the rest.
+		w := words[0]
+		op.do(func(p *rod.Page) {
+			p.Keyboard.MustType([]input.Key(w[:3])...)
+			p.MustEval(`(t) => { const dt = new DataTransfer(); dt.setData("text", t);
+				document.getElementById("live").dispatchEvent(new ClipboardEvent("paste", {clipboardData: dt, bubbles: true})); }`, w[3:])
+		})
+		// What the operator typed reached the paused page.
+		deadline := time.Now().Add(10 * time.Second)
+		for h.Page().MustElement("#captcha-word").MustProperty("value").Str() != w && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if got := h.Page().MustElement("#captcha-word").MustProperty("value").Str(); got != w {
+			t.Fatalf("the word field holds %q, want %q", got, w)
+		}
+		if round == 0 {
+			op.screenshot("console-live.png")
+		}
+		op.clickOn(h, "#captcha-submit")
+		waitLeft(t, h, "/captcha")
+		if msg := op.press("resolve"); !strings.Contains(msg, "resumed") {
+			t.Fatalf("resolve: %q", msg)
+		}
+		<-h.Done()
+	}
+	var res rotator.Result
+	select {
+	case res = <-done:
+	case <-ctx.Done():
+		t.Fatal("the rotation did not finish")
+	}
+	if res.Outcome != rotator.Succeeded {
+		t.Fatalf("outcome %s: %s", res.Outcome, res.Reason)
+	}
+	st, _ := e.site.User("dora")
+	pw, _ := e.store.Password(ctx, "dora")
+	if st.Password != pw.Reveal() || st.Password == "Dora-pass-12345" {
+		t.Fatal("the site's password is not the vault's new one")
+	}
+
+	// The pages show it.
+	op.do(func(p *rod.Page) {
+		p.MustNavigate(e.srv.URL + "/").MustWaitLoad()
+		row := p.MustElement(`tr[data-account="dora"]`).MustText()
+		if !strings.Contains(row, "active") || !strings.Contains(row, "succeeded") {
+			t.Errorf("accounts row: %q", row)
+		}
+	})
+	op.screenshot("console-accounts.png")
+	var runID int64
+	op.do(func(p *rod.Page) {
+		p.MustNavigate(e.srv.URL + "/accounts/dora").MustWaitLoad()
+		p.MustElement(`a[href^="/runs/"]`).MustClick()
+		p.MustWaitElementsMoreThan("table.timeline tbody tr", 5)
+		text := p.MustElement("table.timeline").MustText()
+		if !strings.Contains(text, "challenge resolved by an operator") {
+			t.Errorf("the timeline does not show the resolution:\n%s", text)
+		}
+		runID = int64(p.MustEval(`() => Number(location.pathname.split("/")[2])`).Int())
+		if p.MustElements(".shots img").First() == nil {
+			t.Error("no screenshot on the run page")
+		}
+	})
+	run, err := e.store.Run(ctx, runID)
+	if err != nil || run.Outcome != "succeeded" {
+		t.Fatalf("run %d: %v %s", runID, err, run.Outcome)
+	}
+	log, _ := e.store.AuditLog(ctx, "dora")
+	var resumed, refused, opened int
+	for _, ev := range log {
+		if strings.HasPrefix(ev.Actor, "operator:olga@") {
+			switch ev.Action + "/" + ev.Outcome {
+			case "challenge.resolve/resumed":
+				resumed++
+			case "challenge.resolve/refused":
+				refused++
+			case "live.open/succeeded":
+				opened++
+			}
+		}
+	}
+	if resumed != 2 || refused != 1 || opened != 2 {
+		t.Errorf("audit: %d resumed, %d refused, %d live views", resumed, refused, opened)
+	}
+	e.checkNoToken()
+}
+
+// TestLiveTrustPrompt: the operator trusts the browser in the live view;
+// the rotation completes, and the next one meets no prompt because the
+// account's profile kept the site's cookie.
+func TestLiveTrustPrompt(t *testing.T) {
+	needBrowser(t)
+	e := newEnv(t, false)
+	e.add(demosite.UserSpec{Name: "tess", Password: "Tess-pass-12345", TrustPrompt: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	done := rotate(e, ctx, "tess")
+	op := e.operator(ctx)
+	h := waitHeld(t, e.rot.Holds, "tess")
+	if h.Challenge == nil || h.Challenge.Kind != "trust_browser" {
+		t.Fatalf("held for %+v", h.Challenge)
+	}
+	op.openLive("tess")
+	op.clickOn(h, "#trust-yes")
+	waitLeft(t, h, "/trust")
+	if msg := op.press("resolve"); !strings.Contains(msg, "resumed") {
+		t.Fatalf("resolve: %q", msg)
+	}
+	res := <-done
+	if res.Outcome != rotator.Succeeded || !res.Held {
+		t.Fatalf("first rotation: %s (held %v): %s", res.Outcome, res.Held, res.Reason)
+	}
+	res, err := e.rot.Rotate(ctx, "tess")
+	if err != nil || res.Outcome != rotator.Succeeded || res.Held {
+		t.Fatalf("second rotation: %v %s (held %v): %s", err, res.Outcome, res.Held, res.Reason)
+	}
+	st, _ := e.site.User("tess")
+	pw, _ := e.store.Password(ctx, "tess")
+	if st.Password != pw.Reveal() || st.ChangesToday != 2 {
+		t.Fatalf("site: %d changes; the vault's password is the site's: %v", st.ChangesToday, st.Password == pw.Reveal())
+	}
+}
+
+// TestOpenSession: with no paused browser left, "Open a session" starts a
+// browser on the account's profile at its site; the operator trusts the
+// browser by hand and closes the session; the next rotation goes through
+// unattended.
+func TestOpenSession(t *testing.T) {
+	needBrowser(t)
+	e := newEnv(t, false)
+	e.add(demosite.UserSpec{Name: "tom", Password: "Tom-pass-123456", TrustPrompt: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	// Nobody answers: the browser closes and the account stays flagged.
+	e.rot.Holds.Keep = time.Second
+	res, err := e.rot.Rotate(ctx, "tom")
+	if err != nil || res.Outcome != rotator.Paused {
+		t.Fatalf("%v %s", err, res.Outcome)
+	}
+	if !strings.Contains(res.Reason, "Open a session") {
+		t.Errorf("reason: %s", res.Reason)
+	}
+	e.rot.Holds.Keep = 3 * time.Minute
+
+	op := e.operator(ctx)
+	op.do(func(p *rod.Page) {
+		p.MustNavigate(e.srv.URL + "/flags").MustWaitLoad()
+		p.MustElement(`article[data-account="tom"] button[type=submit]`).MustClick() // Open a session
+		p.MustWaitElementsMoreThan("#live[data-frames]", 0)
+	})
+	h := waitHeld(t, e.rot.Holds, "tom")
+	if h.Kind != rotator.HeldSession {
+		t.Fatalf("held kind %s", h.Kind)
+	}
+	// The operator signs in by hand in the live view.
+	op.clickOn(h, "#username")
+	op.do(func(p *rod.Page) { p.Keyboard.MustType([]input.Key("tom")...) })
+	op.clickOn(h, "#password")
+	op.do(func(p *rod.Page) {
+		p.Keyboard.MustType([]input.Key("Tom-pass-123456")...)
+		p.Keyboard.MustType(input.Enter)
+	})
+	waitLeft(t, h, "/login")
+	op.clickOn(h, "#trust-yes")
+	waitLeft(t, h, "/trust")
+	if msg := op.press("resolve"); !strings.Contains(msg, "session closed") {
+		t.Fatalf("close: %q", msg)
+	}
+	<-h.Done()
+	// The flag is the operator's to clear.
+	if a, _ := e.store.Account(ctx, "tom"); a.State != store.StatePaused {
+		t.Fatalf("state after the session: %s", a.State)
+	}
+	if _, err := e.store.ClearFlag(ctx, "tom", "test"); err != nil {
+		t.Fatal(err)
+	}
+	res, err = e.rot.Rotate(ctx, "tom")
+	if err != nil || res.Outcome != rotator.Succeeded || res.Held {
+		t.Fatalf("after the session: %v %s (held %v): %s", err, res.Outcome, res.Held, res.Reason)
+	}
+}
