@@ -68,7 +68,9 @@ func (o *opBrowser) openLive(account string) {
 
 func (o *opBrowser) frames() int {
 	var n int
-	o.do(func(p *rod.Page) { n = p.MustEval(`() => Number(document.getElementById("live").dataset.frames || 0)`).Int() })
+	o.do(func(p *rod.Page) {
+		n = p.MustEval(`() => Number(document.getElementById("live").dataset.frames || 0)`).Int()
+	})
 	return n
 }
 
