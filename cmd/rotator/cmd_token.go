@@ -11,8 +11,9 @@ import (
 
 func newTokenCmd(a *app) *cobra.Command {
 	c := &cobra.Command{
-		Use:   "token",
-		Short: "Manage the operator console's access token",
+		Use:     "token",
+		Short:   "Manage the operator console's access token",
+		Example: `  rotator token new`,
 	}
 	groupCommand(c)
 	c.AddCommand(&cobra.Command{

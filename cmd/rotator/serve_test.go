@@ -130,7 +130,12 @@ func TestServe(t *testing.T) {
 	port := freePort(t)
 	os.WriteFile(filepath.Join(filepath.Dir(data), "config.yaml"), []byte(fmt.Sprintf(
 		"rotation:\n  min_gap: 0s\nschedule:\n  jitter: 0s\nserve:\n  addr: 127.0.0.1:%d\n  shutdown_timeout: 30s\nnotify:\n  webhook_url: %s/hook\n", port, hook.URL)), 0o600)
-	runRotator(t, data, "", "init")
+	initOut, _ := runRotator(t, data, "", "init")
+	m := regexp.MustCompile(`console token:  (rtc_\S+)`).FindStringSubmatch(initOut)
+	if m == nil {
+		t.Fatalf("init shows no console token:\n%s", initOut)
+	}
+	token := m[1]
 	for _, u := range users {
 		if out, code := runRotator(t, data, "Initial-pass-"+u+"-1\n", "account", "add", u, "--template", "demo-social",
 			"--username", u, "--url", srv.URL+"/", "--schedule", "@every 2s", "--password-stdin"); code != 0 {
@@ -174,6 +179,32 @@ func TestServe(t *testing.T) {
 		t.Errorf("webhook calls: %v", hooks)
 	}
 	hookMu.Unlock()
+	// The console: the paused account's browser waits there; an operator
+	// aborts it through the API (the live resolution itself is tested in
+	// the console package).
+	api := func(method, path string) (int, string) {
+		req, _ := http.NewRequest(method, fmt.Sprintf("http://127.0.0.1:%d%s", port, path), nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := api("GET", "/api/flags"); code != 200 || !strings.Contains(body, `"account": "cap"`) || !strings.Contains(body, `"live": "/live/cap"`) {
+		t.Errorf("flags: %d %s", code, body)
+	}
+	if code, body := api("POST", "/api/flags/cap/abort"); code != 200 || !strings.Contains(body, "stays flagged") {
+		t.Errorf("abort: %d %s", code, body)
+	}
+	if code, _ := api("GET", "/api/accounts"); code != 200 {
+		t.Errorf("accounts: %d", code)
+	}
+	if strings.Contains(p.log(), token) {
+		t.Error("the console token is in serve's log")
+	}
 	p.kill(syscall.SIGTERM)
 	select {
 	case <-p.done:
