@@ -169,11 +169,14 @@ func TestLiveCaptcha(t *testing.T) {
 	needBrowser(t)
 	e := newEnv(t, false)
 	e.add(demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"})
+	e.add(demosite.UserSpec{Name: "bob", Password: "Bob-pass-123456", TOTPSecret: "JBSWY3DPEHPK3PXP"})
 	e.add(demosite.UserSpec{Name: "dora", Password: "Dora-pass-12345", Captcha: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	if res, err := e.rot.Rotate(ctx, "alice"); err != nil || res.Outcome != rotator.Succeeded {
-		t.Fatalf("alice: %v %s", err, res.Reason)
+	for _, name := range []string{"alice"} {
+		if res, err := e.rot.Rotate(ctx, name); err != nil || res.Outcome != rotator.Succeeded {
+			t.Fatalf("%s: %v %s", name, err, res.Reason)
+		}
 	}
 
 	done := rotate(e, ctx, "dora")
@@ -184,6 +187,18 @@ func TestLiveCaptcha(t *testing.T) {
 		h := waitHeld(t, e.rot.Holds, "dora")
 		if a, _ := e.store.Account(ctx, "dora"); a.State != store.StatePaused {
 			t.Fatalf("state while held: %s", a.State)
+		}
+		if round == 0 {
+			op.do(func(p *rod.Page) {
+				p.MustNavigate(e.srv.URL + "/").MustWaitLoad()
+				row := p.MustElement(`tr[data-account="dora"]`).MustText()
+				if !strings.Contains(row, "paused") || !strings.Contains(row, "open live view") {
+					t.Errorf("accounts row of a held account: %q", row)
+				}
+			})
+			op.screenshot("console-accounts.png")
+			op.do(func(p *rod.Page) { p.MustNavigate(e.srv.URL + "/flags").MustWaitLoad() })
+			op.screenshot("console-flags.png")
 		}
 		op.openLive("dora")
 		if round == 0 {
@@ -208,7 +223,15 @@ func TestLiveCaptcha(t *testing.T) {
 		if len(words) != 1 {
 			t.Fatalf("CAPTCHAs in progress: %v", words)
 		}
+		before := op.frames()
 		op.clickOn(h, "#human")
+		// The tick shows in the live view: a new frame comes.
+		for deadline := time.Now().Add(5 * time.Second); op.frames() == before && time.Now().Before(deadline); {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if op.frames() == before {
+			t.Error("no frame after the operator ticked the box")
+		}
 		op.clickOn(h, "#captcha-word")
 		// Type half of the word, paste the rest.
 		w := words[0]
@@ -225,7 +248,8 @@ func TestLiveCaptcha(t *testing.T) {
 		if got := h.Page().MustElement("#captcha-word").MustProperty("value").Str(); got != w {
 			t.Fatalf("the word field holds %q, want %q", got, w)
 		}
-		if round == 0 {
+		if round == 0 && os.Getenv("ROTATOR_DOCS_SCREENSHOTS") != "" {
+			time.Sleep(time.Second) // the last keystroke's frame
 			op.screenshot("console-live.png")
 		}
 		op.clickOn(h, "#captcha-submit")
@@ -258,7 +282,6 @@ func TestLiveCaptcha(t *testing.T) {
 			t.Errorf("accounts row: %q", row)
 		}
 	})
-	op.screenshot("console-accounts.png")
 	var runID int64
 	op.do(func(p *rod.Page) {
 		p.MustNavigate(e.srv.URL + "/accounts/dora").MustWaitLoad()
