@@ -53,7 +53,7 @@ type sessions struct {
 	m  map[string]*session // by SHA-256 of the cookie value
 }
 
-func (ss *sessions) add(s *session) string {
+func (ss *sessions) add(s *session, now time.Time) string {
 	b := make([]byte, 32)
 	rand.Read(b)
 	id := base64.RawURLEncoding.EncodeToString(b)
@@ -61,6 +61,11 @@ func (ss *sessions) add(s *session) string {
 	defer ss.mu.Unlock()
 	if ss.m == nil {
 		ss.m = map[string]*session{}
+	}
+	for k, old := range ss.m { // sign-ins are rare: prune here
+		if now.After(old.expires) {
+			delete(ss.m, k)
+		}
 	}
 	ss.m[string(HashToken(id))] = s
 	return id

@@ -164,7 +164,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if ttl <= 0 {
 		ttl = 12 * time.Hour
 	}
-	id := s.sessions.add(&session{operator: who, tokenHash: hash, expires: s.now().Add(ttl)})
+	id := s.sessions.add(&session{operator: who, tokenHash: hash, expires: s.now().Add(ttl)}, s.now())
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: s.Secure,
 		SameSite: http.SameSiteStrictMode, MaxAge: int(ttl / time.Second)})
 	s.audit(r.Context(), who, "", "console.signin", "succeeded", "")

@@ -90,7 +90,11 @@ func (d *Daemon) Recover(ctx context.Context) error {
 			continue
 		}
 		d.log().Info("recovering an unfinished rotation", "account", a.Name, "template", a.Template)
-		res, err := d.Rotator.Verify(ctx, a.Name)
+		// Recovery runs before the scheduler starts: a challenge met here
+		// flags the account at once instead of holding the start up.
+		rot := *d.Rotator
+		rot.Holds = nil
+		res, err := rot.Verify(ctx, a.Name)
 		if err != nil {
 			d.log().Error("recovery", "account", a.Name, "err", err)
 			continue
