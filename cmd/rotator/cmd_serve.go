@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -111,11 +112,17 @@ func runServe(ctx context.Context, a *app, opts serveOptions) error {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	scheme := "http"
 	if useTLS {
+		// Loaded now: a bad certificate stops serve here, with the reason.
+		cert, err := tls.LoadX509KeyPair(cfg.Serve.TLSCert, cfg.Serve.TLSKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("serve.tls_cert and serve.tls_key: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		scheme = "https"
-		go srv.ServeTLS(ln, cfg.Serve.TLSCert, cfg.Serve.TLSKey)
-	} else {
-		go srv.Serve(ln)
+		ln = tls.NewListener(ln, srv.TLSConfig)
 	}
+	go srv.Serve(ln)
 	defer srv.Close()
 	logger.Info("serving", "addr", ln.Addr().String(), "console", scheme+"://"+ln.Addr().String()+"/")
 	if _, err := s.ConsoleToken(ctx); err != nil {
