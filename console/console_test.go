@@ -16,7 +16,7 @@ import (
 
 	"github.com/rotator-pam/rotator/browser"
 	"github.com/rotator-pam/rotator/demosite"
-	"github.com/rotator-pam/rotator/otp"
+	"github.com/rotator-pam/rotator/internal/demoacct"
 	"github.com/rotator-pam/rotator/rotator"
 	"github.com/rotator-pam/rotator/secret"
 	"github.com/rotator-pam/rotator/store"
@@ -108,18 +108,7 @@ func newEnv(t *testing.T, secure bool) *env {
 
 func (e *env) add(u demosite.UserSpec) {
 	e.t.Helper()
-	if err := e.site.AddUser(u); err != nil {
-		e.t.Fatal(err)
-	}
-	a := store.NewAccount{Account: store.Account{Name: u.Name, Template: "demo-social", Username: u.Name, SiteURL: e.siteSrv.URL + "/"},
-		Password: secret.New(u.Password)}
-	if u.TOTPSecret != "" {
-		k, _ := otp.ParseSecret(u.TOTPSecret)
-		a.TOTP = &store.TOTP{Key: k}
-	}
-	if err := e.store.AddAccount(context.Background(), a); err != nil {
-		e.t.Fatal(err)
-	}
+	demoacct.Add(e.t, e.site, e.store, e.siteSrv.URL+"/", u)
 }
 
 // request sends a request to the console with optional headers.

@@ -108,15 +108,13 @@ func (o *opBrowser) press(id string) string {
 
 func waitHeld(t *testing.T, hs *rotator.Holds, name string) *rotator.Held {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(deadline) {
-		if h, ok := hs.Get(name); ok {
-			return h
-		}
-		time.Sleep(100 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	h, err := hs.Wait(ctx, name)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("no held browser for %s", name)
-	return nil
+	return h
 }
 
 // waitURL waits until the held page leaves a path.

@@ -117,8 +117,8 @@ func (s *Server) Handler() (http.Handler, error) {
 	in.HandleFunc("POST /api/accounts/{name}/session", s.action(s.openSession))
 	in.HandleFunc("GET /api/flags", s.api(s.apiFlags))
 	in.HandleFunc("GET /api/runs/{id}", s.api(s.apiRun))
-	in.HandleFunc("POST /api/flags/{name}/resolve", s.action(s.resolve))
-	in.HandleFunc("POST /api/flags/{name}/abort", s.action(s.abort))
+	in.HandleFunc("POST /api/flags/{name}/resolve", s.action(s.decide(false)))
+	in.HandleFunc("POST /api/flags/{name}/abort", s.action(s.decide(true)))
 	in.HandleFunc("POST /api/flags/{name}/clear", s.action(s.clear))
 	in.HandleFunc("GET /api/live/{name}", s.live)
 

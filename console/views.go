@@ -309,45 +309,31 @@ func (s *Server) liveData(r *http.Request) (any, error) {
 
 // --- actions ---
 
-func (s *Server) held(r *http.Request) (*rotator.Held, error) {
-	name := r.PathValue("name")
-	h, ok := s.Rotator.Holds.Get(name)
-	if !ok {
-		return nil, fmt.Errorf("%w: %s", rotator.ErrNotHeld, name)
+// decide passes an operator's decision to the held page: continue (the
+// rotation resumes; a session closes) or abort.
+func (s *Server) decide(abort bool) func(*http.Request) (string, error) {
+	return func(r *http.Request) (string, error) {
+		name := r.PathValue("name")
+		h, ok := s.Rotator.Holds.Get(name)
+		if !ok {
+			return "", fmt.Errorf("%w: %s", rotator.ErrNotHeld, name)
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+		defer cancel()
+		send, msg := h.Continue, "resumed: the rotation goes on with the step after the challenge"
+		switch {
+		case abort && h.Kind == rotator.HeldSession:
+			send, msg = h.Abort, "session closed"
+		case abort:
+			send, msg = h.Abort, "aborted: the account stays flagged until an operator clears it"
+		case h.Kind == rotator.HeldSession:
+			msg = "session closed; the profile keeps what you did"
+		}
+		if err := send(ctx, operator(r)); err != nil {
+			return "", err
+		}
+		return msg, nil
 	}
-	return h, nil
-}
-
-func (s *Server) resolve(r *http.Request) (string, error) {
-	h, err := s.held(r)
-	if err != nil {
-		return "", err
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
-	defer cancel()
-	if err := h.Continue(ctx, operator(r)); err != nil {
-		return "", err
-	}
-	if h.Kind == rotator.HeldSession {
-		return "session closed; the profile keeps what you did", nil
-	}
-	return "resumed: the rotation goes on with the step after the challenge", nil
-}
-
-func (s *Server) abort(r *http.Request) (string, error) {
-	h, err := s.held(r)
-	if err != nil {
-		return "", err
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
-	defer cancel()
-	if err := h.Abort(ctx, operator(r)); err != nil {
-		return "", err
-	}
-	if h.Kind == rotator.HeldSession {
-		return "session closed", nil
-	}
-	return "aborted: the account stays flagged until an operator clears it", nil
 }
 
 func (s *Server) clear(r *http.Request) (string, error) {

@@ -194,6 +194,20 @@ func (hs *Holds) show(h *Held) {
 	hs.mu.Unlock()
 }
 
+// Wait waits until the account has a held page (or ctx ends).
+func (hs *Holds) Wait(ctx context.Context, account string) (*Held, error) {
+	for {
+		if h, ok := hs.Get(account); ok {
+			return h, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("no browser held for %s: %w", account, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 // List returns the held pages, oldest first.
 func (hs *Holds) List() []*Held {
 	if hs == nil {

@@ -1,6 +1,7 @@
 package rotator
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -16,15 +17,13 @@ import (
 // waitHeld waits for the account's browser to be held.
 func waitHeld(t *testing.T, hs *Holds, name string) *Held {
 	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
-		if h, ok := hs.Get(name); ok {
-			return h
-		}
-		time.Sleep(100 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	h, err := hs.Wait(ctx, name)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("no held browser for %s", name)
-	return nil
+	return h
 }
 
 // solveCaptcha plays the person: tick the box and type the word the

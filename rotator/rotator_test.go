@@ -12,7 +12,7 @@ import (
 
 	"github.com/rotator-pam/rotator/browser"
 	"github.com/rotator-pam/rotator/demosite"
-	"github.com/rotator-pam/rotator/otp"
+	"github.com/rotator-pam/rotator/internal/demoacct"
 	"github.com/rotator-pam/rotator/secret"
 	"github.com/rotator-pam/rotator/store"
 	"github.com/rotator-pam/rotator/templates"
@@ -76,18 +76,7 @@ func newEnvWith(t testing.TB, dir string, site *demosite.Site) *env {
 // add creates the user on the site and the account in the vault.
 func (e *env) add(u demosite.UserSpec) {
 	e.t.Helper()
-	if err := e.site.AddUser(u); err != nil {
-		e.t.Fatal(err)
-	}
-	a := store.NewAccount{Account: store.Account{Name: u.Name, Template: "demo-social", Username: u.Name, SiteURL: e.srv.URL + "/"},
-		Password: secret.New(u.Password)}
-	if u.TOTPSecret != "" {
-		k, _ := otp.ParseSecret(u.TOTPSecret)
-		a.TOTP = &store.TOTP{Key: k}
-	}
-	if err := e.store.AddAccount(context.Background(), a); err != nil {
-		e.t.Fatal(err)
-	}
+	demoacct.Add(e.t, e.site, e.store, e.srv.URL+"/", u)
 }
 
 // sitePassword is what the demo site's admin side says the password is.
