@@ -207,10 +207,14 @@ func (d *Daemon) Work(ctx context.Context, name string, job int64) error {
 	log.Info("rotation starts")
 	res, err := d.Rotator.Rotate(ctx, name)
 	outcome := string(res.Outcome)
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrLocked):
+		outcome = schedule.OutcomeBusy
+		log.Info("rotation deferred: the account is busy", "err", err)
+	case err != nil:
 		outcome = schedule.OutcomeFailed
 		log.Error("rotation", "err", err)
-	} else {
+	default:
 		log.Info("rotation done", "outcome", outcome, "run", res.RunID, "reason", res.Reason)
 	}
 	if d.Metrics != nil {

@@ -30,7 +30,14 @@ const (
 	OutcomePaused        = "paused"
 	OutcomeNeedsOperator = "needs_operator"
 	OutcomeRefused       = "refused"
+	// OutcomeBusy is a run that could not start: another run, or an
+	// operator's browser session, holds the account. It is tried again
+	// in a minute, not counted as a failure.
+	OutcomeBusy = "busy"
 )
+
+// BusyRetry is how soon a busy account is tried again.
+const BusyRetry = time.Minute
 
 // Scheduler keeps every account's next due time, in memory as a heap and in
 // the vault, and decides what runs now.
@@ -246,6 +253,8 @@ func (s *Scheduler) Done(ctx context.Context, name, outcome string) error {
 	}
 	now := s.now()
 	switch outcome {
+	case OutcomeBusy:
+		return s.reschedule(ctx, e, now.Add(BusyRetry), e.Failures, "busy: another run or an operator's session holds the account")
 	case OutcomeFailed:
 		n := e.Failures + 1
 		max := s.MaxFailures

@@ -59,3 +59,30 @@ func TestSync(t *testing.T) {
 		t.Errorf("due %v after clearing a", due)
 	}
 }
+
+// A busy account (its lease held by another run or an operator's session)
+// is tried again in a minute and does not count as a failure.
+func TestBusyIsNotAFailure(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	st, err := store.Create(ctx, filepath.Join(t.TempDir(), "v.db"), secret.NewMasterKey(), store.WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	st.AddAccount(ctx, store.NewAccount{Account: store.Account{Name: "a", Template: "t", Username: "u", Schedule: "@daily"}, Password: secret.New("p")})
+	sc := &Scheduler{Store: st, Now: clock, MaxFailures: 1}
+	if err := sc.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if err := sc.Done(ctx, "a", OutcomeBusy); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, _ := sc.Entry("a")
+	if e.Failures != 0 || e.State != store.StateActive || !e.NextDue.Equal(now.Add(BusyRetry)) {
+		t.Fatalf("after busy: %+v", e)
+	}
+}
