@@ -345,7 +345,7 @@ func (s *Server) clear(r *http.Request) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("cleared %s (was %s); it is due now", name, was.State), nil
+	return fmt.Sprintf("cleared %s (was %s); it rotates again on its schedule", name, was.State), nil
 }
 
 func (s *Server) openSession(r *http.Request) (string, error) {

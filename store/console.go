@@ -37,7 +37,7 @@ func (s *Store) ConsoleToken(ctx context.Context) ([]byte, error) {
 }
 
 // ClearFlag returns a paused, needs_operator or failed account to active,
-// due at once, and audits who did it. It returns the account as it was.
+// scheduled afresh, and audits who did it. It returns the account as it was.
 func (s *Store) ClearFlag(ctx context.Context, name, actor string) (Account, error) {
 	was, err := s.Account(ctx, name)
 	if err != nil {

@@ -12,12 +12,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rotator-pam/rotator/config"
 	"github.com/rotator-pam/rotator/console"
 	"github.com/rotator-pam/rotator/daemon"
 	"github.com/rotator-pam/rotator/jobs"
 	"github.com/rotator-pam/rotator/notify"
 	"github.com/rotator-pam/rotator/rotator"
 	"github.com/rotator-pam/rotator/schedule"
+	"github.com/rotator-pam/rotator/store"
 )
 
 type serveOptions struct {
@@ -54,30 +56,60 @@ func runServe(ctx context.Context, a *app, opts serveOptions) error {
 		return err
 	}
 	defer s.Close()
-	addr := opts.addr
-	if addr == "" {
-		addr = cfg.Serve.Addr
+	if opts.addr != "" {
+		cfg.Serve.Addr = opts.addr
 	}
+	logger := slog.New(slog.NewJSONHandler(a.stderr, nil))
+	sv, err := startServer(ctx, a, s, cfg, logger, nil)
+	if err != nil {
+		return err
+	}
+	sv.run(ctx)
+	sv.stop()
+	return nil
+}
+
+// server is what `serve` runs, and `demo` too: the daemon (recovery, the
+// scheduler loop, the job queue's workers), the console, /healthz and
+// /metrics.
+type server struct {
+	cfg    config.Config
+	d      *daemon.Daemon
+	rot    *rotator.Rotator
+	q      *jobs.Queue
+	srv    *http.Server
+	logger *slog.Logger
+	// URL is the console's address.
+	URL string
+}
+
+// startServer recovers unfinished rotations, loads the schedule and starts
+// the workers and the HTTP listener. tune, when set, adjusts the rotator
+// before anything runs.
+func startServer(ctx context.Context, a *app, s *store.Store, cfg config.Config, logger *slog.Logger, tune func(*rotator.Rotator)) (*server, error) {
+	addr := cfg.Serve.Addr
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return usagef("--addr %q: %v", addr, err)
+		return nil, usagef("--addr %q: %v", addr, err)
 	}
 	useTLS := cfg.Serve.TLSCert != ""
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) && !useTLS {
-		return usagef("--addr %s is not a loopback address: the console serves beyond this machine only over TLS (set serve.tls_cert and serve.tls_key)", addr)
+		return nil, usagef("--addr %s is not a loopback address: the console serves beyond this machine only over TLS (set serve.tls_cert and serve.tls_key)", addr)
 	}
-	logger := slog.New(slog.NewJSONHandler(a.stderr, nil))
 	if err := jobs.Migrate(ctx, cfg.VaultPath()); err != nil {
-		return err
+		return nil, err
 	}
 	metrics, err := daemon.NewMetrics()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rot := a.newRotator(s, cfg, false)
 	rot.OnStep, rot.OnEvent, rot.Logger, rot.Actor = nil, nil, logger, "scheduler"
 	if cfg.Console.MaxHeld > 0 {
 		rot.Holds = &rotator.Holds{Keep: cfg.Console.KeepPaused, Max: cfg.Console.MaxHeld, Now: a.now}
+	}
+	if tune != nil {
+		tune(rot)
 	}
 	d := &daemon.Daemon{
 		Store:   s,
@@ -97,7 +129,7 @@ func runServe(ctx context.Context, a *app, opts serveOptions) error {
 		Logger: logger, Now: a.now, Context: ctx, SessionTTL: cfg.Console.SessionTTL}
 	conHandler, err := con.Handler()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", d.Handler())
@@ -105,7 +137,7 @@ func runServe(ctx context.Context, a *app, opts serveOptions) error {
 	mux.Handle("/", conHandler)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return nil, fmt.Errorf("listen: %w", err)
 	}
 	// The request log never holds a header, a cookie or a body: the token
 	// and session cookies stay out of it.
@@ -116,24 +148,26 @@ func runServe(ctx context.Context, a *app, opts serveOptions) error {
 		cert, err := tls.LoadX509KeyPair(cfg.Serve.TLSCert, cfg.Serve.TLSKey)
 		if err != nil {
 			ln.Close()
-			return fmt.Errorf("serve.tls_cert and serve.tls_key: %w", err)
+			return nil, fmt.Errorf("serve.tls_cert and serve.tls_key: %w", err)
 		}
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		scheme = "https"
 		ln = tls.NewListener(ln, srv.TLSConfig)
 	}
 	go srv.Serve(ln)
-	defer srv.Close()
-	logger.Info("serving", "addr", ln.Addr().String(), "console", scheme+"://"+ln.Addr().String()+"/")
+	sv := &server{cfg: cfg, d: d, rot: rot, srv: srv, logger: logger, URL: scheme + "://" + ln.Addr().String() + "/"}
+	logger.Info("serving", "addr", ln.Addr().String(), "console", sv.URL)
 	if _, err := s.ConsoleToken(ctx); err != nil {
 		logger.Warn("the console has no access token: nobody can sign in until `rotator token new` makes one")
 	}
 
 	if err := d.Recover(ctx); err != nil {
-		return err
+		srv.Close()
+		return nil, err
 	}
 	if err := d.Scheduler.Load(ctx); err != nil {
-		return err
+		srv.Close()
+		return nil, err
 	}
 	// Rotations paused for an operator wait in their job without a
 	// browser slot: the queue runs that many more workers, and a job
@@ -141,22 +175,33 @@ func runServe(ctx context.Context, a *app, opts serveOptions) error {
 	q, err := jobs.Open(cfg.VaultPath(), d.Work, jobs.Options{MaxWorkers: cfg.Serve.MaxConcurrent + cfg.Console.MaxHeld,
 		JobTimeout: 15*time.Minute + cfg.Console.KeepPaused, Logger: logger})
 	if err != nil {
-		return err
+		srv.Close()
+		return nil, err
 	}
 	d.Queue = q
+	sv.q = q
 	if err := q.Start(context.WithoutCancel(ctx)); err != nil {
-		return err
+		srv.Close()
+		return nil, err
 	}
-	d.Run(ctx)
-	logger.Info("stopping: running rotations get time to finish", "timeout", cfg.Serve.ShutdownTimeout.String())
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.Serve.ShutdownTimeout)
+	return sv, nil
+}
+
+// run schedules until ctx ends.
+func (sv *server) run(ctx context.Context) { sv.d.Run(ctx) }
+
+// stop lets running rotations finish within serve.shutdown_timeout, then
+// closes everything.
+func (sv *server) stop() {
+	sv.logger.Info("stopping: running rotations get time to finish", "timeout", sv.cfg.Serve.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), sv.cfg.Serve.ShutdownTimeout)
 	defer cancel()
-	if err := q.Stop(sctx); err != nil && !errors.Is(err, context.Canceled) {
-		logger.Error("stop workers", "err", err)
+	if err := sv.q.Stop(sctx); err != nil && !errors.Is(err, context.Canceled) {
+		sv.logger.Error("stop workers", "err", err)
 	}
 	hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer hcancel()
-	srv.Shutdown(hctx)
-	d.Notify.Close(hctx)
-	return nil
+	sv.srv.Shutdown(hctx)
+	sv.srv.Close()
+	sv.d.Notify.Close(hctx)
 }
