@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bufio"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestDemo is the README's first command: three accounts rotated and
+// verified on the site, one flagged, exit 0, and nothing left behind.
+func TestDemo(t *testing.T) {
+	start := time.Now()
+	out, code := runRotator(t, filepath.Join(t.TempDir(), "unused"), "", "demo")
+	took := time.Since(start)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	for _, want := range []string{
+		`(?m)^  alice  password +succeeded .* new password verified on the site$`,
+		`(?m)^  bob    password \+ TOTP +succeeded .* new password verified on the site$`,
+		`(?m)^  carol  two-step \+ TOTP +succeeded .* new password verified on the site$`,
+		`(?m)^  dora   CAPTCHA +paused .* password unchanged, as it must be$`,
+		`dora is flagged for an operator: captcha challenge`,
+	} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("no %s in\n%s", want, out)
+		}
+	}
+	t.Logf("rotator demo took %v", took)
+	m := regexp.MustCompile(`vault (\S+)/vault.db;`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no vault path in\n%s", out)
+	}
+	if _, err := os.Stat(m[1]); err == nil {
+		t.Errorf("the temporary data directory %s is left behind", m[1])
+	}
+	if n := len(chromiumFor(m[1])); n != 0 {
+		t.Errorf("%d Chromium processes left", n)
+	}
+}
+
+// TestDemoServe: with --serve the demo keeps running and prints the
+// console and a token that signs in; the flagged account's browser waits
+// there.
+func TestDemoServe(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "demo")
+	cmd := rotatorCmd(data, "demo", "--serve", "--data", data)
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var mu sync.Mutex
+	var out strings.Builder
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			mu.Lock()
+			out.WriteString(sc.Text() + "\n")
+			mu.Unlock()
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	var consoleURL, token string
+	deadline := time.After(3 * time.Minute)
+	for token == "" {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("demo ended:\n%s", out.String())
+			}
+			if v, ok := strings.CutPrefix(l, "console:  "); ok {
+				consoleURL = v
+			}
+			if v, ok := strings.CutPrefix(l, "token:    "); ok {
+				token = v
+			}
+		case <-deadline:
+			mu.Lock()
+			t.Fatalf("no console token printed:\n%s", out.String())
+		}
+	}
+	req, _ := http.NewRequest("GET", consoleURL+"api/flags", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"account": "dora"`) || !strings.Contains(string(body), `"live": "/live/dora"`) {
+		t.Fatalf("flags: %d %s", resp.StatusCode, body)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("demo --serve on SIGINT: %v", err)
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatal("demo --serve did not stop on SIGINT")
+	}
+	if _, err := os.Stat(filepath.Join(data, "vault.db")); err != nil {
+		t.Errorf("--data DIR is kept: %v", err)
+	}
+	if n := len(chromiumFor(data)); n != 0 {
+		t.Errorf("%d Chromium processes left", n)
+	}
+}
