@@ -240,6 +240,7 @@ var (
 	nameRE      = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
 	paramNameRE = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 	propertyRE  = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*$`)
+	varRE       = regexp.MustCompile(`\{\{[^}]*\}\}`)
 )
 
 func (p *parser) template(root *yaml.Node) *Template {
@@ -646,7 +647,9 @@ func (p *parser) step(n *yaml.Node, flow string) (Step, bool) {
 		raw := p.str(main, "goto")
 		s.URL = p.text(main.val, raw, flow, "goto URL", false)
 		if raw != ChangePasswordPage && raw != "" {
-			if u, err := url.Parse(strings.ReplaceAll(raw, "{{", "")); err != nil {
+			// A variable ({{ param.host }}) may stand for any part, the
+			// host too: the URL is checked with a stand-in for each.
+			if u, err := url.Parse(varRE.ReplaceAllString(raw, "var")); err != nil {
 				p.errorf(main.val, "goto %q is not a URL", raw)
 			} else if !u.IsAbs() && !strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "./") && !strings.HasPrefix(raw, "?") {
 				p.errorf(main.val, "goto %q: want an absolute URL, a path starting with '/', or %s", raw, ChangePasswordPage)

@@ -1,0 +1,500 @@
+package importer
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rotator-pam/rotator/templates"
+)
+
+// A senhasegura execution template is a list of lines, one command each:
+//
+//	start-at URL           user-agent UA          timeout MS
+//	new-action             (starts an action: a group of commands)
+//	test-location TEXT     test-selector SEL      test-not-visible SEL
+//	log TEXT               fill SEL VALUE         really-fill SEL VALUE
+//	click SEL              jclick SEL             set-location URL
+//	sleep MS               prop SEL NAME VALUE    jscript CODE
+//
+// with placeholders [#USERNAME#], [#CURRENT_PASSWORD#], [#NEW_PASSWORD#] and
+// installation values such as [#IP#] and [#HOSTNAME#]. It is one sequence:
+// sign in, go to the password page, change, and sometimes sign out and in
+// again with the new password. Segura splits it into rotator's flows.
+
+// segStep is one source command, mapped.
+type segStep struct {
+	step
+	cmd string
+	// what the command touches, for splitting the sequence into flows
+	fillsUser, fillsCurrent, fillsNew bool
+	action                            int // index of its new-action group
+}
+
+func (s segStep) isSubmit() bool { return s.kind == "click" || s.kind == "press" }
+func (s segStep) isCheck() bool {
+	return s.kind == "expect" || s.kind == "wait_for" || s.kind == "log" || s.kind == "sleep"
+}
+
+var placeholderRE = regexp.MustCompile(`\[#([A-Za-z0-9_]+)#\]`)
+
+// Segura converts a senhasegura execution template.
+func Segura(name string, src []byte) (*Result, error) {
+	c := &segConv{d: &doc{name: safeName(name), params: map[string]string{}, flows: map[string][]step{}}}
+	c.parse(string(src))
+	if c.err != nil {
+		return nil, c.err
+	}
+	if err := c.split(); err != nil {
+		return nil, err
+	}
+	y, err := c.d.render()
+	if err != nil {
+		return nil, err
+	}
+	if err := check(c.d.name, y); err != nil {
+		return nil, err
+	}
+	return &Result{YAML: y, Notes: c.notes}, nil
+}
+
+type segConv struct {
+	d        *doc
+	steps    []segStep
+	notes    []Note
+	start    string
+	action   int
+	pending  []string // source comments waiting for the next step
+	err      error
+	sawSleep bool
+}
+
+func (c *segConv) note(line int, warn bool, format string, args ...any) {
+	c.notes = append(c.notes, Note{Line: line, Warning: warn, Msg: fmt.Sprintf(format, args...)})
+}
+
+// splitArg takes the first argument (a selector: brackets, parentheses and
+// quotes may hold spaces) off the rest of the line.
+func splitArg(s string) (string, string) {
+	s = strings.TrimSpace(s)
+	depth := 0
+	var quote rune
+	for i, r := range s {
+		switch {
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			}
+		case r == '"' || r == '\'':
+			quote = r
+		case r == '[' || r == '(':
+			depth++
+		case r == ']' || r == ')':
+			depth--
+		case (r == ' ' || r == '\t') && depth <= 0:
+			return s[:i], strings.TrimSpace(s[i+1:])
+		}
+	}
+	return s, ""
+}
+
+// value maps a value with placeholders to rotator's {{ }} syntax.
+func (c *segConv) value(line int, v string) (string, bool, bool, bool) {
+	var user, cur, nw bool
+	out := placeholderRE.ReplaceAllStringFunc(v, func(m string) string {
+		switch p := placeholderRE.FindStringSubmatch(m)[1]; strings.ToUpper(p) {
+		case "USERNAME":
+			user = true
+			return "{{ username }}"
+		case "CURRENT_PASSWORD":
+			cur = true
+			return "{{ password }}"
+		case "NEW_PASSWORD":
+			nw = true
+			return "{{ new_password }}"
+		default:
+			pn := strings.ToLower(p)
+			if _, ok := c.d.params[pn]; !ok {
+				c.d.params[pn] = fmt.Sprintf("senhasegura's [#%s#]; set its default for your installation", p)
+				c.note(line, true, "[#%s#] became the template parameter {{ param.%s }}: set params.%s.default to its value", p, pn, pn)
+			}
+			return "{{ param." + pn + " }}"
+		}
+	})
+	return out, user, cur, nw
+}
+
+// selector maps a senhasegura (jQuery) selector: :contains("x") loses its
+// quotes; jQuery-only pseudo-classes are reported.
+var jqueryOnlyRE = regexp.MustCompile(`:(eq|gt|lt|first|last|even|odd|visible|hidden)(\([^)]*\))?`)
+
+func (c *segConv) selector(line int, sel string) string {
+	sel = strings.TrimSpace(sel)
+	if m := jqueryOnlyRE.FindString(sel); m != "" {
+		c.note(line, true, "the jQuery pseudo-class %s in %q has no CSS equivalent: dropped; check that the selector still finds the one element meant", m, sel)
+		sel = jqueryOnlyRE.ReplaceAllString(sel, "")
+	}
+	if _, err := templates.ParseAlternative(sel); err != nil {
+		c.note(line, true, "selector %q: %v; kept as written, fix it before use", sel, err)
+	}
+	return sel
+}
+
+func (c *segConv) add(s segStep) {
+	if len(c.pending) > 0 {
+		s.comment = strings.Join(c.pending, "\n")
+		c.pending = nil
+	}
+	s.action = c.action
+	c.steps = append(c.steps, s)
+}
+
+var (
+	jqClickRE = regexp.MustCompile(`^\$\((['"])(.+)['"]\)\.click\(\);?$`)
+	jqValRE   = regexp.MustCompile(`^\$\((['"])(.+)['"]\)\.val\((['"])(.*)['"]\);?$`)
+	jqOnlyRE  = regexp.MustCompile(`^\$\((['"])(.+)['"]\);?$`)
+)
+
+func (c *segConv) parse(src string) {
+	for i, raw := range strings.Split(src, "\n") {
+		line := i + 1
+		text := strings.TrimSpace(raw)
+		if text == "" {
+			continue
+		}
+		if strings.HasPrefix(text, "#") {
+			body := strings.TrimSpace(strings.TrimPrefix(text, "#"))
+			cmd, _ := splitArg(body)
+			if isSeguraCommand(cmd) {
+				c.note(line, false, "commented out in the source (%s): kept as a comment, not imported", body)
+				c.pending = append(c.pending, "senhasegura line "+strconv.Itoa(line)+", commented out: "+body)
+			} else if body != "" {
+				c.pending = append(c.pending, body)
+			}
+			continue
+		}
+		cmd, rest := splitArg(text)
+		switch cmd {
+		case "start-at":
+			c.startAt(line, rest)
+		case "user-agent":
+			ua := strings.Trim(strings.TrimSpace(rest), `"'`)
+			if !strings.Contains(ua, "/") {
+				c.note(line, true, "user-agent %q is not a user agent string: dropped, Chromium's own is used; set user_agent if the site needs one", ua)
+				continue
+			}
+			c.d.userAgent = ua
+		case "timeout":
+			ms, err := strconv.Atoi(strings.TrimSpace(rest))
+			if err != nil || ms <= 0 {
+				c.note(line, true, "timeout %q is not a number of milliseconds: ignored; the defaults apply", rest)
+				continue
+			}
+			d := time.Duration(ms) * time.Millisecond
+			if d > 5*time.Minute {
+				c.note(line, false, "timeout %v is longer than a step needs: each step gets 5m", d)
+				d = 5 * time.Minute
+			}
+			if d < 5*time.Second {
+				c.note(line, false, "timeout %v is short for a page to load: each step gets 5s", d)
+				d = 5 * time.Second
+			}
+			c.d.stepTimeout = d.String()
+			if d > 3*time.Minute {
+				c.d.runTimeout = (2 * d).String()
+			}
+		case "new-action":
+			c.action++
+		case "test-location":
+			v := strings.TrimSpace(rest)
+			if placeholderRE.MatchString(v) {
+				if u, err := url.Parse(placeholderRE.ReplaceAllString(v, "host.invalid")); err == nil && u.Host != "" {
+					c.note(line, false, "test-location %s holds an installation value: only its path %s is checked", v, u.RequestURI())
+					v = u.RequestURI()
+				}
+			}
+			c.add(segStep{step: step{kind: "expect", condKey: "url", condVal: v, line: line,
+				extra: [][2]any{{"message", fmt.Sprintf("the page is not at %s (senhasegura line %d)", v, line)}}}, cmd: cmd})
+		case "test-selector":
+			sel := c.selector(line, rest)
+			c.add(segStep{step: step{kind: "expect", condKey: "exists", condVal: sel, line: line,
+				extra: [][2]any{{"message", fmt.Sprintf("no %s on the page (senhasegura line %d)", sel, line)}}}, cmd: cmd})
+		case "test-not-visible":
+			sel := c.selector(line, rest)
+			c.add(segStep{step: step{kind: "expect", condKey: "hidden", condVal: sel, line: line,
+				extra: [][2]any{{"message", fmt.Sprintf("%s is visible (senhasegura line %d)", sel, line)}}}, cmd: cmd})
+		case "log":
+			msg, user, cur, nw := c.value(line, rest)
+			if cur || nw {
+				c.note(line, true, "the log message names a password: the password was left out of it")
+				msg = placeholderRE.ReplaceAllString(rest, "")
+				msg = strings.NewReplacer("{{ password }}", "", "{{ new_password }}", "").Replace(msg)
+			}
+			_ = user
+			if strings.TrimSpace(msg) == "" {
+				continue
+			}
+			c.add(segStep{step: step{kind: "log", arg: msg, line: line}, cmd: cmd})
+		case "fill", "really-fill":
+			selRaw, val := splitArg(rest)
+			sel := c.selector(line, selRaw)
+			v, user, cur, nw := c.value(line, val)
+			s := segStep{step: step{kind: "fill", arg: sel, line: line, extra: [][2]any{{"value", v}}}, cmd: cmd,
+				fillsUser: user, fillsCurrent: cur, fillsNew: nw}
+			if cmd == "really-fill" {
+				s.extra = append(s.extra, [2]any{"keys", true})
+			}
+			c.add(s)
+		case "click", "jclick":
+			sel := c.selector(line, rest)
+			s := segStep{step: step{kind: "click", arg: sel, line: line}, cmd: cmd}
+			if cmd == "jclick" {
+				s.extra = [][2]any{{"js", true}}
+			}
+			c.add(s)
+		case "set-location":
+			v, _, cur, nw := c.value(line, strings.TrimSpace(rest))
+			if cur || nw {
+				c.note(line, true, "set-location puts a password in a URL: not imported; rotator never sends a secret in a URL")
+				continue
+			}
+			c.add(segStep{step: step{kind: "goto", arg: v, line: line}, cmd: cmd})
+		case "sleep":
+			n, err := strconv.Atoi(strings.TrimSpace(rest))
+			if err != nil || n < 0 {
+				c.note(line, true, "sleep %q is not a number: ignored", rest)
+				continue
+			}
+			d := time.Duration(n) * time.Millisecond
+			if n < 100 {
+				d = time.Duration(n) * time.Second
+				c.note(line, false, "sleep %d read as %v (values under 100 are taken as seconds, as the template's author surely meant)", n, d)
+			}
+			st := segStep{step: step{kind: "sleep", arg: d.String(), line: line}, cmd: cmd}
+			if !c.sawSleep {
+				st.comment = "senhasegura waits fixed times; rotator already waits for pages to settle after clicks: prefer wait_for"
+				c.sawSleep = true
+			}
+			c.add(st)
+		case "prop":
+			selRaw, r2 := splitArg(rest)
+			name, val := splitArg(r2)
+			if name == "" {
+				c.note(line, true, "prop needs a selector, a property and a value: not imported")
+				continue
+			}
+			c.add(segStep{step: step{kind: "prop", arg: c.selector(line, selRaw), line: line,
+				extra: [][2]any{{"property", name}, {"value", val}}}, cmd: cmd})
+		case "jscript":
+			c.jscript(line, strings.TrimSpace(rest))
+		default:
+			c.note(line, true, "unknown command %q: not imported; write the step by hand (see the README's template reference)", cmd)
+			c.pending = append(c.pending, fmt.Sprintf("senhasegura line %d, not imported: %s", line, text))
+		}
+	}
+}
+
+func isSeguraCommand(cmd string) bool {
+	switch cmd {
+	case "start-at", "user-agent", "timeout", "new-action", "test-location", "test-selector", "test-not-visible", "log",
+		"fill", "really-fill", "click", "jclick", "set-location", "sleep", "prop", "jscript":
+		return true
+	}
+	return false
+}
+
+func (c *segConv) startAt(line int, raw string) {
+	v := strings.TrimSpace(raw)
+	c.start = v
+	// base_url is static: an installation value stands for a host the
+	// account's --url (or the parameter) supplies.
+	u, err := url.Parse(placeholderRE.ReplaceAllString(v, "host.invalid"))
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		c.err = fmt.Errorf("line %d: start-at %q is not an absolute http or https URL", line, v)
+		return
+	}
+	host := u.Host
+	if placeholderRE.MatchString(v) {
+		c.note(line, true, "start-at %s depends on the installation: its URLs use template parameters (below), and base_url, which relative URLs use, is the placeholder %s://%s/: give each account --url with the real address", v, u.Scheme, host)
+	}
+	c.d.baseURL = u.Scheme + "://" + host + "/"
+	gv, _, _, _ := c.value(line, v)
+	c.add(segStep{step: step{kind: "goto", arg: gv, line: line}, cmd: "start-at"})
+}
+
+func (c *segConv) jscript(line int, code string) {
+	switch {
+	case jqClickRE.MatchString(code):
+		m := jqClickRE.FindStringSubmatch(code)
+		c.note(line, false, "jscript %s read as a JavaScript click on %s", code, m[2])
+		c.add(segStep{step: step{kind: "click", arg: c.selector(line, m[2]), line: line, extra: [][2]any{{"js", true}}}, cmd: "jscript"})
+	case jqValRE.MatchString(code):
+		m := jqValRE.FindStringSubmatch(code)
+		v, _, _, _ := c.value(line, m[4])
+		c.note(line, false, "jscript %s read as setting the value of %s", code, m[2])
+		c.add(segStep{step: step{kind: "prop", arg: c.selector(line, m[2]), line: line, extra: [][2]any{{"property", "value"}, {"value", v}}}, cmd: "jscript"})
+	case jqOnlyRE.MatchString(code):
+		m := jqOnlyRE.FindStringSubmatch(code)
+		c.note(line, true, "jscript %s only selects: in senhasegura it checks nothing; imported as a check that %s exists, which is surely what was meant", code, m[2])
+		sel := c.selector(line, m[2])
+		c.add(segStep{step: step{kind: "expect", condKey: "exists", condVal: sel, line: line,
+			extra: [][2]any{{"message", fmt.Sprintf("no %s on the page (senhasegura line %d)", sel, line)}}}, cmd: "jscript"})
+	default:
+		if placeholderRE.MatchString(code) {
+			c.note(line, true, "jscript uses a placeholder: rotator never puts secrets in scripts; not imported, write the step by hand")
+			c.pending = append(c.pending, fmt.Sprintf("senhasegura line %d, not imported: jscript %s", line, code))
+			return
+		}
+		msg := "jscript imported as an eval step"
+		if strings.Contains(code, "$(") {
+			msg += "; it uses jQuery ($), which the page may not have: rewrite it with document.querySelector"
+		}
+		c.note(line, true, "%s", msg)
+		c.add(segStep{step: step{kind: "eval", arg: code, line: line}, cmd: "jscript"})
+	}
+}
+
+// split cuts the one sequence into flows: login (through the first
+// sign-in's submit and its checks), change (through the new password's
+// submit and its checks), logout and verify (signing out and in with the
+// new password) when the source does that.
+func (c *segConv) split() error {
+	if c.start == "" {
+		return errors.New("no start-at line: the template does not say where to begin")
+	}
+	s := c.steps
+	firstCur, firstNew := -1, -1
+	for i, st := range s {
+		if st.fillsCurrent && firstCur < 0 {
+			firstCur = i
+		}
+		if st.fillsNew && !st.fillsUser {
+			firstNew = i
+			break
+		}
+	}
+	if firstNew < 0 {
+		return errors.New("no step fills [#NEW_PASSWORD#]: this is not a password-change template")
+	}
+	if firstCur < 0 || firstCur > firstNew {
+		return errors.New("no sign-in ([#CURRENT_PASSWORD#] filled before [#NEW_PASSWORD#]): rotator needs a login flow; add one by hand")
+	}
+	// Login: through the first submit after the sign-in's password, and
+	// the checks right after it.
+	end := -1
+	for i := firstCur + 1; i < firstNew; i++ {
+		if s[i].isSubmit() {
+			end = i
+			break
+		}
+	}
+	if end < 0 {
+		end = firstCur
+		c.note(s[firstCur].line, true, "no click submits the sign-in form: add a click or a press: Enter after this fill")
+	}
+	for end+1 < firstNew && s[end+1].isCheck() {
+		end++
+	}
+	login := s[:end+1]
+
+	// Change: through the submit after the last new-password fill of the
+	// form, and the checks after it.
+	lastNew := firstNew
+	for i := firstNew + 1; i < len(s) && (s[i].fillsNew || s[i].kind == "fill" || s[i].kind == "prop" || s[i].kind == "log") && !s[i].fillsUser; i++ {
+		if s[i].fillsNew {
+			lastNew = i
+		}
+	}
+	cend := len(s) - 1
+	for i := lastNew + 1; i < len(s); i++ {
+		if s[i].isSubmit() {
+			cend = i
+			break
+		}
+	}
+	for cend+1 < len(s) && s[cend+1].isCheck() {
+		cend++
+	}
+	change := s[end+1 : cend+1]
+	rest := s[cend+1:]
+
+	// Signing in again with the new password: from the start of the
+	// action that fills the username.
+	again := -1
+	for i, st := range rest {
+		if st.fillsUser {
+			again = i
+			for again > 0 && rest[again-1].action == st.action {
+				again--
+			}
+			break
+		}
+	}
+	var logout, verify []segStep
+	switch {
+	case again >= 0:
+		logout = rest[:again]
+		verify = append(append([]segStep(nil), logout...), rest[again:]...)
+		for i := range verify {
+			// Signing in again: the new password is {{ password }} there.
+			verify[i].extra = replaceValue(verify[i].extra, "{{ password }}", "{{ new_password }}")
+		}
+	default:
+		if len(rest) > 0 {
+			change = append(change, rest...)
+		}
+		// No sign-in again: the site's own confirmation is the check.
+		for _, st := range change {
+			if st.kind == "expect" {
+				verify = append(verify, st)
+			}
+		}
+		if len(verify) == 0 {
+			c.note(0, true, "the source never checks that the change worked: add an expect step at the end of the change flow (a confirmation message), and a logout flow so rotator can sign in with the new password")
+			verify = []segStep{{step: step{kind: "log", arg: "no check of the change in the imported template"}}}
+		} else {
+			c.note(0, true, "the source does not sign out and in again with the new password: the verify flow re-checks the site's confirmation only; add a logout flow (and remove verify) so rotator signs in with the new password, as it does for its own templates")
+		}
+		verify[0].comment = "senhasegura's template checks the change by the site's confirmation only"
+	}
+	c.d.flows[templates.FlowLogin] = steps(login)
+	c.d.flows[templates.FlowChange] = steps(change)
+	if len(logout) > 0 {
+		c.d.flows[templates.FlowLogout] = steps(logout)
+	}
+	c.d.flows[templates.FlowVerify] = steps(verify)
+	if len(change) == 0 {
+		return errors.New("the change flow came out empty")
+	}
+	for _, st := range login {
+		if st.fillsNew {
+			c.note(st.line, true, "the sign-in fills the new password")
+		}
+	}
+	c.d.description = "Imported from a senhasegura execution template; check the import notes, then run `rotator template test`."
+	c.d.headComment = "Imported by `rotator template import --from segura`. Every source line is\nmapped below or reported in the import notes; run\n  rotator template test " + c.d.name + ".yaml --account NAME\nbefore relying on it."
+	return nil
+}
+
+func replaceValue(extra [][2]any, from, to string) [][2]any {
+	out := make([][2]any, len(extra))
+	for i, kv := range extra {
+		if s, ok := kv[1].(string); ok && kv[0] == "value" {
+			kv[1] = strings.ReplaceAll(s, from, to)
+		}
+		out[i] = kv
+	}
+	return out
+}
+
+func steps(in []segStep) []step {
+	out := make([]step, len(in))
+	for i, s := range in {
+		out[i] = s.step
+	}
+	return out
+}

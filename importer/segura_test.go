@@ -1,0 +1,164 @@
+package importer
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rotator-pam/rotator/templates"
+)
+
+// Every sample imports into a template that validates, and every command
+// line of the source is a step of the template or a note: nothing is
+// dropped silently.
+func TestSeguraSamples(t *testing.T) {
+	files, _ := filepath.Glob("testdata/segura/*.psc")
+	if len(files) != 9 {
+		t.Fatalf("%d samples", len(files))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			src, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name, _, _ := strings.Cut(filepath.Base(f), ".")
+			res, err := Segura(name, src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tpl, diags := templates.Parse(name+".yaml", res.YAML)
+			if diags.HasErrors() {
+				t.Fatalf("%v\n%s", diags.Err(), res.YAML)
+			}
+			for _, fl := range []string{templates.FlowLogin, templates.FlowChange, templates.FlowVerify} {
+				if _, ok := tpl.Flows.Get(fl); !ok {
+					t.Errorf("no %s flow", fl)
+				}
+			}
+			// Nothing dropped: each command line became a step or a note.
+			c := &segConv{d: &doc{params: map[string]string{}, flows: map[string][]step{}}}
+			c.parse(string(src))
+			covered := map[int]bool{}
+			for _, s := range c.steps {
+				covered[s.line] = true
+			}
+			for _, n := range c.notes {
+				covered[n.Line] = true
+			}
+			for i, line := range strings.Split(string(src), "\n") {
+				cmd, _ := splitArg(strings.TrimSpace(line))
+				switch cmd {
+				case "", "new-action", "timeout", "user-agent":
+					continue
+				}
+				if strings.HasPrefix(cmd, "#") {
+					if isSeguraCommand(strings.TrimPrefix(cmd, "#")) && !covered[i+1] {
+						t.Errorf("line %d, commented-out command, is not reported: %s", i+1, line)
+					}
+					continue
+				}
+				if !covered[i+1] {
+					t.Errorf("line %d is neither imported nor reported: %s", i+1, line)
+				}
+			}
+			// No placeholder is left in a step (comments and the
+			// parameters' descriptions may name them).
+			for _, l := range strings.Split(string(res.YAML), "\n") {
+				l = strings.TrimSpace(l)
+				if strings.Contains(l, "[#") && !strings.HasPrefix(l, "#") && !strings.Contains(l, "description:") {
+					t.Errorf("a placeholder is left: %s", l)
+				}
+			}
+		})
+	}
+}
+
+func TestSeguraFacebookFlows(t *testing.T) {
+	src, _ := os.ReadFile("testdata/segura/Facebook.psc")
+	res, err := Segura("facebook", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, _ := templates.Parse("facebook.yaml", res.YAML)
+	kinds := func(flow string) string {
+		steps, _ := tpl.Flows.Get(flow)
+		var ks []string
+		for _, s := range steps {
+			ks = append(ks, string(s.Kind))
+		}
+		return strings.Join(ks, " ")
+	}
+	for flow, want := range map[string]string{
+		"login":  "goto expect log expect fill fill click sleep log expect log",
+		"change": "goto sleep expect log expect fill fill fill click sleep",
+		"logout": "click sleep",
+		"verify": "click sleep expect log expect fill fill click sleep log expect",
+	} {
+		if got := kinds(flow); got != want {
+			t.Errorf("%s: %s\nwant     %s", flow, got, want)
+		}
+	}
+	verify, _ := tpl.Flows.Get("verify")
+	if v := verify[6].Value.Raw; v != "{{ new_password }}" {
+		t.Errorf("verify signs in with %q", v)
+	}
+	if !strings.Contains(string(res.YAML), "# Login with old passsword") {
+		t.Error("the source's section comments are lost")
+	}
+}
+
+func TestSeguraNotes(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		line int
+		want string
+	}{
+		{"OP5.psc", 3, "[#IP#] became the template parameter {{ param.ip }}"},
+		{"OP5.psc", 15, "commented out in the source"},
+		{"OP5.psc", 40, "imported as a check that div:contains(\"Password changed successfully\") exists"},
+		{"TSLEE_WEB.psc", 32, "the jQuery pseudo-class :eq(1)"},
+		{"TSLEE_WEB.psc", 12, "read as setting the value of"},
+		{"Twitter.psc", 3, `user-agent "Safari" is not a user agent string`},
+		{"SWS.psc", 14, "sleep 3 read as 3s"},
+	} {
+		src, _ := os.ReadFile("testdata/segura/" + tc.file)
+		res, err := Segura("x", src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, n := range res.Notes {
+			if n.Line == tc.line && strings.Contains(n.Msg, tc.want) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: no note at line %d saying %q: %v", tc.file, tc.line, tc.want, res.Notes)
+		}
+	}
+	// A source the importer cannot make into a rotation is refused, with
+	// the reason.
+	for src, want := range map[string]string{
+		"new-action\nfill #u [#USERNAME#]\n":                                    "no start-at",
+		"start-at https://x.example/\nfill #p [#CURRENT_PASSWORD#]\nclick #s\n": "no step fills [#NEW_PASSWORD#]",
+		"start-at https://x.example/\nfill #n [#NEW_PASSWORD#]\nclick #s\n":     "no sign-in",
+		"start-at x\n": "not an absolute http or https URL",
+	} {
+		if _, err := Segura("x", []byte(src)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", src, err, want)
+		}
+	}
+	// An unknown command is reported with its line and kept as a comment.
+	res, err := Segura("x", []byte("start-at https://x.example/\nfill #u [#USERNAME#]\nfill #p [#CURRENT_PASSWORD#]\nclick #s\nhover #menu\nfill #n [#NEW_PASSWORD#]\nclick #save\ntest-selector .ok\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Notes) == 0 || res.Notes[0].Line != 5 || !strings.Contains(res.Notes[0].Msg, `unknown command "hover"`) {
+		t.Errorf("notes %v", res.Notes)
+	}
+	if !strings.Contains(string(res.YAML), "senhasegura line 5, not imported: hover #menu") {
+		t.Errorf("the unknown line is not kept as a comment:\n%s", res.YAML)
+	}
+}

@@ -1,0 +1,197 @@
+// Package importer turns other tools' templates into rotator templates:
+// senhasegura's execution templates and Chrome DevTools Recorder exports.
+//
+// An importer maps every construct of its source. What it cannot map is
+// reported with the source's line (or step) number and what to do: it is
+// never dropped silently. The YAML it writes passes `rotator template
+// validate`; the notes say what a person must still check.
+package importer
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/rotator-pam/rotator/templates"
+)
+
+// Note is something the author must know about the import.
+type Note struct {
+	// Line is the source's line (senhasegura) or step number (Recorder),
+	// 0 for the whole file.
+	Line int
+	// Step is set when Line counts Recorder steps, not lines.
+	Step bool
+	// Warning is set for what the author must act on; others are
+	// information.
+	Warning bool
+	Msg     string
+}
+
+func (n Note) String() string {
+	level := "note"
+	if n.Warning {
+		level = "warning"
+	}
+	if n.Line == 0 {
+		return level + ": " + n.Msg
+	}
+	unit := "line"
+	if n.Step {
+		unit = "step"
+	}
+	return fmt.Sprintf("%s %d: %s: %s", unit, n.Line, level, n.Msg)
+}
+
+// Result is an imported template.
+type Result struct {
+	// YAML is the template, ready for `rotator template validate`.
+	YAML  []byte
+	Notes []Note
+}
+
+// step is one template step under construction.
+type step struct {
+	kind    string
+	arg     any // string, []string, or map for conditions
+	extra   [][2]any
+	comment string
+	line    int
+	// cond is a condition for wait_for and expect: one key and a value.
+	condKey, condVal string
+}
+
+func (s step) node() *yaml.Node {
+	m := &yaml.Node{Kind: yaml.MappingNode}
+	add := func(k string, v any) {
+		var vn yaml.Node
+		vn.Encode(v)
+		if seq, ok := v.([]string); ok && len(seq) > 1 {
+			vn.Style = yaml.FlowStyle
+		}
+		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k}, &vn)
+	}
+	if s.condKey != "" {
+		cond := &yaml.Node{Kind: yaml.MappingNode, Style: yaml.FlowStyle}
+		var vn yaml.Node
+		vn.Encode(s.condVal)
+		cond.Content = append(cond.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: s.condKey}, &vn)
+		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: s.kind}, cond)
+	} else {
+		add(s.kind, s.arg)
+	}
+	for _, kv := range s.extra {
+		add(kv[0].(string), kv[1])
+	}
+	if s.comment != "" {
+		m.HeadComment = s.comment
+	}
+	return m
+}
+
+// doc is a template under construction.
+type doc struct {
+	name, description, baseURL, userAgent string
+	stepTimeout, runTimeout               string
+	viewport                              [2]int
+	params                                map[string]string // name: description
+	flows                                 map[string][]step
+	headComment                           string
+}
+
+var flowOrder = []string{templates.FlowLogin, templates.FlowChange, templates.FlowLogout, templates.FlowVerify}
+
+func (d *doc) render() ([]byte, error) {
+	root := &yaml.Node{Kind: yaml.MappingNode, HeadComment: d.headComment}
+	kv := func(k string, v any) {
+		var vn yaml.Node
+		vn.Encode(v)
+		root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k}, &vn)
+	}
+	kv("name", d.name)
+	kv("description", d.description)
+	kv("base_url", d.baseURL)
+	if d.userAgent != "" {
+		kv("user_agent", d.userAgent)
+	}
+	if d.viewport[0] > 0 {
+		kv("viewport", map[string]int{"width": d.viewport[0], "height": d.viewport[1]})
+		root.Content[len(root.Content)-1].Style = yaml.FlowStyle
+	}
+	if d.stepTimeout != "" || d.runTimeout != "" {
+		tm := map[string]string{}
+		if d.stepTimeout != "" {
+			tm["step"] = d.stepTimeout
+		}
+		if d.runTimeout != "" {
+			tm["run"] = d.runTimeout
+		}
+		kv("timeouts", tm)
+		root.Content[len(root.Content)-1].Style = yaml.FlowStyle
+	}
+	if len(d.params) > 0 {
+		names := make([]string, 0, len(d.params))
+		for n := range d.params {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		pm := &yaml.Node{Kind: yaml.MappingNode}
+		for _, n := range names {
+			var vn yaml.Node
+			vn.Encode(map[string]string{"description": d.params[n], "default": ""})
+			vn.Style = yaml.FlowStyle
+			pm.Content = append(pm.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: n}, &vn)
+		}
+		root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "params"}, pm)
+	}
+	flows := &yaml.Node{Kind: yaml.MappingNode}
+	for _, f := range flowOrder {
+		steps, ok := d.flows[f]
+		if !ok {
+			continue
+		}
+		seq := &yaml.Node{Kind: yaml.SequenceNode}
+		for _, s := range steps {
+			seq.Content = append(seq.Content, s.node())
+		}
+		flows.Content = append(flows.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: f}, seq)
+	}
+	root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "flows"}, flows)
+	var b strings.Builder
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}); err != nil {
+		return nil, err
+	}
+	enc.Close()
+	return []byte(b.String()), nil
+}
+
+// check parses the YAML as rotator would and turns its errors into one.
+func check(name string, y []byte) error {
+	_, diags := templates.Parse(name+".yaml", y)
+	if diags.HasErrors() {
+		return fmt.Errorf("the imported template does not validate (please report this):\n%s", diags.Err())
+	}
+	return nil
+}
+
+// safeName makes a template name (lower case, digits, . _ -).
+func safeName(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+			b.WriteRune(r)
+		case r == ' ':
+			b.WriteRune('-')
+		}
+	}
+	out := strings.Trim(b.String(), "-._")
+	if out == "" {
+		return "imported"
+	}
+	return out
+}
