@@ -1,8 +1,12 @@
 package browser
 
 import (
+	"context"
+	"fmt"
+	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/go-rod/rod"
 
@@ -100,8 +104,42 @@ var synonyms = map[string][]string{
 	"logout":   {"log", "out", "signout", "sign"},
 }
 
-// candidates lists the page's elements that look like what st wanted.
+// detectorRoles are the detector's roles for what a step wanted.
+var detectorRoles = map[string][]string{
+	"username":         {RoleUsername},
+	"current-password": {RolePassword},
+	"new-password":     {RoleNewPassword, RoleConfirmPassword},
+	"otp":              {RoleTOTP},
+	"button":           {RoleSubmit},
+}
+
+// candidates lists the page's elements that look like what st wanted: the
+// form-field detector's fields of the step's kind first (the same detector
+// as `rotator template suggest`), then elements that share words with the
+// step's selector.
 func candidates(page *rod.Page, st templates.Step) []Candidate {
+	var out []Candidate
+	seen := map[string]bool{}
+	if roles := detectorRoles[stepRole(st)]; len(roles) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		fields, err := detectWith(ctx, page, "")
+		cancel()
+		if err == nil {
+			sort.SliceStable(fields, func(i, j int) bool { return fields[i].Score > fields[j].Score })
+			for _, f := range fields {
+				if len(f.Selectors) == 0 || !slices.Contains(roles, f.Role) || seen[f.Selectors[0]] {
+					continue
+				}
+				seen[f.Selectors[0]] = true
+				desc := f.Tag
+				if f.Type != "" && f.Tag == "input" {
+					desc += " type=" + f.Type
+				}
+				out = append(out, Candidate{Selector: f.Selectors[0], Score: 10 + int(f.Score*10),
+					Why: fmt.Sprintf("%s; the detector's %s (%.2f: %s)", desc, strings.ReplaceAll(f.Role, "_", " "), f.Score, f.Why)})
+			}
+		}
+	}
 	res, err := page.Eval(controlsJS)
 	if err != nil {
 		return nil
@@ -117,8 +155,10 @@ func candidates(page *rod.Page, st templates.Step) []Candidate {
 		}
 	}
 	role := stepRole(st)
-	var out []Candidate
 	for _, c := range controls {
+		if seen[c.Sel] {
+			continue
+		}
 		score, why := 0, []string{}
 		if !compatible(st.Kind, c) {
 			continue

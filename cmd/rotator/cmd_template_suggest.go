@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/rotator-pam/rotator/browser"
+)
+
+type templateSuggestOptions struct {
+	target  string
+	headful bool
+}
+
+func newTemplateSuggestCmd(a *app) *cobra.Command {
+	var opts templateSuggestOptions
+	c := &cobra.Command{
+		Use:   "suggest URL|FILE",
+		Short: "Propose selectors for a page's sign-in or change-password form",
+		Long: `suggest opens the page in Chromium (a fresh profile, nothing signed in) and
+proposes selectors for the username, the password, the current password, the
+new password and its confirmation, a one-time code and the submit control,
+each with a confidence from 0 to 1 and what gave it away, as a template
+fragment ready to edit: a login flow for a sign-in form, a change flow for a
+change-password form. The same detector gives the candidates that
+` + "`rotator template test`" + ` shows after a failed step.
+
+A FILE is a saved page (.html); it is opened as it is.`,
+		Example: `  rotator template suggest https://example.com/login
+  rotator template suggest saved-login-page.html >> my-site.yaml`,
+		Args: exactArgs(1, "URL|FILE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.target = args[0]
+			return runTemplateSuggest(cmd.Context(), a, opts)
+		},
+	}
+	c.Flags().BoolVar(&opts.headful, "headful", false, "show the browser window")
+	return c
+}
+
+func runTemplateSuggest(ctx context.Context, a *app, opts templateSuggestOptions) error {
+	target := opts.target
+	u, err := url.Parse(target)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		abs, ferr := filepath.Abs(target)
+		if ferr != nil {
+			return ferr
+		}
+		if _, ferr := os.Stat(abs); ferr != nil {
+			return usagef("%s is neither an http(s) URL nor a file", target)
+		}
+		target = (&url.URL{Scheme: "file", Path: abs}).String()
+	}
+	cfg, err := a.config()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	b, err := browser.Launch(ctx, browser.Options{Bin: cfg.Browser.Bin, Headful: opts.headful})
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	page, err := b.NewPage(ctx, browser.PageOptions{})
+	if err != nil {
+		return err
+	}
+	p := page.Context(ctx)
+	if err := p.Navigate(target); err != nil {
+		return fmt.Errorf("open %s: %w", opts.target, err)
+	}
+	if err := p.WaitLoad(); err != nil {
+		return fmt.Errorf("load %s: %w", opts.target, err)
+	}
+	// Pages that draw their form with scripts: a moment for them.
+	wctx, wcancel := context.WithTimeout(ctx, 3*time.Second)
+	p.Context(wctx).WaitRequestIdle(500*time.Millisecond, nil, nil, nil)()
+	wcancel()
+	fields, err := browser.DetectFields(ctx, page)
+	if err != nil {
+		return err
+	}
+	if len(fields) == 0 {
+		return fmt.Errorf("no sign-in or password field found on %s", opts.target)
+	}
+	sort.SliceStable(fields, func(i, j int) bool { return fields[i].Score > fields[j].Score })
+	fmt.Fprintf(a.stderr, "%-17s %-5s %-40s %s\n", "FIELD", "CONF", "SELECTOR", "WHY")
+	for _, f := range fields {
+		sel := ""
+		if len(f.Selectors) > 0 {
+			sel = f.Selectors[0]
+		}
+		fmt.Fprintf(a.stderr, "%-17s %.2f  %-40s %s\n", strings.ReplaceAll(f.Role, "_", " "), f.Score, sel, f.Why)
+	}
+	out, err := suggestFragment(opts.target, fields, a.now())
+	if err != nil {
+		return err
+	}
+	_, err = a.stdout.Write(out)
+	return err
+}
+
+// suggestFragment writes the detected fields as a flow, in page order by
+// role: the username, the password(s), a code, then the submit.
+func suggestFragment(target string, fields []browser.DetectedField, now time.Time) ([]byte, error) {
+	best := map[string]browser.DetectedField{}
+	for _, f := range fields {
+		if len(f.Selectors) == 0 {
+			continue
+		}
+		if cur, ok := best[f.Role]; !ok || f.Score > cur.Score {
+			best[f.Role] = f
+		}
+	}
+	flow := "login"
+	if _, ok := best[browser.RoleNewPassword]; ok {
+		flow = "change"
+	}
+	seq := &yaml.Node{Kind: yaml.SequenceNode}
+	step := func(comment, kind string, sel []string, value string) {
+		m := &yaml.Node{Kind: yaml.MappingNode, HeadComment: comment}
+		var sn yaml.Node
+		if len(sel) == 1 {
+			sn.Encode(sel[0])
+		} else {
+			sn.Encode(sel)
+			sn.Style = yaml.FlowStyle
+		}
+		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: kind}, &sn)
+		if value != "" {
+			var vn yaml.Node
+			vn.Encode(value)
+			m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "value"}, &vn)
+		}
+		seq.Content = append(seq.Content, m)
+	}
+	if strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://") {
+		var gn yaml.Node
+		gn.Encode(target)
+		seq.Content = append(seq.Content, &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: "goto"}, &gn}})
+	}
+	conf := func(f browser.DetectedField) string {
+		c := fmt.Sprintf("%s: confidence %.2f (%s)", strings.ReplaceAll(f.Role, "_", " "), f.Score, f.Why)
+		if f.Score < 0.6 {
+			c += "; LOW: check it"
+		}
+		return c
+	}
+	order := []struct{ role, kind, value string }{
+		{browser.RoleUsername, "fill", "{{ username }}"},
+		{browser.RolePassword, "fill", "{{ password }}"},
+		{browser.RoleNewPassword, "fill", "{{ new_password }}"},
+		{browser.RoleConfirmPassword, "fill", "{{ new_password }}"},
+		{browser.RoleTOTP, "totp", ""},
+		{browser.RoleSubmit, "click", ""},
+	}
+	for _, o := range order {
+		if f, ok := best[o.role]; ok {
+			step(conf(f), o.kind, f.Selectors, o.value)
+		}
+	}
+	root := &yaml.Node{Kind: yaml.MappingNode,
+		HeadComment: fmt.Sprintf("Suggested by `rotator template suggest %s` on %s.\nCheck every selector (the confidence is in each comment), then put this\nunder flows: in a template and run `rotator template test`.", target, now.UTC().Format("2006-01-02")),
+		Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: flow}, seq}}
+	var b strings.Builder
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}); err != nil {
+		return nil, err
+	}
+	enc.Close()
+	return []byte(b.String()), nil
+}
