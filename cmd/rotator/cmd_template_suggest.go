@@ -171,7 +171,7 @@ func suggestFragment(target string, fields []browser.DetectedField, now time.Tim
 	}
 	root := &yaml.Node{Kind: yaml.MappingNode,
 		HeadComment: fmt.Sprintf("Suggested by `rotator template suggest %s` on %s.\nCheck every selector (the confidence is in each comment), then put this\nunder flows: in a template and run `rotator template test`.", target, now.UTC().Format("2006-01-02")),
-		Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: flow}, seq}}
+		Content:     []*yaml.Node{{Kind: yaml.ScalarNode, Value: flow}, seq}}
 	var b strings.Builder
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
