@@ -146,23 +146,40 @@ func runRotate(ctx context.Context, a *app, opts rotateOptions) error {
 
 func newVerifyCmd(a *app) *cobra.Command {
 	var opts rotateOptions
+	var all bool
 	c := &cobra.Command{
-		Use:   "verify NAME",
+		Use:   "verify NAME | --all",
 		Short: "Sign in with the current password; change nothing",
 		Long: `verify is a health check: it signs in with the account's current password
 and changes nothing. If an unfinished rotation left a pending password, it
 recovers first: it signs in with the pending, the current and the previous
-passwords, in that order, and makes the one that works current.`,
-		Example: `  rotator verify demo`,
-		Args:    exactArgs(1, "NAME"),
+passwords, in that order, and makes the one that works current.
+
+--all signs in to every account, one after the other, and reports per
+template which steps passed and which selector alternative matched each
+step, so a site's redesign shows up before the next scheduled change fails.
+A step that only its second or later alternative found is marked: the page
+may have changed. It exits 1 if any account did not sign in.`,
+		Example: `  rotator verify demo
+  rotator verify --all`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if all {
+				return exactArgs(0)(cmd, args)
+			}
+			return exactArgs(1, "NAME")(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.name = args[0]
 			s, cfg, err := a.openVault(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			res, err := a.newRotator(s, cfg, opts.headful).Verify(cmd.Context(), opts.name)
+			r := a.newRotator(s, cfg, opts.headful)
+			if all {
+				return runVerifyAll(cmd.Context(), a, s, r)
+			}
+			opts.name = args[0]
+			res, err := r.Verify(cmd.Context(), opts.name)
 			if err != nil {
 				return err
 			}
@@ -170,5 +187,6 @@ passwords, in that order, and makes the one that works current.`,
 		},
 	}
 	c.Flags().BoolVar(&opts.headful, "headful", false, "show the browser window")
+	c.Flags().BoolVar(&all, "all", false, "verify every account and report per template")
 	return c
 }
