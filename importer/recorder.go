@@ -81,14 +81,7 @@ func Recorder(name string, src []byte) (*Result, error) {
 	}
 	c.d.description = "Imported from a Chrome DevTools Recorder export (" + rec.Title + "); check the import notes, then run `rotator template test`."
 	c.d.headComment = "Imported by `rotator template import --from recorder`. Values typed during the\nrecording are not kept: each field got a {{ }} variable (see the notes);\nrun `rotator template test " + c.d.name + ".yaml --account NAME` before relying on it."
-	y, err := c.d.render()
-	if err != nil {
-		return nil, err
-	}
-	if err := check(c.d.name, y); err != nil {
-		return nil, err
-	}
-	return &Result{YAML: y, Notes: c.notes}, nil
+	return c.d.result(c.notes)
 }
 
 type recConv struct {

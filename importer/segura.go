@@ -52,14 +52,7 @@ func Segura(name string, src []byte) (*Result, error) {
 	if err := c.split(); err != nil {
 		return nil, err
 	}
-	y, err := c.d.render()
-	if err != nil {
-		return nil, err
-	}
-	if err := check(c.d.name, y); err != nil {
-		return nil, err
-	}
-	return &Result{YAML: y, Notes: c.notes}, nil
+	return c.d.result(c.notes)
 }
 
 type segConv struct {

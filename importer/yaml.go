@@ -159,23 +159,35 @@ func (d *doc) render() ([]byte, error) {
 		flows.Content = append(flows.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: f}, seq)
 	}
 	root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "flows"}, flows)
+	return Encode(root)
+}
+
+// Encode writes a YAML mapping (with its comments) as rotator's templates
+// are written: two-space indents.
+func Encode(root *yaml.Node) ([]byte, error) {
 	var b strings.Builder
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
 	if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}); err != nil {
 		return nil, err
 	}
-	enc.Close()
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
 	return []byte(b.String()), nil
 }
 
-// check parses the YAML as rotator would and turns its errors into one.
-func check(name string, y []byte) error {
-	_, diags := templates.Parse(name+".yaml", y)
-	if diags.HasErrors() {
-		return fmt.Errorf("the imported template does not validate (please report this):\n%s", diags.Err())
+// result renders the template, checks that it parses as rotator would,
+// and returns it with the notes.
+func (d *doc) result(notes []Note) (*Result, error) {
+	y, err := d.render()
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	if _, diags := templates.Parse(d.name+".yaml", y); diags.HasErrors() {
+		return nil, fmt.Errorf("the imported template does not validate (please report this):\n%s", diags.Err())
+	}
+	return &Result{YAML: y, Notes: notes}, nil
 }
 
 // safeName makes a template name (lower case, digits, . _ -).

@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/rotator-pam/rotator/browser"
+	"github.com/rotator-pam/rotator/importer"
 )
 
 type templateSuggestOptions struct {
@@ -172,12 +173,5 @@ func suggestFragment(target string, fields []browser.DetectedField, now time.Tim
 	root := &yaml.Node{Kind: yaml.MappingNode,
 		HeadComment: fmt.Sprintf("Suggested by `rotator template suggest %s` on %s.\nCheck every selector (the confidence is in each comment), then put this\nunder flows: in a template and run `rotator template test`.", target, now.UTC().Format("2006-01-02")),
 		Content:     []*yaml.Node{{Kind: yaml.ScalarNode, Value: flow}, seq}}
-	var b strings.Builder
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}); err != nil {
-		return nil, err
-	}
-	enc.Close()
-	return []byte(b.String()), nil
+	return importer.Encode(root)
 }
