@@ -235,7 +235,10 @@ func runDemo(ctx context.Context, a *app, opts demoOptions) error {
 	flagged := results["dora"]
 	if !opts.serve {
 		fmt.Fprintf(a.stdout, "\ndora is flagged for an operator: %s\n", flagged.reason)
-		fmt.Fprintln(a.stdout, "It waits in the flags queue (`rotator flags`); run `rotator demo --serve` to resolve it live in the console.")
+		if a.dataFlag != "" {
+			fmt.Fprintf(a.stdout, "It waits in the flags queue: `rotator flags --data %s`. ", a.dataFlag)
+		}
+		fmt.Fprintln(a.stdout, "Run `rotator demo --serve` to resolve it live in the operator console.")
 		stop()
 		return nil
 	}
