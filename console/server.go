@@ -32,7 +32,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -132,8 +131,6 @@ func (s *Server) Handler() (http.Handler, error) {
 
 // --- sign-in ---
 
-var operatorName = regexp.MustCompile(`^[A-Za-z0-9._@-]{1,64}$`)
-
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "login", map[string]any{"Error": r.URL.Query().Get("error")})
 }
@@ -145,8 +142,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if name == "" {
 		name = "operator"
 	}
-	if !operatorName.MatchString(name) {
-		s.render(w, r, http.StatusBadRequest, "login", map[string]any{"Error": "A name is 1 to 64 letters, digits, '.', '_', '-' or '@'."})
+	if store.ValidateName(name) != nil {
+		s.render(w, r, http.StatusBadRequest, "login", map[string]any{"Error": "A name is 1 to 64 letters, digits, '.', '_', '-' or '@', starting with a letter or digit."})
 		return
 	}
 	who := fmt.Sprintf("operator:%s@%s", name, remoteHost(r))

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"reflect"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -88,14 +87,16 @@ func DecodeNode(file string, n *yaml.Node, out any) error {
 	return nil
 }
 
-var lineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-
+// fromYAMLMessage reads yaml.v3's "yaml: line N: message".
 func fromYAMLMessage(file, msg string) Error {
-	if m := lineRE.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return Error{File: file, Line: line, Msg: m[2]}
+	rest := strings.TrimPrefix(msg, "yaml: ")
+	if after, ok := strings.CutPrefix(rest, "line "); ok {
+		num, text, found := strings.Cut(after, ": ")
+		if line, err := strconv.Atoi(num); found && err == nil && line >= 0 {
+			return Error{File: file, Line: line, Msg: text}
+		}
 	}
-	return Error{File: file, Msg: strings.TrimPrefix(msg, "yaml: ")}
+	return Error{File: file, Msg: rest}
 }
 
 // FromYAMLError turns a yaml.v3 error ("yaml: line 3: ...") into an Error

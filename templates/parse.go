@@ -235,21 +235,13 @@ func (p *parser) positiveInt(f field, what string) int {
 	return n
 }
 
-// Patterns compiled once, from constants (tests load every one).
-var (
-	nameRE      = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
-	paramNameRE = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
-	propertyRE  = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*$`)
-	varRE       = regexp.MustCompile(`\{\{[^}]*\}\}`)
-)
-
 func (p *parser) template(root *yaml.Node) *Template {
 	t := &Template{Timeouts: Timeouts{Step: DefaultStepTimeout, Run: DefaultRunTimeout}}
 	m := p.mapping(root, "template", "name", "description", "base_url", "user_agent", "viewport", "proxy",
 		"timeouts", "password_rules", "params", "challenges", "rejections", "failures", "flows")
 	if f, ok := m["name"]; ok {
 		t.Name = p.str(f, "name")
-		if t.Name != "" && !nameRE.MatchString(t.Name) {
+		if t.Name != "" && !validName(t.Name) {
 			p.errorf(f.val, "name %q: use lower-case letters, digits, '.', '_' and '-'", t.Name)
 		}
 	} else {
@@ -319,7 +311,7 @@ func (p *parser) template(root *yaml.Node) *Template {
 		} else {
 			for i := 0; i+1 < len(pm.Content); i += 2 {
 				k := pm.Content[i]
-				if !paramNameRE.MatchString(k.Value) {
+				if !validParamName(k.Value) {
 					p.errorf(k, "param name %q: use lower-case letters, digits and '_'", k.Value)
 					continue
 				}
@@ -646,10 +638,11 @@ func (p *parser) step(n *yaml.Node, flow string) (Step, bool) {
 	case StepGoto:
 		raw := p.str(main, "goto")
 		s.URL = p.text(main.val, raw, flow, "goto URL", false)
-		if raw != ChangePasswordPage && raw != "" {
+		if raw != ChangePasswordPage && s.URL.Raw != "" {
 			// A variable ({{ param.host }}) may stand for any part, the
 			// host too: the URL is checked with a stand-in for each.
-			if u, err := url.Parse(varRE.ReplaceAllString(raw, "var")); err != nil {
+			standIn, _ := s.URL.Expand(func(string) (string, error) { return "var", nil })
+			if u, err := url.Parse(standIn); err != nil {
 				p.errorf(main.val, "goto %q is not a URL", raw)
 			} else if !u.IsAbs() && !strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "./") && !strings.HasPrefix(raw, "?") {
 				p.errorf(main.val, "goto %q: want an absolute URL, a path starting with '/', or %s", raw, ChangePasswordPage)
@@ -745,7 +738,7 @@ func (p *parser) step(n *yaml.Node, flow string) (Step, bool) {
 		s.Target = p.selector(main.val)
 		if f, ok := m["property"]; ok {
 			s.Property = p.str(f, "property")
-			if !propertyRE.MatchString(s.Property) {
+			if !validProperty(s.Property) {
 				p.errorf(f.val, "property %q is not a DOM property name", s.Property)
 			}
 		} else {

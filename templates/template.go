@@ -309,8 +309,6 @@ func (s *Selector) String() string {
 	return "[" + strings.Join(raws, " | ") + "]"
 }
 
-var containsRE = regexp.MustCompile(`^(.*):contains\((.*)\)$`)
-
 // ParseAlternative reads one selector string:
 //
 //	#id, input[name=x]          CSS
@@ -336,9 +334,9 @@ func ParseAlternative(raw string) (Alternative, error) {
 	case strings.HasPrefix(s, "css="):
 		a.Kind, a.CSS = SelCSS, strings.TrimPrefix(s, "css=")
 	default:
-		if m := containsRE.FindStringSubmatch(s); m != nil {
-			a.Kind, a.CSS = SelText, strings.TrimSpace(m[1])
-			a.Text = strings.Trim(strings.TrimSpace(m[2]), `"'`)
+		if css, text, ok := cutContains(s); ok {
+			a.Kind, a.CSS = SelText, strings.TrimSpace(css)
+			a.Text = strings.Trim(strings.TrimSpace(text), `"'`)
 			if a.Text == "" {
 				return a, fmt.Errorf("selector %q: :contains() is empty", s)
 			}
@@ -463,8 +461,6 @@ func (t Text) HasSecret() bool {
 	return false
 }
 
-var varNameRE = regexp.MustCompile(`^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$`)
-
 // ParseText parses "{{ username }}@example.com". "{{" must open a variable;
 // there is no escape, as no site needs a literal "{{".
 func ParseText(s string) (Text, error) {
@@ -486,7 +482,7 @@ func ParseText(s string) (Text, error) {
 			return t, fmt.Errorf("%q: '{{' without '}}'", s)
 		}
 		name := strings.TrimSpace(rest[i+2 : i+j])
-		if !varNameRE.MatchString(name) {
+		if !validVarName(name) {
 			return t, fmt.Errorf("%q: {{ %s }} is not a variable name", s, name)
 		}
 		switch {

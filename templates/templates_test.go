@@ -157,3 +157,34 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestNameSpelling(t *testing.T) {
+	for s, want := range map[string]bool{"demo-social": true, "a.b_c-1": true, "": false, "-x": false, "Demo": false, "é": false} {
+		if validName(s) != want {
+			t.Errorf("validName(%q) = %v", s, !want)
+		}
+	}
+	for s, want := range map[string]bool{"host": true, "param.host": true, "param.": false, ".x": false, "a.b.c": false, "1a": false, "_a": true} {
+		if validVarName(s) != want {
+			t.Errorf("validVarName(%q) = %v", s, !want)
+		}
+	}
+	for s, want := range map[string]bool{"disabled": true, "$x_1": true, "1x": false, "a-b": false} {
+		if validProperty(s) != want {
+			t.Errorf("validProperty(%q) = %v", s, !want)
+		}
+	}
+	for _, c := range []struct{ in, css, text string }{
+		{"a:contains(Sair)", "a", "Sair"},
+		{":contains(x)", "", "x"},
+		{`div:contains("a:contains(b)")`, `div:contains("a`, `b)"`},
+	} {
+		css, text, ok := cutContains(c.in)
+		if !ok || css != c.css || text != c.text {
+			t.Errorf("cutContains(%q) = %q, %q, %v", c.in, css, text, ok)
+		}
+	}
+	if _, _, ok := cutContains("a:contains(x) b"); ok {
+		t.Error("cutContains took a selector that goes on after the text")
+	}
+}
