@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/rotator-pam/rotator/templates"
@@ -46,13 +46,29 @@ type recStepOut struct {
 	index  int
 }
 
+// Words that say what a field is, looked for in its selectors.
 var (
-	totpHintRE = regexp.MustCompile(`(?i)otp|totp|2fa|mfa|one.?time|verification.?code|auth.?code|security.?code|\bcode\b|approvals_code|pin`)
-	userHintRE = regexp.MustCompile(`(?i)user|login|email|e-mail|account|identifier|session_key`)
-	passHintRE = regexp.MustCompile(`(?i)pass|pwd|secret`)
-	newHintRE  = regexp.MustCompile(`(?i)new|confirm|repeat|again|retype|verify`)
-	curHintRE  = regexp.MustCompile(`(?i)current|old|existing`)
+	passHints = []string{"pass", "pwd", "secret"}
+	curHints  = []string{"current", "old", "existing"}
+	newHints  = []string{"new", "confirm", "repeat", "again", "retype", "verify"}
+	userHints = []string{"user", "login", "email", "e-mail", "account", "identifier", "session_key"}
+	// TOTP hints are looked for with separators removed: "one-time",
+	// "one_time" and "onetime" are one hint.
+	totpHints = []string{"otp", "2fa", "mfa", "onetime", "verificationcode", "authcode", "securitycode", "approvalscode", "pin"}
 )
+
+// hints reports whether s holds any of the words.
+func hints(s string, words []string) bool {
+	return slices.ContainsFunc(words, func(w string) bool { return strings.Contains(s, w) })
+}
+
+// totpField: a TOTP hint, or the word "code" on its own.
+func totpField(s string) bool {
+	if hints(strings.NewReplacer("-", "", "_", "", " ", "", ".", "").Replace(s), totpHints) {
+		return true
+	}
+	return slices.Contains(strings.FieldsFunc(s, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9') }), "code")
+}
 
 // Recorder converts a Chrome DevTools Recorder export. Typed values are
 // never copied into the template: each typed field becomes {{ username }},
@@ -157,22 +173,22 @@ func target(sels []string) any {
 
 // role guesses what a typed field is from its selectors.
 func (c *recConv) role(sels []string, value string) string {
-	all := strings.Join(sels, " ")
+	all := strings.ToLower(strings.Join(sels, " "))
 	switch {
-	case passHintRE.MatchString(all):
+	case hints(all, passHints):
 		c.passwords++
 		switch {
-		case curHintRE.MatchString(all):
+		case hints(all, curHints):
 			return "password"
-		case newHintRE.MatchString(all):
+		case hints(all, newHints):
 			return "new_password"
 		case c.passwords >= 2:
 			return "new_password"
 		}
 		return "password"
-	case totpHintRE.MatchString(all) || (len(value) >= 6 && len(value) <= 8 && strings.Trim(value, "0123456789") == ""):
+	case totpField(all) || (len(value) >= 6 && len(value) <= 8 && strings.Trim(value, "0123456789") == ""):
 		return "totp"
-	case userHintRE.MatchString(all):
+	case hints(all, userHints):
 		return "username"
 	}
 	return ""

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -39,8 +38,6 @@ func (s segStep) isSubmit() bool { return s.kind == "click" || s.kind == "press"
 func (s segStep) isCheck() bool {
 	return s.kind == "expect" || s.kind == "wait_for" || s.kind == "log" || s.kind == "sleep"
 }
-
-var placeholderRE = regexp.MustCompile(`\[#([A-Za-z0-9_]+)#\]`)
 
 // Segura converts a senhasegura execution template.
 func Segura(name string, src []byte) (*Result, error) {
@@ -98,8 +95,8 @@ func splitArg(s string) (string, string) {
 // value maps a value with placeholders to rotator's {{ }} syntax.
 func (c *segConv) value(line int, v string) (string, bool, bool, bool) {
 	var user, cur, nw bool
-	out := placeholderRE.ReplaceAllStringFunc(v, func(m string) string {
-		switch p := placeholderRE.FindStringSubmatch(m)[1]; strings.ToUpper(p) {
+	out := replacePlaceholders(v, func(p string) string {
+		switch strings.ToUpper(p) {
 		case "USERNAME":
 			user = true
 			return "{{ username }}"
@@ -123,13 +120,15 @@ func (c *segConv) value(line int, v string) (string, bool, bool, bool) {
 
 // selector maps a senhasegura (jQuery) selector: :contains("x") loses its
 // quotes; jQuery-only pseudo-classes are reported.
-var jqueryOnlyRE = regexp.MustCompile(`:(eq|gt|lt|first|last|even|odd|visible|hidden)(\([^)]*\))?`)
-
 func (c *segConv) selector(line int, sel string) string {
 	sel = strings.TrimSpace(sel)
-	if m := jqueryOnlyRE.FindString(sel); m != "" {
-		c.note(line, true, "the jQuery pseudo-class %s in %q has no CSS equivalent: dropped; check that the selector still finds the one element meant", m, sel)
-		sel = jqueryOnlyRE.ReplaceAllString(sel, "")
+	for {
+		rest, cut := cutJQueryPseudo(sel)
+		if cut == "" {
+			break
+		}
+		c.note(line, true, "the jQuery pseudo-class %s in %q has no CSS equivalent: dropped; check that the selector still finds the one element meant", cut, sel)
+		sel = rest
 	}
 	if _, err := templates.ParseAlternative(sel); err != nil {
 		c.note(line, true, "selector %q: %v; kept as written, fix it before use", sel, err)
@@ -145,12 +144,6 @@ func (c *segConv) add(s segStep) {
 	s.action = c.action
 	c.steps = append(c.steps, s)
 }
-
-var (
-	jqClickRE = regexp.MustCompile(`^\$\((['"])(.+)['"]\)\.click\(\);?$`)
-	jqValRE   = regexp.MustCompile(`^\$\((['"])(.+)['"]\)\.val\((['"])(.*)['"]\);?$`)
-	jqOnlyRE  = regexp.MustCompile(`^\$\((['"])(.+)['"]\);?$`)
-)
 
 func (c *segConv) parse(src string) {
 	for i, raw := range strings.Split(src, "\n") {
@@ -204,8 +197,8 @@ func (c *segConv) parse(src string) {
 			c.action++
 		case "test-location":
 			v := strings.TrimSpace(rest)
-			if placeholderRE.MatchString(v) {
-				if u, err := url.Parse(placeholderRE.ReplaceAllString(v, "host.invalid")); err == nil && u.Host != "" {
+			if hasPlaceholder(v) {
+				if u, err := url.Parse(standIn(v)); err == nil && u.Host != "" {
 					c.note(line, false, "test-location %s holds an installation value: only its path %s is checked", v, u.RequestURI())
 					v = u.RequestURI()
 				}
@@ -221,13 +214,11 @@ func (c *segConv) parse(src string) {
 			c.add(segStep{step: step{kind: "expect", condKey: "hidden", condVal: sel, line: line,
 				extra: [][2]any{{"message", fmt.Sprintf("%s is visible (senhasegura line %d)", sel, line)}}}, cmd: cmd})
 		case "log":
-			msg, user, cur, nw := c.value(line, rest)
+			msg, _, cur, nw := c.value(line, rest)
 			if cur || nw {
 				c.note(line, true, "the log message names a password: the password was left out of it")
-				msg = placeholderRE.ReplaceAllString(rest, "")
 				msg = strings.NewReplacer("{{ password }}", "", "{{ new_password }}", "").Replace(msg)
 			}
-			_ = user
 			if strings.TrimSpace(msg) == "" {
 				continue
 			}
@@ -305,13 +296,13 @@ func (c *segConv) startAt(line int, raw string) {
 	c.start = v
 	// base_url is static: an installation value stands for a host the
 	// account's --url (or the parameter) supplies.
-	u, err := url.Parse(placeholderRE.ReplaceAllString(v, "host.invalid"))
+	u, err := url.Parse(standIn(v))
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		c.err = fmt.Errorf("line %d: start-at %q is not an absolute http or https URL", line, v)
 		return
 	}
 	host := u.Host
-	if placeholderRE.MatchString(v) {
+	if hasPlaceholder(v) {
 		c.note(line, true, "start-at %s depends on the installation: its URLs use template parameters (below), and base_url, which relative URLs use, is the placeholder %s://%s/: give each account --url with the real address", v, u.Scheme, host)
 	}
 	c.d.baseURL = u.Scheme + "://" + host + "/"
@@ -320,24 +311,26 @@ func (c *segConv) startAt(line int, raw string) {
 }
 
 func (c *segConv) jscript(line int, code string) {
+	sel, call, ok := jqCall(code)
+	val, isVal := "", false
+	if v, found := strings.CutPrefix(call, ".val("); found && strings.HasSuffix(v, ")") {
+		val, isVal = quoted(strings.TrimSuffix(v, ")"))
+	}
 	switch {
-	case jqClickRE.MatchString(code):
-		m := jqClickRE.FindStringSubmatch(code)
-		c.note(line, false, "jscript %s read as a JavaScript click on %s", code, m[2])
-		c.add(segStep{step: step{kind: "click", arg: c.selector(line, m[2]), line: line, extra: [][2]any{{"js", true}}}, cmd: "jscript"})
-	case jqValRE.MatchString(code):
-		m := jqValRE.FindStringSubmatch(code)
-		v, _, _, _ := c.value(line, m[4])
-		c.note(line, false, "jscript %s read as setting the value of %s", code, m[2])
-		c.add(segStep{step: step{kind: "prop", arg: c.selector(line, m[2]), line: line, extra: [][2]any{{"property", "value"}, {"value", v}}}, cmd: "jscript"})
-	case jqOnlyRE.MatchString(code):
-		m := jqOnlyRE.FindStringSubmatch(code)
-		c.note(line, true, "jscript %s only selects: in senhasegura it checks nothing; imported as a check that %s exists, which is surely what was meant", code, m[2])
-		sel := c.selector(line, m[2])
+	case ok && call == ".click()":
+		c.note(line, false, "jscript %s read as a JavaScript click on %s", code, sel)
+		c.add(segStep{step: step{kind: "click", arg: c.selector(line, sel), line: line, extra: [][2]any{{"js", true}}}, cmd: "jscript"})
+	case ok && isVal:
+		v, _, _, _ := c.value(line, val)
+		c.note(line, false, "jscript %s read as setting the value of %s", code, sel)
+		c.add(segStep{step: step{kind: "prop", arg: c.selector(line, sel), line: line, extra: [][2]any{{"property", "value"}, {"value", v}}}, cmd: "jscript"})
+	case ok && call == "":
+		c.note(line, true, "jscript %s only selects: in senhasegura it checks nothing; imported as a check that %s exists, which is surely what was meant", code, sel)
+		sel := c.selector(line, sel)
 		c.add(segStep{step: step{kind: "expect", condKey: "exists", condVal: sel, line: line,
 			extra: [][2]any{{"message", fmt.Sprintf("no %s on the page (senhasegura line %d)", sel, line)}}}, cmd: "jscript"})
 	default:
-		if placeholderRE.MatchString(code) {
+		if hasPlaceholder(code) {
 			c.note(line, true, "jscript uses a placeholder: rotator never puts secrets in scripts; not imported, write the step by hand")
 			c.pending = append(c.pending, fmt.Sprintf("senhasegura line %d, not imported: jscript %s", line, code))
 			return
@@ -349,6 +342,12 @@ func (c *segConv) jscript(line int, code string) {
 		c.note(line, true, "%s", msg)
 		c.add(segStep{step: step{kind: "eval", arg: code, line: line}, cmd: "jscript"})
 	}
+}
+
+// standIn puts a host name where installation values are, to read the
+// rest of a URL.
+func standIn(v string) string {
+	return replacePlaceholders(v, func(string) string { return "host.invalid" })
 }
 
 // split cuts the one sequence into flows: login (through the first
