@@ -32,13 +32,21 @@ type Frame struct {
 // nothing. The first frame is a screenshot, so a still page shows too.
 func Screencast(ctx context.Context, page *rod.Page, quality int, send func(Frame) error) error {
 	p := page.Context(ctx)
-	// The first picture: a still page sends no screencast frames.
-	vp, err := viewport(p)
-	if err != nil {
-		return err
+	// Each DevTools call has a deadline of its own: a hung page ends the
+	// live view instead of holding it open.
+	call := func() (*rod.Page, context.CancelFunc) {
+		cctx, cancel := context.WithTimeout(ctx, callTimeout)
+		return page.Context(cctx), cancel
 	}
+	// The first picture: a still page sends no screencast frames.
+	cp, cancel := call()
+	vp, err := viewport(cp)
 	q := quality
-	shot, err := proto.PageCaptureScreenshot{Format: proto.PageCaptureScreenshotFormatJpeg, Quality: &q}.Call(p)
+	var shot *proto.PageCaptureScreenshotResult
+	if err == nil {
+		shot, err = proto.PageCaptureScreenshot{Format: proto.PageCaptureScreenshotFormatJpeg, Quality: &q}.Call(cp)
+	}
+	cancel()
 	if err != nil {
 		return fmt.Errorf("first frame: %w", err)
 	}
@@ -55,7 +63,10 @@ func Screencast(ctx context.Context, page *rod.Page, quality int, send func(Fram
 	})
 	go wait()
 	every := 1
-	if err := (proto.PageStartScreencast{Format: proto.PageStartScreencastFormatJpeg, Quality: &q, EveryNthFrame: &every}).Call(p); err != nil {
+	cp, cancel = call()
+	err = proto.PageStartScreencast{Format: proto.PageStartScreencastFormatJpeg, Quality: &q, EveryNthFrame: &every}.Call(cp)
+	cancel()
+	if err != nil {
 		return fmt.Errorf("start the screencast: %w", err)
 	}
 	defer func() {
@@ -71,7 +82,14 @@ func Screencast(ctx context.Context, page *rod.Page, quality int, send func(Fram
 			// Chromium sends the next frame only after this one is
 			// acknowledged: a slow viewer slows the stream down
 			// instead of queueing frames.
-			_ = proto.PageScreencastFrameAck{SessionID: e.SessionID}.Call(p)
+			cp, cancel := call()
+			err := proto.PageScreencastFrameAck{SessionID: e.SessionID}.Call(cp)
+			cancel()
+			// A page between two documents may refuse an ack; only a
+			// browser that stopped answering ends the view.
+			if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+				return fmt.Errorf("acknowledge a frame: %w", err)
+			}
 			f := Frame{JPEG: e.Data}
 			if m := e.Metadata; m != nil {
 				f.Width, f.Height = m.DeviceWidth, m.DeviceHeight

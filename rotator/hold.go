@@ -59,10 +59,10 @@ type Held struct {
 	tpl  *templates.Template
 	// shown is set once the pause is recorded: operators see a held page
 	// only with its account flagged.
-	shown   bool
-	decide  chan decision
-	done    chan struct{}
-	viewers sync.Mutex // one live view drives the page at a time
+	shown  bool
+	decide chan decision
+	done   chan struct{}
+	driver chan struct{} // one live view drives the page at a time
 }
 
 type decision struct {
@@ -83,16 +83,12 @@ func (h *Held) Done() <-chan struct{} { return h.done }
 // Drive claims the page for one live view; the returned function releases
 // it. A second viewer waits until the first leaves or ctx ends.
 func (h *Held) Drive(ctx context.Context) (func(), error) {
-	got := make(chan struct{})
-	go func() { h.viewers.Lock(); close(got) }()
 	select {
-	case <-got:
-		return h.viewers.Unlock, nil
+	case h.driver <- struct{}{}:
+		return func() { <-h.driver }, nil
 	case <-ctx.Done():
-		go func() { <-got; h.viewers.Unlock() }()
 		return nil, ctx.Err()
 	case <-h.done:
-		go func() { <-got; h.viewers.Unlock() }()
 		return nil, ErrNotHeld
 	}
 }
@@ -160,6 +156,7 @@ func (hs *Holds) add(h *Held) bool {
 	h.Until = h.Since.Add(hs.keep())
 	h.decide = make(chan decision)
 	h.done = make(chan struct{})
+	h.driver = make(chan struct{}, 1)
 	hs.held[h.Account] = h
 	return true
 }

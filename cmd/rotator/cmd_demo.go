@@ -21,9 +21,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/rotator-pam/rotator/browser"
-	"github.com/rotator-pam/rotator/console"
 	"github.com/rotator-pam/rotator/demosite"
-	"github.com/rotator-pam/rotator/jobs"
 	"github.com/rotator-pam/rotator/otp"
 	"github.com/rotator-pam/rotator/rotator"
 	"github.com/rotator-pam/rotator/secret"
@@ -126,18 +124,11 @@ func runDemo(ctx context.Context, a *app, opts demoOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := store.Create(ctx, cfg.VaultPath(), key, store.WithClock(a.now))
+	s, token, err := a.createVault(ctx, cfg, key)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if err := jobs.Migrate(ctx, cfg.VaultPath()); err != nil {
-		return err
-	}
-	token, hash := console.NewToken()
-	if err := s.SetConsoleToken(ctx, hash, a.actor()); err != nil {
-		return err
-	}
 	tpl, diags := templates.Find("demo-social", "")
 	if err := diags.Err(); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rotator-pam/rotator/config"
 	"github.com/rotator-pam/rotator/console"
 	"github.com/rotator-pam/rotator/jobs"
 	"github.com/rotator-pam/rotator/secret"
@@ -82,29 +83,17 @@ func runInit(ctx context.Context, a *app, _ initOptions) error {
 		}
 		createdKey = true
 	}
-	s, err := store.Create(ctx, cfg.VaultPath(), key, store.WithClock(a.now))
+	s, token, err := a.createVault(ctx, cfg, key)
 	if err != nil {
-		if createdKey {
+		if s == nil && createdKey {
 			os.Remove(cfg.MasterKeyFile)
 		}
-		if createdDir {
+		if s == nil && createdDir {
 			os.Remove(cfg.DataDir)
 		}
 		return err
 	}
 	defer s.Close()
-	if err := s.Audit(ctx, store.AuditEvent{Actor: a.actor(), Action: "vault.init"}); err != nil {
-		return err
-	}
-	// The job queue's tables live in the vault file too; they are created
-	// here, once, not by every worker.
-	if err := jobs.Migrate(ctx, cfg.VaultPath()); err != nil {
-		return err
-	}
-	token, hash := console.NewToken()
-	if err := s.SetConsoleToken(ctx, hash, a.actor()); err != nil {
-		return err
-	}
 	fmt.Fprintf(a.stdout, "data directory: %s\n", cfg.DataDir)
 	fmt.Fprintf(a.stdout, "vault:          %s\n", cfg.VaultPath())
 	if createdKey {
@@ -115,4 +104,30 @@ func runInit(ctx context.Context, a *app, _ initOptions) error {
 	}
 	printToken(a, token)
 	return nil
+}
+
+// createVault makes the vault under key, records it in the audit log,
+// creates the job queue's tables in the same file (once, here, not by
+// every worker) and a console access token, which it returns. The store
+// is nil when the vault file was not created.
+func (a *app) createVault(ctx context.Context, cfg config.Config, key secret.MasterKey) (*store.Store, string, error) {
+	s, err := store.Create(ctx, cfg.VaultPath(), key, store.WithClock(a.now))
+	if err != nil {
+		return nil, "", err
+	}
+	fail := func(err error) (*store.Store, string, error) {
+		s.Close()
+		return s, "", err
+	}
+	if err := s.Audit(ctx, store.AuditEvent{Actor: a.actor(), Action: "vault.init"}); err != nil {
+		return fail(err)
+	}
+	if err := jobs.Migrate(ctx, cfg.VaultPath()); err != nil {
+		return fail(err)
+	}
+	token, hash := console.NewToken()
+	if err := s.SetConsoleToken(ctx, hash, a.actor()); err != nil {
+		return fail(err)
+	}
+	return s, token, nil
 }
