@@ -103,10 +103,13 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request) {
 			ictx, icancel := context.WithTimeout(ctx, 5*time.Second)
 			err = browser.Dispatch(ictx, h.Page(), in)
 			icancel()
-			if err != nil && !errors.Is(err, browser.ErrBadInput) && ctx.Err() == nil {
-				s.log().Warn("live input", "account", name, "err", err)
+			switch {
+			case err == nil:
+				counts[in.Type]++
+			case !errors.Is(err, browser.ErrBadInput) && ctx.Err() == nil:
+				// CDP errors name the call, never the text typed.
+				s.log().Warn("live input", "account", name, "type", in.Type, "err", err)
 			}
-			counts[in.Type]++
 		}
 	}()
 	castDone := make(chan error, 1)
