@@ -5,29 +5,49 @@
 //
 //   - go-rod never downloads a browser: the binary is always given
 //     explicitly, found on the system, or the launch fails saying so.
+//   - DevTools is spoken over a pipe (--remote-debugging-pipe, file
+//     descriptors 3 and 4), never a TCP port: nothing of the browser
+//     listens on any socket another local user could reach.
+//   - No helper binary: Chromium and its children live in their own
+//     process group, get a parent-death signal, and are killed as a group
+//     on every exit path. rotator takes no fixed port and runs nothing from
+//     a shared folder.
+//   - Chromium never runs as root. When rotator is root, Chromium runs as an
+//     unprivileged user (Options.User, default "nobody") on a profile that
+//     user owns, so it cannot read the vault or the master key. It keeps
+//     Chromium's sandbox where the kernel allows one and says once in the
+//     log when it does not.
+//   - Chromium gets a minimal environment, not rotator's.
+//   - Every session browses in a fresh in-memory browser context: no
+//     cookie, cache or site storage is written to disk. An account's state
+//     travels through [Browser.LoadState] and [Browser.SaveState], which
+//     the caller keeps encrypted in the vault.
+//   - Downloads are denied.
 //   - Chromium starts headless with background networking, component
 //     updates and first-run pages turned off, so it makes no connections of
-//     its own; as root it runs with --no-sandbox, which Chromium requires
-//     there.
-//   - The DevTools endpoint listens on loopback only and is never exposed.
+//     its own.
 //   - Product code uses only go-rod's error-returning calls; every wait has a
 //     deadline from its context.
 package browser
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
-	"path/filepath"
+	"os/user"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/go-rod/rod"
-	"github.com/go-rod/rod/lib/launcher"
-	"github.com/go-rod/rod/lib/launcher/flags"
+	"github.com/go-rod/rod/lib/cdp"
 	"github.com/go-rod/rod/lib/proto"
 )
 
@@ -42,7 +62,7 @@ var ErrNoChromium = errors.New("no Chromium found on PATH (chromium, chromium-br
 func FindChromium(bin string) (string, error) {
 	if bin != "" {
 		if _, err := os.Stat(bin); err != nil {
-			return "", fmt.Errorf("chromium binary %s: %w", bin, err)
+			return "", fmt.Errorf("chromium binary %s: %w: %w", bin, ErrNoChromium, err)
 		}
 		return bin, nil
 	}
@@ -54,31 +74,75 @@ func FindChromium(bin string) (string, error) {
 	return "", ErrNoChromium
 }
 
+// DefaultUser is the user Chromium runs as when rotator runs as root and no
+// browser.user is configured. A dedicated user of its own is better: see the
+// README's security model.
+const DefaultUser = "nobody"
+
 // Options configure a browser.
 type Options struct {
 	// Bin is the Chromium binary; empty means look it up (FindChromium).
 	Bin string
-	// UserDataDir is the profile directory. Empty means a fresh temporary
-	// profile, removed on Close; an account's own profile keeps cookies
-	// (a trusted-browser mark) between runs.
-	UserDataDir string
 	// Headful shows a window (for debugging on a desktop).
 	Headful bool
 	// LaunchTimeout bounds the start of the browser (default 30 s).
 	LaunchTimeout time.Duration
 	// Proxy is a proxy URL for all of the browser's traffic (empty: none).
+	// It may not carry credentials: they would be on Chromium's command
+	// line, which every local user can read.
 	Proxy string
+	// User is who Chromium runs as when rotator runs as root (default
+	// DefaultUser). It must not be root. Ignored when rotator is not root:
+	// Chromium then runs as rotator's own user.
+	User string
+	// Logger receives the notice that Chromium runs without its sandbox.
+	Logger *slog.Logger
+	// Sandbox remembers, across launches, whether the kernel gives
+	// Chromium a sandbox (nil: each launch finds out alone).
+	Sandbox *Sandbox
 }
 
-// ErrProfileInUse means another run holds the account's browser profile.
-var ErrProfileInUse = errors.New("browser profile is in use by another run")
+// Sandbox is what launches learned about Chromium's sandbox on this
+// machine: whether it is usable, and whether that was said in the log.
+// The zero value is ready to use; share one across launches.
+type Sandbox struct {
+	mu       sync.Mutex
+	disabled bool
+	why      string
+	told     bool
+}
 
-// Browser is a running Chromium.
+func (s *Sandbox) off() bool {
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.disabled
+}
+
+// disable records that the sandbox is unusable and logs why, once.
+func (s *Sandbox) disable(log *slog.Logger, why string) {
+	tell := true
+	if s != nil {
+		s.mu.Lock()
+		s.disabled, s.why = true, why
+		tell = !s.told
+		s.told = true
+		s.mu.Unlock()
+	}
+	if tell && log != nil {
+		log.Warn("chromium runs without its sandbox: the kernel gives this user none (enable unprivileged user namespaces, or install Chromium's setuid sandbox, to get it back)", "reason", why)
+	}
+}
+
+// Browser is a running Chromium with one fresh in-memory browser context.
 type Browser struct {
-	rod      *rod.Browser
-	launcher *launcher.Launcher
-	tempDir  string
-	lock     *os.File
+	// root drives the whole browser; rod drives this session's context.
+	root    *rod.Browser
+	rod     *rod.Browser
+	proc    *process
+	tempDir string
 }
 
 // Launch starts Chromium with opts. Close it when done.
@@ -94,142 +158,384 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	b := &Browser{}
-	dir := opts.UserDataDir
-	if dir == "" {
-		if b.tempDir, err = os.MkdirTemp("", "rotator-profile-"); err != nil {
-			return nil, fmt.Errorf("create browser profile: %w", err)
-		}
-		dir = b.tempDir
-	} else {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("create browser profile: %w", err)
-		}
-		if b.lock, err = lockProfile(dir); err != nil {
+	cred, err := browserUser(opts.User)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Proxy != "" {
+		if err := checkProxy(opts.Proxy); err != nil {
 			return nil, err
 		}
 	}
-	l := launcher.New().
-		Context(ctx).
-		Bin(bin).
-		UserDataDir(dir).
-		Headless(!opts.Headful).
-		Set("disable-background-networking").
-		Set("disable-component-update").
-		Set("no-first-run").
-		Set("disable-sync").
-		Set("disable-gpu").
-		Set("disable-quic").
-		Set("disable-extensions").
-		Set("no-default-browser-check").
-		Set("no-service-autorun").
-		Set("no-pings").
-		Set("disable-domain-reliability").
-		Set("allow-browser-signin", "false").
-		Set("disable-features", "site-per-process,TranslateUI,Translate,NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,DialMediaRouteProvider,CertificateTransparencyComponentUpdater,AutofillServerCommunication,InterestFeedContentSuggestions,CalculateNativeWinOcclusion,HeavyAdPrivacyMitigations,PrivacySandboxSettings4").
-		Set("remote-debugging-address", "127.0.0.1").
-		// A guard process kills Chromium when rotator dies, even by SIGKILL.
-		Leakless(true)
-	if os.Geteuid() == 0 {
-		l = l.NoSandbox(true)
+	noSandbox := opts.Sandbox.off()
+	for {
+		b, err := launch(ctx, bin, opts, cred, noSandbox)
+		if err == nil {
+			return b, nil
+		}
+		var se *sandboxError
+		if !noSandbox && errors.As(err, &se) {
+			opts.Sandbox.disable(opts.Logger, se.detail)
+			noSandbox = true
+			continue
+		}
+		return nil, err
 	}
-	if opts.Proxy != "" {
-		l = l.Proxy(opts.Proxy)
+}
+
+// sandboxError is a launch that failed because Chromium found no usable
+// sandbox.
+type sandboxError struct{ detail string }
+
+func (e *sandboxError) Error() string { return "chromium has no usable sandbox: " + e.detail }
+
+func launch(ctx context.Context, bin string, opts Options, cred *syscall.Credential, noSandbox bool) (*Browser, error) {
+	dir, err := os.MkdirTemp("", "rotator-chromium-")
+	if err != nil {
+		return nil, fmt.Errorf("create browser profile: %w", err)
 	}
-	b.launcher = l
-	u, err := l.Launch()
+	b := &Browser{tempDir: dir}
+	if cred != nil {
+		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
+			b.cleanup()
+			return nil, fmt.Errorf("give the browser profile to uid %d: %w", cred.Uid, err)
+		}
+	}
+	args := chromiumArgs(dir, opts, noSandbox)
+	p, err := startProcess(bin, args, chromiumEnv(dir, opts.Headful), cred)
 	if err != nil {
 		b.cleanup()
 		return nil, fmt.Errorf("launch chromium %s: %w", bin, err)
 	}
-	// The connection outlives this call, so it must not hang on ctx's
-	// cancellation; the launch deadline still bounds the connect.
-	rb := rod.New().ControlURL(u).Context(context.WithoutCancel(ctx))
+	b.proc = p
+
+	// The connection outlives this call, so it must not end with ctx; the
+	// launch deadline still bounds the connect.
+	client := cdp.New().Start(p.conn)
+	rb := rod.New().Client(client).Context(context.WithoutCancel(ctx))
 	connected := make(chan error, 1)
 	go func() { connected <- rb.Connect() }()
 	select {
-	case err := <-connected:
-		if err != nil {
-			b.cleanup()
-			return nil, fmt.Errorf("connect to chromium: %w", err)
-		}
+	case err = <-connected:
+	case <-p.exited:
+		err = errors.New("chromium exited")
 	case <-ctx.Done():
-		b.cleanup()
-		return nil, fmt.Errorf("connect to chromium: %w", ctx.Err())
+		err = ctx.Err()
 	}
-	b.rod = rb.Context(context.Background())
+	if err == nil {
+		b.root = rb.Context(context.Background())
+		err = b.setup(ctx)
+	}
+	if err != nil {
+		b.cleanup()
+		out := p.stderr.String()
+		if strings.Contains(out, "No usable sandbox") {
+			return nil, &sandboxError{detail: firstLineWith(out, "No usable sandbox")}
+		}
+		if tail := strings.TrimSpace(out); tail != "" {
+			return nil, fmt.Errorf("connect to chromium %s: %w; it said: %s", bin, err, tail)
+		}
+		return nil, fmt.Errorf("connect to chromium %s: %w", bin, err)
+	}
 	return b, nil
+}
+
+// setup opens the session's browser context and denies downloads in it and
+// in the default one.
+func (b *Browser) setup(ctx context.Context) error {
+	root := b.root.Context(ctx)
+	if err := (proto.BrowserSetDownloadBehavior{Behavior: proto.BrowserSetDownloadBehaviorBehaviorDeny}).Call(root); err != nil {
+		return fmt.Errorf("deny downloads: %w", err)
+	}
+	inc, err := root.Incognito()
+	if err != nil {
+		return fmt.Errorf("create browser context: %w", err)
+	}
+	if err := (proto.BrowserSetDownloadBehavior{Behavior: proto.BrowserSetDownloadBehaviorBehaviorDeny,
+		BrowserContextID: inc.BrowserContextID}).Call(root); err != nil {
+		return fmt.Errorf("deny downloads: %w", err)
+	}
+	b.rod = inc.Context(context.Background())
+	return nil
+}
+
+func chromiumArgs(dir string, opts Options, noSandbox bool) []string {
+	args := []string{
+		"--remote-debugging-pipe",
+		"--user-data-dir=" + dir,
+		"--disk-cache-dir=" + dir + "/cache",
+		"--disable-background-networking",
+		"--disable-component-update",
+		"--no-first-run",
+		"--disable-sync",
+		"--disable-gpu",
+		"--disable-quic",
+		"--disable-extensions",
+		"--disable-breakpad",
+		"--disable-crash-reporter",
+		"--no-default-browser-check",
+		"--no-service-autorun",
+		"--no-pings",
+		"--disable-domain-reliability",
+		"--password-store=basic",
+		"--use-mock-keychain",
+		"--allow-browser-signin=false",
+		"--disable-features=site-per-process,TranslateUI,Translate,NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,DialMediaRouteProvider,CertificateTransparencyComponentUpdater,AutofillServerCommunication,InterestFeedContentSuggestions,CalculateNativeWinOcclusion,HeavyAdPrivacyMitigations,PrivacySandboxSettings4",
+	}
+	if !opts.Headful {
+		args = append(args, "--headless")
+	}
+	if noSandbox {
+		args = append(args, "--no-sandbox")
+	}
+	if opts.Proxy != "" {
+		args = append(args, "--proxy-server="+opts.Proxy)
+	}
+	return append(args, "about:blank")
+}
+
+// chromiumEnv is all Chromium gets of an environment: a fixed PATH, a home
+// in its own profile, and the locale and time zone.
+func chromiumEnv(dir string, headful bool) []string {
+	env := []string{
+		"PATH=/usr/local/bin:/usr/bin:/bin",
+		"HOME=" + dir,
+		"XDG_CONFIG_HOME=" + dir + "/.config",
+		"XDG_CACHE_HOME=" + dir + "/.cache",
+	}
+	keep := []string{"LANG", "LC_ALL", "TZ"}
+	if headful {
+		keep = append(keep, "DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY", "XDG_RUNTIME_DIR")
+	}
+	for _, k := range keep {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+// checkProxy refuses a proxy URL with credentials: Chromium's command line
+// is readable by every local user.
+func checkProxy(proxy string) error {
+	scheme, rest, ok := strings.Cut(proxy, "://")
+	if !ok {
+		rest = scheme
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	if strings.Contains(host, "@") {
+		return errors.New("the proxy URL carries credentials; Chromium's command line is readable by every local user, so rotator refuses them: use a proxy that authorises this host instead")
+	}
+	return nil
+}
+
+// browserUser returns who Chromium runs as: nil (rotator's own user) unless
+// rotator is root.
+func browserUser(name string) (*syscall.Credential, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
+	if name == "" {
+		name = DefaultUser
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		return nil, fmt.Errorf("browser user %q (Chromium never runs as root; set browser.user to an unprivileged user): %w", name, err)
+	}
+	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
+	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
+	if err1 != nil || err2 != nil {
+		return nil, fmt.Errorf("browser user %q: ids %s:%s are not numbers", name, u.Uid, u.Gid)
+	}
+	if uid == 0 {
+		return nil, fmt.Errorf("browser user %q is root: Chromium never runs as root; set browser.user to an unprivileged user", name)
+	}
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}, nil
+}
+
+func firstLineWith(s, sub string) string {
+	for line := range strings.Lines(s) {
+		if strings.Contains(line, sub) {
+			return strings.TrimSpace(line)
+		}
+	}
+	return sub
+}
+
+// process is a running Chromium and the pipe DevTools speaks over.
+type process struct {
+	cmd    *exec.Cmd
+	conn   *pipeConn
+	stderr *tailBuffer
+	exited chan struct{}
+}
+
+// startProcess starts Chromium in its own process group, with a parent-death
+// signal, as cred (nil: this process's user), speaking DevTools on file
+// descriptors 3 (commands to it) and 4 (its answers).
+func startProcess(bin string, args, env []string, cred *syscall.Credential) (*process, error) {
+	// Chromium reads commands from fd 3 and writes to fd 4.
+	cmdR, cmdW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("devtools pipe: %w", err)
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		cmdR.Close()
+		cmdW.Close()
+		return nil, fmt.Errorf("devtools pipe: %w", err)
+	}
+	p := &process{stderr: &tailBuffer{max: 8 << 10}, exited: make(chan struct{})}
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Env = env
+	p.cmd.Dir = "/"
+	p.cmd.Stdin = nil
+	p.cmd.Stdout = p.stderr
+	p.cmd.Stderr = p.stderr
+	p.cmd.ExtraFiles = []*os.File{cmdR, outW}
+	// A child that keeps Chromium's output open must not hold Wait.
+	p.cmd.WaitDelay = 2 * time.Second
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{
+		Setpgid:    true,
+		Pdeathsig:  syscall.SIGKILL,
+		Credential: cred,
+	}
+	err = p.cmd.Start()
+	// The child holds its own copies of its ends.
+	cmdR.Close()
+	outW.Close()
+	if err != nil {
+		cmdW.Close()
+		outR.Close()
+		return nil, err
+	}
+	p.conn = &pipeConn{w: cmdW, r: bufio.NewReaderSize(outR, 1<<20), rc: outR}
+	go func() {
+		p.cmd.Wait()
+		close(p.exited)
+	}()
+	return p, nil
+}
+
+// kill ends the whole process group and waits for the browser process.
+func (p *process) kill() {
+	pid := p.cmd.Process.Pid
+	syscall.Kill(-pid, syscall.SIGKILL)
+	<-p.exited
+	// Children that left the group's leader behind are in the group too.
+	syscall.Kill(-pid, syscall.SIGKILL)
+}
+
+// pipeConn carries DevTools messages over Chromium's pipe: JSON, each ended
+// by a NUL byte. It has the shape rod's cdp client takes as a transport.
+type pipeConn struct {
+	mu sync.Mutex
+	w  *os.File
+	r  *bufio.Reader
+	rc *os.File
+}
+
+var _ cdp.WebSocketable = (*pipeConn)(nil)
+
+// Send writes one message.
+func (c *pipeConn) Send(msg []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	buf := make([]byte, 0, len(msg)+1)
+	buf = append(append(buf, msg...), 0)
+	_, err := c.w.Write(buf)
+	return err
+}
+
+// Read returns the next message.
+func (c *pipeConn) Read() ([]byte, error) {
+	msg, err := c.r.ReadBytes(0)
+	if err != nil {
+		return nil, err
+	}
+	return msg[:len(msg)-1], nil
+}
+
+func (c *pipeConn) close() {
+	c.w.Close()
+	c.rc.Close()
+}
+
+// tailBuffer keeps the last max bytes written to it: Chromium's output, for
+// the reason of a failed launch.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.max {
+		t.buf = bytes.Clone(t.buf[len(t.buf)-t.max:])
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
 }
 
 // callTimeout bounds one DevTools call that waits on no page state
 // (opening a page, closing the browser).
 const callTimeout = 30 * time.Second
 
-// Rod returns the underlying go-rod browser, for the template engine.
+// Rod returns the go-rod browser of this session's browser context, for the
+// template engine.
 func (b *Browser) Rod() *rod.Browser { return b.rod }
 
 // Version returns the browser's product string, like "Chrome/156.0...".
 func (b *Browser) Version(ctx context.Context) (string, error) {
-	v, err := b.rod.Context(ctx).Version()
+	v, err := b.root.Context(ctx).Version()
 	if err != nil {
 		return "", fmt.Errorf("browser version: %w", err)
 	}
 	return v.Product, nil
 }
 
-// Close stops the browser and removes a temporary profile.
+// Close stops the browser, kills what is left of its process group, and
+// removes its profile.
 func (b *Browser) Close() error {
 	var err error
-	if b.rod != nil {
+	if b.root != nil && b.proc != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err = b.rod.Context(ctx).Close()
+		err = b.root.Context(ctx).Close()
 		cancel()
+		// Chromium exits by itself after Browser.close; one that does not
+		// is killed.
+		select {
+		case <-b.proc.exited:
+		case <-time.After(5 * time.Second):
+		}
+		if errors.Is(err, context.DeadlineExceeded) || isPipeClosed(err) {
+			err = nil // it went away while answering
+		}
 	}
 	b.cleanup()
 	return err
 }
 
+func isPipeClosed(err error) bool {
+	return err != nil && (errors.Is(err, os.ErrClosed) || errors.Is(err, syscall.EPIPE) || strings.Contains(err.Error(), "EOF"))
+}
+
 func (b *Browser) cleanup() {
-	if b.launcher != nil && b.launcher.PID() != 0 {
-		// The launcher's Cleanup removes the user-data-dir it was given:
-		// an account's profile must stay (its cookies are what makes the
-		// site trust this browser next time), so it is not told of it.
-		b.launcher.Delete(flags.UserDataDir)
-		exited := make(chan struct{})
-		go func() { b.launcher.Cleanup(); close(exited) }()
-		// After Browser.close Chromium writes its cookies and exits by
-		// itself; only one that does not is killed.
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			b.launcher.Kill()
-			<-exited
-		}
+	if b.proc != nil {
+		b.proc.kill()
+		b.proc.conn.close()
 	}
 	if b.tempDir != "" {
 		os.RemoveAll(b.tempDir)
 	}
-	if b.lock != nil {
-		b.lock.Close() // releases the flock
-		b.lock = nil
-	}
-}
-
-// lockProfile takes an exclusive lock on the profile, so two runs never
-// share one; the lock goes with the process, also when it is killed.
-func lockProfile(dir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, "rotator.lock"), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("lock browser profile: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w: %s", ErrProfileInUse, dir)
-		}
-		return nil, fmt.Errorf("lock browser profile: %w", err)
-	}
-	return f, nil
 }
 
 // PageOptions set how a page presents itself.
@@ -241,7 +547,8 @@ type PageOptions struct {
 	Width, Height int
 }
 
-// NewPage opens a blank page with a stable user agent and viewport.
+// NewPage opens a blank page in the session's browser context, with a
+// stable user agent and viewport.
 func (b *Browser) NewPage(ctx context.Context, opts PageOptions) (*rod.Page, error) {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
@@ -269,7 +576,7 @@ func (b *Browser) NewPage(ctx context.Context, opts PageOptions) (*rod.Page, err
 	setup := page.Context(ctx)
 	ua := opts.UserAgent
 	if ua == "" {
-		v, err := b.rod.Context(ctx).Version()
+		v, err := b.root.Context(ctx).Version()
 		if err != nil {
 			return nil, fmt.Errorf("browser version: %w", err)
 		}
@@ -290,5 +597,5 @@ func (b *Browser) NewPage(ctx context.Context, opts PageOptions) (*rod.Page, err
 	return page, nil
 }
 
-// PID is the browser process's id.
-func (b *Browser) PID() int { return b.launcher.PID() }
+// PID is the browser process's id; its process group has the same id.
+func (b *Browser) PID() int { return b.proc.cmd.Process.Pid }

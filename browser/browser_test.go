@@ -1,11 +1,14 @@
 package browser
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -130,29 +133,44 @@ func TestProxyUserAgentViewport(t *testing.T) {
 	}
 }
 
-// An account's profile keeps the site's cookies from one run to the next:
-// that is what makes a site trust the browser after an operator said so.
-func TestProfileKeepsCookies(t *testing.T) {
+// An account's browser state (cookies and the site's local storage) goes
+// from one browser to the next through SaveState and LoadState, and nothing
+// of it stays on disk: that is what makes a site trust the browser after an
+// operator said so, on any worker.
+func TestStateCarriesCookiesAndStorage(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/set" {
-			http.SetCookie(w, &http.Cookie{Name: "trusted", Value: "yes", Path: "/", MaxAge: 3600})
+			http.SetCookie(w, &http.Cookie{Name: "trusted", Value: "cookie-canary-7f3a", Path: "/", MaxAge: 3600, HttpOnly: true})
 		}
 		c, _ := r.Cookie("trusted")
 		w.Header().Set("Content-Type", "text/html")
-		fmt.Fprintf(w, `<!doctype html><p id="c">%v</p>`, c != nil)
+		fmt.Fprintf(w, `<!doctype html><p id="c">%v</p><p id="s"></p><script>
+if (location.pathname == "/set") localStorage.setItem("device", "storage-canary-19bd");
+document.getElementById("s").textContent = localStorage.getItem("device") || "none";
+</script>`, c != nil)
 	}))
 	defer srv.Close()
-	dir := t.TempDir() + "/profile"
-	visit := func(path string) string {
+	visit := func(path string, state []byte) (cookie, storage string, saved []byte) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		b, err := Launch(ctx, Options{UserDataDir: dir})
+		b, err := Launch(ctx, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer b.Close()
+		defer func() {
+			dir := b.tempDir
+			if err := b.Close(); err != nil {
+				t.Errorf("close: %v", err)
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("the browser's profile %s is still on disk after Close", dir)
+			}
+		}()
 		p, err := b.NewPage(ctx, PageOptions{})
 		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.LoadState(ctx, p, state); err != nil {
 			t.Fatal(err)
 		}
 		p = p.Context(ctx)
@@ -160,17 +178,49 @@ func TestProfileKeepsCookies(t *testing.T) {
 			t.Fatal(err)
 		}
 		p.WaitLoad()
-		el, err := p.Element("#c")
+		cookie = p.MustElement("#c").MustText()
+		storage = p.MustElement("#s").MustText()
+		// Nothing of the site is written into the profile while it runs.
+		if found := grepDir(t, b.tempDir, "cookie-canary-7f3a", "storage-canary-19bd"); found != "" {
+			t.Errorf("the site's state is on disk in %s", found)
+		}
+		saved, err = b.SaveState(ctx, p, []string{srv.URL})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return el.MustText()
+		return cookie, storage, saved
 	}
-	visit("/set")
-	if _, err := os.Stat(dir); err != nil {
-		t.Fatalf("the profile is gone after Close: %v", err)
+	_, _, st := visit("/set", nil)
+	if got, _, _ := visit("/", nil); got != "false" {
+		t.Fatalf("a browser without the saved state sent the cookie (%s)", got)
 	}
-	if got := visit("/"); got != "true" {
-		t.Fatalf("a new browser on the profile has no cookie (%s)", got)
+	cookie, storage, _ := visit("/", st)
+	if cookie != "true" {
+		t.Errorf("a browser loaded with the saved state has no cookie")
 	}
+	if storage != "storage-canary-19bd" {
+		t.Errorf("a browser loaded with the saved state has local storage %q", storage)
+	}
+}
+
+// grepDir returns the first file under dir that holds one of the needles.
+func grepDir(t *testing.T, dir string, needles ...string) string {
+	t.Helper()
+	found := ""
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || found != "" {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil
+		}
+		for _, n := range needles {
+			if bytes.Contains(data, []byte(n)) {
+				found = path
+			}
+		}
+		return nil
+	})
+	return found
 }

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,48 +17,131 @@ import (
 )
 
 // TestHelperLaunch is not a test: TestNoChromiumOutlivesAKilledRun runs the
-// test binary as a child that launches Chromium, prints its pid and the
-// profile, and waits to be killed.
+// test binary as a child that launches Chromium, opens a page, prints
+// Chromium's pid, and waits to be killed.
 func TestHelperLaunch(t *testing.T) {
-	dir := os.Getenv("ROTATOR_HELPER_PROFILE")
-	if dir == "" {
+	url := os.Getenv("ROTATOR_HELPER_URL")
+	if url == "" {
 		t.Skip("helper process only")
 	}
-	b, err := Launch(context.Background(), Options{UserDataDir: dir})
+	ctx := context.Background()
+	b, err := Launch(ctx, Options{})
 	if err != nil {
 		fmt.Println("error", err)
 		os.Exit(1)
 	}
+	p, err := b.NewPage(ctx, PageOptions{})
+	if err == nil {
+		err = p.Navigate(url)
+	}
+	if err != nil {
+		fmt.Println("error", err)
+		os.Exit(1)
+	}
+	p.WaitLoad()
 	fmt.Println("pid", b.PID())
 	time.Sleep(time.Minute)
 	os.Exit(0)
 }
 
-// processesUsing lists the pids whose command line mentions s.
-func processesUsing(s string) []int {
-	var out []int
+// procStat reads a process's parent and process group.
+func procStat(pid int) (ppid, pgid int, ok bool) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, false
+	}
+	// The command name is in parentheses and may hold spaces.
+	s := string(data)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(fields) < 3 || fields[0] == "Z" {
+		return 0, 0, false
+	}
+	ppid, _ = strconv.Atoi(fields[1])
+	pgid, _ = strconv.Atoi(fields[2])
+	return ppid, pgid, true
+}
+
+// tree lists root and every live process descended from it or in its
+// process group.
+func tree(root int) []int {
+	parents := map[int]int{}
+	groups := map[int]int{}
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && strings.Contains(string(cmd), s) {
-			out = append(out, pid)
+		if ppid, pgid, ok := procStat(pid); ok {
+			parents[pid], groups[pid] = ppid, pgid
+		}
+	}
+	var out []int
+	for pid := range parents {
+		for p := pid; p > 1; p = parents[p] {
+			if p == root || groups[pid] == root {
+				out = append(out, pid)
+				break
+			}
+			if _, ok := parents[p]; !ok {
+				break
+			}
 		}
 	}
 	return out
 }
 
+// listeningSockets returns the inodes of the TCP sockets in LISTEN state.
+func listeningSockets(t *testing.T) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for i, line := range strings.Split(string(data), "\n") {
+			fields := strings.Fields(line)
+			if i == 0 || len(fields) < 10 {
+				continue
+			}
+			if fields[3] == "0A" { // TCP_LISTEN
+				out[fields[9]] = true
+			}
+		}
+	}
+	return out
+}
+
+// socketsOf returns the socket inodes a process holds open.
+func socketsOf(pid int) []string {
+	var out []string
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		l, err := os.Readlink(filepath.Join(dir, e.Name()))
+		if err == nil && strings.HasPrefix(l, "socket:[") {
+			out = append(out, strings.TrimSuffix(strings.TrimPrefix(l, "socket:["), "]"))
+		}
+	}
+	return out
+}
+
+// The browser of a run listens on no socket, runs nothing from the temp
+// folder, never as root, and dies with a SIGKILLed rotator.
 func TestNoChromiumOutlivesAKilledRun(t *testing.T) {
-	profile := filepath.Join(t.TempDir(), "profile-kill-test")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<!doctype html><title>a page</title><input type=password>`)
+	}))
+	defer srv.Close()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperLaunch$")
-	cmd.Env = append(os.Environ(), "ROTATOR_HELPER_PROFILE="+profile)
+	cmd.Env = append(os.Environ(), "ROTATOR_HELPER_URL="+srv.URL)
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	defer cmd.Process.Kill()
 	sc := bufio.NewScanner(stdout)
 	pid := 0
 	for sc.Scan() {
@@ -71,32 +156,88 @@ func TestNoChromiumOutlivesAKilledRun(t *testing.T) {
 	if pid == 0 {
 		t.Fatal("helper printed no pid")
 	}
-	if len(processesUsing(profile)) == 0 {
-		t.Fatal("no Chromium process found for the profile")
+	procs := tree(pid)
+	if len(procs) < 2 {
+		t.Fatalf("Chromium's process tree is %v: expected the browser and its children", procs)
 	}
-	// The profile is locked while the run lives.
-	if _, err := Launch(context.Background(), Options{UserDataDir: profile}); err == nil {
-		t.Error("a second run opened a profile in use")
+	listening := listeningSockets(t)
+	tmp, _ := filepath.EvalSymlinks(os.TempDir())
+	for _, p := range procs {
+		for _, ino := range socketsOf(p) {
+			if listening[ino] {
+				cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p))
+				t.Errorf("Chromium process %d listens on a TCP socket (inode %s): %s", p, ino, strings.ReplaceAll(string(cmdline), "\x00", " "))
+			}
+		}
+		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", p)); err == nil && strings.HasPrefix(exe, tmp+"/") {
+			t.Errorf("process %d runs %s, from the temp folder", p, exe)
+		}
+		status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", p))
+		for line := range strings.Lines(string(status)) {
+			if f := strings.Fields(line); len(f) >= 3 && f[0] == "Uid:" && (f[1] == "0" || f[2] == "0") {
+				t.Errorf("Chromium process %d runs as root: %s", p, strings.TrimSpace(line))
+			}
+		}
 	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		if len(processesUsing(profile)) == 0 {
+	var left []int
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		left = left[:0]
+		for _, p := range procs {
+			if _, _, ok := procStat(p); ok {
+				left = append(left, p)
+			}
+		}
+		if len(left) == 0 {
 			break
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
-	if left := processesUsing(profile); len(left) > 0 {
+	if len(left) > 0 {
 		for _, p := range left {
 			syscall.Kill(p, syscall.SIGKILL)
 		}
 		t.Fatalf("Chromium processes %v outlived the killed run", left)
 	}
-	// And the profile is free again.
-	b, err := Launch(context.Background(), Options{UserDataDir: profile})
-	if err != nil {
-		t.Fatalf("profile still locked after the run died: %v", err)
+}
+
+// As root, Chromium runs as an unprivileged user that cannot read what
+// rotator keeps: a page asked to open a root-only file gets nothing of it.
+func TestChromiumCannotReadRootFiles(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: Chromium then runs as browser.user")
 	}
-	b.Close()
+	dir := t.TempDir() // 0700, root's
+	key := filepath.Join(dir, "master-key.txt")
+	if err := os.WriteFile(key, []byte("key-canary-51c2e"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, err := Launch(ctx, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", b.PID()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(status), "\nUid:\t65534\t") {
+		t.Errorf("Chromium does not run as nobody:\n%s", status)
+	}
+	p, err := b.NewPage(ctx, PageOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = p.Context(ctx)
+	_ = p.Navigate("file://" + key)
+	p.WaitLoad()
+	html, err := p.HTML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(html, "key-canary-51c2e") {
+		t.Fatal("Chromium read a root-only file")
+	}
 }

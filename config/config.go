@@ -109,6 +109,10 @@ type Browser struct {
 	// Bin is the Chromium binary; empty: the first of chromium,
 	// chromium-browser, google-chrome on PATH.
 	Bin string `yaml:"bin"`
+	// User is who Chromium runs as when rotator runs as root (Chromium
+	// never runs as root); empty: "nobody". A user of its own, with no
+	// other processes, is better.
+	User string `yaml:"user"`
 }
 
 // Templates settings.
@@ -273,9 +277,11 @@ func (c *Config) Resolve(dataFlag string, env Env) error {
 	return nil
 }
 
-// ProfileDir is the account's persistent browser profile.
-func (c Config) ProfileDir(account string) string {
-	return filepath.Join(c.DataDir, "profiles", account)
+// LegacyProfilesDir is where rotator before 0.9 kept a Chromium profile per
+// account; its cookie files are readable without the master key, so it is
+// removed when found (browser state now lives in the vault).
+func (c Config) LegacyProfilesDir() string {
+	return filepath.Join(c.DataDir, "profiles")
 }
 
 // ArtifactDir is where an account's runs keep screenshots and pages.

@@ -75,7 +75,7 @@ func newEnv(t *testing.T, secure bool) *env {
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.rot = &rotator.Rotator{
 		Store:  st,
-		Opener: rotator.BrowserOpener{ProfileDir: func(a string) string { return filepath.Join(dir, "profiles", a) }},
+		Opener: rotator.BrowserOpener{State: st},
 		Templates: func(name string) (*templates.Template, error) {
 			tpl, diags := templates.Find(name, "")
 			if tpl == nil {

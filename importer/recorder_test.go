@@ -131,7 +131,7 @@ func TestRecordedTemplateRotates(t *testing.T) {
 	demoacct.Add(t, site, st, srv.URL+"/", demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"})
 	r := &rotator.Rotator{
 		Store:       st,
-		Opener:      rotator.BrowserOpener{ProfileDir: func(a string) string { return filepath.Join(dir, "profiles", a) }},
+		Opener:      rotator.BrowserOpener{State: st},
 		Templates:   func(string) (*templates.Template, error) { return tpl, nil },
 		Actor:       "test",
 		ArtifactDir: func(a string) string { return filepath.Join(dir, "artifacts", a) },

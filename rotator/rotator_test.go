@@ -54,7 +54,7 @@ func newEnvWith(t testing.TB, dir string, site *demosite.Site) *env {
 	e := &env{t: t, site: site, srv: srv, store: st, dir: dir, tpls: map[string]*templates.Template{}}
 	e.rot = &Rotator{
 		Store:  st,
-		Opener: BrowserOpener{ProfileDir: func(a string) string { return filepath.Join(dir, "profiles", a) }},
+		Opener: BrowserOpener{State: st},
 		Templates: func(name string) (*templates.Template, error) {
 			if tpl, ok := e.tpls[name]; ok {
 				return tpl, nil

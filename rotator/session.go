@@ -2,6 +2,9 @@ package rotator
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/go-rod/rod"
@@ -40,28 +43,39 @@ type Hooks struct {
 	OnChallenge func(context.Context, *browser.ChallengeError) error
 }
 
+// BrowserState keeps an account's browser state (cookies, site storage)
+// between runs, encrypted: the vault.
+type BrowserState interface {
+	Cookies(ctx context.Context, name string) ([]byte, error)
+	SetCookies(ctx context.Context, name string, state []byte) error
+}
+
 // BrowserOpener opens sessions in the system Chromium.
 type BrowserOpener struct {
 	// Bin is the Chromium binary (empty: looked up on PATH).
 	Bin string
-	// ProfileDir is the account's persistent profile folder.
-	ProfileDir func(account string) string
-	Headful    bool
+	// User is who Chromium runs as when rotator is root (empty:
+	// browser.DefaultUser).
+	User string
+	// State keeps each account's browser state in the vault between runs
+	// (nil: every run starts with none, and nothing is kept).
+	State   BrowserState
+	Headful bool
+	// Logger and Sandbox: see browser.Options.
+	Logger  *slog.Logger
+	Sandbox *browser.Sandbox
 }
 
-// Open launches Chromium on the account's profile (locked for this run) with
-// the account's or the template's proxy, and the template's user agent and
-// viewport.
+// Open launches Chromium with the account's or the template's proxy, loads
+// the account's saved browser state, and opens a page with the template's
+// user agent and viewport.
 func (o BrowserOpener) Open(ctx context.Context, acct store.Account, tpl *templates.Template, hooks Hooks) (Session, error) {
 	proxy := acct.Proxy
 	if proxy == "" {
 		proxy = tpl.Proxy
 	}
-	dir := ""
-	if o.ProfileDir != nil {
-		dir = o.ProfileDir(acct.Name)
-	}
-	b, err := browser.Launch(ctx, browser.Options{Bin: o.Bin, UserDataDir: dir, Headful: o.Headful, Proxy: proxy})
+	b, err := browser.Launch(ctx, browser.Options{Bin: o.Bin, User: o.User, Headful: o.Headful, Proxy: proxy,
+		Logger: o.Logger, Sandbox: o.Sandbox})
 	if err != nil {
 		return nil, err
 	}
@@ -74,15 +88,28 @@ func (o BrowserOpener) Open(ctx context.Context, acct store.Account, tpl *templa
 		b.Close()
 		return nil, err
 	}
-	return &browserSession{b: b, page: page, tpl: tpl, base: acct.SiteURL, hooks: hooks}, nil
+	s := &browserSession{b: b, page: page, tpl: tpl, base: acct.SiteURL, hooks: hooks, account: acct.Name, state: o.State}
+	if o.State != nil {
+		saved, err := o.State.Cookies(ctx, acct.Name)
+		if err == nil {
+			err = b.LoadState(ctx, page, saved)
+		}
+		if err != nil {
+			b.Close()
+			return nil, fmt.Errorf("load the browser state of %s: %w", acct.Name, err)
+		}
+	}
+	return s, nil
 }
 
 type browserSession struct {
-	b     *browser.Browser
-	page  *rod.Page
-	tpl   *templates.Template
-	base  string
-	hooks Hooks
+	b       *browser.Browser
+	page    *rod.Page
+	tpl     *templates.Template
+	base    string
+	hooks   Hooks
+	account string
+	state   BrowserState
 }
 
 func (s *browserSession) runner(tpl *templates.Template, vals browser.Values) *browser.Runner {
@@ -133,4 +160,26 @@ func (s *browserSession) Rejected(ctx context.Context) (bool, error) {
 	return browser.MatchesAny(s.page.Context(ctx), s.tpl.Rejections)
 }
 
-func (s *browserSession) Close() error { return s.b.Close() }
+// Close saves the account's browser state to the vault (a "trust this
+// browser" cookie is what lets the next run through unattended), then ends
+// the browser, which leaves nothing of the site on disk.
+func (s *browserSession) Close() error {
+	var saveErr error
+	if s.state != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		st, err := s.b.SaveState(ctx, s.page, s.origins())
+		if err == nil {
+			err = s.state.SetCookies(ctx, s.account, st)
+		}
+		cancel()
+		if err != nil {
+			saveErr = fmt.Errorf("save the browser state of %s: %w", s.account, err)
+		}
+	}
+	return errors.Join(saveErr, s.b.Close())
+}
+
+// origins are the site's origins, whose local storage is kept.
+func (s *browserSession) origins() []string {
+	return []string{s.base, s.tpl.BaseURL}
+}

@@ -159,7 +159,21 @@ func (a *app) openVault(ctx context.Context) (*store.Store, config.Config, error
 	if err != nil {
 		return nil, cfg, err
 	}
+	// Browser profiles of earlier versions hold site cookies that open
+	// without the master key; browser state now lives in the vault.
+	if legacy := cfg.LegacyProfilesDir(); dirExists(legacy) {
+		if err := os.RemoveAll(legacy); err != nil {
+			s.Close()
+			return nil, cfg, fmt.Errorf("remove the old browser profiles %s (their cookies are readable without the master key): %w", legacy, err)
+		}
+		fmt.Fprintf(a.stderr, "removed the old browser profiles in %s: browser state is kept in the vault now; sites may ask to trust the browser once more\n", legacy)
+	}
 	return s, cfg, nil
+}
+
+func dirExists(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
 }
 
 // openAccount opens the vault and reads one account.

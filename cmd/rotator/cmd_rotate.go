@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -34,8 +35,9 @@ func (e exitError) Unwrap() error { return e.err }
 // with progress on stderr.
 func (a *app) newRotator(s *store.Store, cfg config.Config, headful bool) *rotator.Rotator {
 	return &rotator.Rotator{
-		Store:  s,
-		Opener: rotator.BrowserOpener{Bin: cfg.Browser.Bin, ProfileDir: cfg.ProfileDir, Headful: headful},
+		Store: s,
+		Opener: rotator.BrowserOpener{Bin: cfg.Browser.Bin, User: cfg.Browser.User, State: s, Headful: headful,
+			Logger: slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), Sandbox: &browser.Sandbox{}},
 		Templates: func(name string) (*templates.Template, error) {
 			tpl, diags := templates.Find(name, cfg.Templates.Dir)
 			if err := diags.Err(); err != nil {

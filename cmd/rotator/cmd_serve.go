@@ -105,6 +105,10 @@ func startServer(ctx context.Context, a *app, s *store.Store, cfg config.Config,
 	}
 	rot := a.newRotator(s, cfg, false)
 	rot.OnStep, rot.OnEvent, rot.Logger, rot.Actor = nil, nil, logger, "scheduler"
+	if o, ok := rot.Opener.(rotator.BrowserOpener); ok {
+		o.Logger = logger
+		rot.Opener = o
+	}
 	if cfg.Console.MaxHeld > 0 {
 		rot.Holds = &rotator.Holds{Keep: cfg.Console.KeepPaused, Max: cfg.Console.MaxHeld, Now: a.now}
 	}

@@ -119,7 +119,7 @@ func runTemplateTest(ctx context.Context, a *app, opts templateTestOptions) erro
 	if proxy == "" {
 		proxy = tpl.Proxy
 	}
-	b, err := browser.Launch(ctx, browser.Options{Bin: cfg.Browser.Bin, UserDataDir: cfg.ProfileDir(acct.Name),
+	b, err := browser.Launch(ctx, browser.Options{Bin: cfg.Browser.Bin, User: cfg.Browser.User,
 		Headful: opts.headful, Proxy: proxy})
 	if err != nil {
 		return err
