@@ -40,6 +40,7 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -190,7 +191,7 @@ type sandboxError struct{ detail string }
 func (e *sandboxError) Error() string { return "chromium has no usable sandbox: " + e.detail }
 
 func launch(ctx context.Context, bin string, opts Options, cred *syscall.Credential, noSandbox bool) (*Browser, error) {
-	dir, err := os.MkdirTemp("", "rotator-chromium-")
+	dir, err := os.MkdirTemp(profileParent(cred), "rotator-chromium-")
 	if err != nil {
 		return nil, fmt.Errorf("create browser profile: %w", err)
 	}
@@ -351,6 +352,37 @@ func browserUser(name string) (*syscall.Credential, error) {
 		return nil, fmt.Errorf("browser user %q is root: Chromium never runs as root; set browser.user to an unprivileged user", name)
 	}
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}, nil
+}
+
+// profileParent is the folder a browser profile is made in: the temp
+// folder, unless Chromium runs as another user who cannot reach it (a
+// private TMPDIR), then /tmp.
+func profileParent(cred *syscall.Credential) string {
+	tmp := os.TempDir()
+	if cred == nil || searchable(tmp) {
+		return tmp
+	}
+	return "/tmp"
+}
+
+// searchable says whether every folder on the way to dir can be passed by
+// any user.
+func searchable(dir string) bool {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return false
+	}
+	for {
+		fi, err := os.Stat(dir)
+		if err != nil || fi.Mode().Perm()&0o001 == 0 {
+			return false
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return true
+		}
+		dir = parent
+	}
 }
 
 func firstLineWith(s, sub string) string {

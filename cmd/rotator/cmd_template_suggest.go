@@ -2,10 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -49,17 +50,20 @@ A FILE is a saved page (.html); it is opened as it is.`,
 }
 
 func runTemplateSuggest(ctx context.Context, a *app, opts templateSuggestOptions) error {
-	target := opts.target
+	// A saved page is read here and handed to the page as its document:
+	// Chromium (another user when rotator is root) need not read the file,
+	// and file: URLs are never opened.
+	target, html := opts.target, ""
 	u, err := url.Parse(target)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-		abs, ferr := filepath.Abs(target)
+		data, ferr := os.ReadFile(target)
 		if ferr != nil {
+			if errors.Is(ferr, fs.ErrNotExist) {
+				return usagef("%s is neither an http(s) URL nor a file", target)
+			}
 			return ferr
 		}
-		if _, ferr := os.Stat(abs); ferr != nil {
-			return usagef("%s is neither an http(s) URL nor a file", target)
-		}
-		target = (&url.URL{Scheme: "file", Path: abs}).String()
+		html, target = string(data), "about:blank"
 	}
 	cfg, err := a.config()
 	if err != nil {
@@ -67,7 +71,7 @@ func runTemplateSuggest(ctx context.Context, a *app, opts templateSuggestOptions
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	b, err := browser.Launch(ctx, browser.Options{Bin: cfg.Browser.Bin, Headful: opts.headful})
+	b, err := browser.Launch(ctx, browser.Options{Bin: cfg.Browser.Bin, User: cfg.Browser.User, Headful: opts.headful})
 	if err != nil {
 		return err
 	}
@@ -82,6 +86,11 @@ func runTemplateSuggest(ctx context.Context, a *app, opts templateSuggestOptions
 	}
 	if err := p.WaitLoad(); err != nil {
 		return fmt.Errorf("load %s: %w", opts.target, err)
+	}
+	if html != "" {
+		if err := p.SetDocumentContent(html); err != nil {
+			return fmt.Errorf("load %s: %w", opts.target, err)
+		}
 	}
 	// Pages that draw their form with scripts: a moment for them.
 	wctx, wcancel := context.WithTimeout(ctx, 3*time.Second)
