@@ -133,6 +133,15 @@ func runTemplateTest(ctx context.Context, a *app, opts templateTestOptions) erro
 	if err != nil {
 		return err
 	}
+	// The account's saved browser state (a trusted-browser cookie), read
+	// only: a test leaves the vault as it was.
+	saved, err := s.Cookies(ctx, acct.Name)
+	if err == nil {
+		err = b.LoadState(ctx, page, saved)
+	}
+	if err != nil {
+		return err
+	}
 	r := &browser.Runner{Template: tpl, BaseURL: acct.SiteURL, Page: page, Values: vals, ArtifactDir: dir,
 		OnStep: func(rep browser.StepReport) { printStep(a, rep) }}
 	fmt.Fprintf(a.stdout, "template %s, account %s (%s)\n", tpl.Name, acct.Name, acct.Username)
