@@ -241,3 +241,36 @@ func TestChromiumCannotReadRootFiles(t *testing.T) {
 		t.Fatal("Chromium read a root-only file")
 	}
 }
+
+// Chromium gets a minimal environment, not rotator's: a secret handed to
+// rotator in its environment does not reach the browser.
+func TestChromiumGetsNoInheritedEnvironment(t *testing.T) {
+	t.Setenv("ROTATOR_MASTER_KEY_CANARY", "env-canary-0d9e")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, err := Launch(ctx, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for _, p := range tree(b.PID()) {
+		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", p))
+		if err != nil {
+			continue
+		}
+		if strings.Contains(string(env), "env-canary-0d9e") {
+			t.Errorf("Chromium process %d inherited rotator's environment", p)
+		}
+	}
+}
+
+func TestProxyCredentialsRefused(t *testing.T) {
+	for _, proxy := range []string{"http://user:secret@proxy.example:3128", "socks5://u:p@127.0.0.1:1080/"} {
+		if _, err := Launch(context.Background(), Options{Proxy: proxy}); err == nil || strings.Contains(err.Error(), "secret") {
+			t.Errorf("proxy %q: %v", "[redacted]", err)
+		}
+	}
+	if err := checkProxy("http://127.0.0.1:3128"); err != nil {
+		t.Errorf("a proxy without credentials: %v", err)
+	}
+}
