@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -154,5 +155,36 @@ func TestRunFilesStayInTheRun(t *testing.T) {
 		if r.StatusCode == http.StatusOK {
 			t.Errorf("%s: %s", p, r.Status)
 		}
+	}
+}
+
+// The sign-in page shows fixed messages for fixed codes, never text from
+// the link: a crafted /login?error= cannot put words in the console's
+// mouth.
+func TestLoginErrorIsACode(t *testing.T) {
+	e := newEnv(t, false)
+	get := func(q string) string {
+		t.Helper()
+		resp, err := e.srv.Client().Get(e.srv.URL + "/login" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	lure := "Session+expired.+Call+the+helpdesk+at+555-0100"
+	for _, q := range []string{"?error=" + lure, "?error=%3Cb%3Ecall+555-0100%3C%2Fb%3E", "?msg=" + lure} {
+		if body := get(q); strings.Contains(body, "555-0100") {
+			t.Errorf("%s: the page shows the link's text", q)
+		} else if strings.Contains(q, "error=") && !strings.Contains(body, "Sign-in failed") {
+			t.Errorf("%s: no generic message", q)
+		}
+	}
+	if body := get("?error=expired"); !strings.Contains(body, "Your session ended") {
+		t.Error("a known code does not show its message")
+	}
+	if body := get(""); strings.Contains(body, `class="error"`) {
+		t.Error("an error shown without a code")
 	}
 }

@@ -132,7 +132,24 @@ func (s *Server) Handler() (http.Handler, error) {
 // --- sign-in ---
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "login", map[string]any{"Error": r.URL.Query().Get("error")})
+	s.render(w, r, http.StatusOK, "login", map[string]any{"Error": loginMessage(r.URL.Query().Get("error"))})
+}
+
+// loginMessage maps a sign-in page's error code to its fixed message. The
+// page never shows text taken from the link: an unknown code gets a
+// generic message.
+func loginMessage(code string) string {
+	switch code {
+	case "":
+		return ""
+	case "expired":
+		return "Your session ended: sign in again."
+	case "token":
+		return "That token is not this console's access token."
+	case "throttled":
+		return "Too many refused sign-ins: wait a moment, then try again."
+	}
+	return "Sign-in failed: try again."
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
