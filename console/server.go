@@ -126,7 +126,7 @@ func (s *Server) Handler() (http.Handler, error) {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, errors.New("cross-origin request refused"))
 	}))
-	return s.checkHost(securityHeaders(cop.Handler(open))), nil
+	return s.CheckHost(securityHeaders(cop.Handler(open))), nil
 }
 
 // --- sign-in ---

@@ -141,7 +141,9 @@ func startServer(ctx context.Context, a *app, s *store.Store, cfg config.Config,
 	}
 	// The request log never holds a header, a cookie or a body: the token
 	// and session cookies stay out of it.
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	// The Host check covers every path of the listener, not only the
+	// console's: /metrics and /healthz answer no other name either.
+	srv := &http.Server{Handler: con.CheckHost(mux), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	scheme := "http"
 	if useTLS {
 		// Loaded now: a bad certificate stops serve here, with the reason.
