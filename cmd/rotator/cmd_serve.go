@@ -32,7 +32,8 @@ func newServeCmd(a *app) *cobra.Command {
 		Use:   "serve [--addr HOST:PORT]",
 		Short: "Run the scheduler, the workers, the operator console and /metrics until stopped",
 		Long: `serve runs in one process: first it recovers every account an earlier process
-left unfinished; then the scheduler queues each account when its cron spec
+left unfinished (not one waiting for an operator: needs_operator and paused
+accounts wait until cleared); then the scheduler queues each account when its cron spec
 says (held back by the cap and the minimum gap), the workers rotate (at most
 serve.max_concurrent at once and serve.per_site per site), and the operator
 console, /healthz and /metrics answer on serve.addr (default
