@@ -10,8 +10,9 @@ import (
 )
 
 // Refused sign-ins are throttled per client address, with a global
-// backstop, by token buckets that only refusals drain: a few typos cost
-// nothing, a guessing client soon waits. A throttled attempt is answered
+// backstop, by token buckets: each check takes a token, and a success
+// gives it back (and forgets the address), so only refusals drain them. A
+// few typos cost nothing, a guessing client soon waits. A throttled attempt is answered
 // 429 with Retry-After and its token is not even checked.
 //
 // The audit log gets the first refusal from an address in a window, then
@@ -116,29 +117,32 @@ func (t *throttle) allow(addr string, now time.Time) (wait time.Duration, audit 
 	a.bucket.refill(now, perAddrBurst, perAddrEvery)
 	wait = max(a.bucket.wait(perAddrEvery), t.global.wait(globalEvery))
 	if wait > 0 {
-		audit = a.count(now)
+		return wait, a.count(now), done
 	}
-	return wait, audit, done
+	// The check is paid for before it is made, so that attempts sent
+	// at once cannot all pass; a success gives it back.
+	a.bucket.tokens--
+	t.global.tokens--
+	return 0, false, done
 }
 
-// refused records a refused sign-in from addr. It reports whether this one
-// is to be audited (the first of a window); the others are counted.
+// refused records a refused sign-in from addr (its token was taken by
+// allow). It reports whether this one is to be audited (the first of a
+// window); the others are counted.
 func (t *throttle) refused(addr string, now time.Time) (audit bool, done []summary) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.global.refill(now, globalBurst, globalEvery)
-	t.global.tokens = math.Max(0, t.global.tokens-1)
 	a := t.state(addr, now, &done)
-	a.bucket.refill(now, perAddrBurst, perAddrEvery)
-	a.bucket.tokens = math.Max(0, a.bucket.tokens-1)
 	return a.count(now), done
 }
 
-// succeeded ends the address's throttling and returns its pending
-// summary, if any.
+// succeeded ends the address's throttling, gives back the global token
+// allow took, and returns the address's pending summary, if any.
 func (t *throttle) succeeded(addr string, now time.Time) []summary {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.global.refill(now, globalBurst, globalEvery)
+	t.global.tokens = math.Min(globalBurst, t.global.tokens+1)
 	a, ok := t.addrs[addr]
 	if !ok {
 		return nil
