@@ -706,6 +706,17 @@ func TestAuditHeadCatchesTruncation(t *testing.T) {
 		})
 	}
 
+	t.Run("empty vault", func(t *testing.T) {
+		s, _, _ := newVault(t)
+		if st, err := s.CheckAudit(ctx); err != nil || st.Entries != 0 || !st.HeadRecorded {
+			t.Fatalf("empty vault: %+v %v", st, err)
+		}
+		s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "vault.init"})
+		if st, err := s.CheckAudit(ctx); err != nil || st.Entries != 1 || st.HeadRecorded {
+			t.Fatalf("after one entry: %+v %v", st, err)
+		}
+	})
+
 	// A vault written by the previous version keeps an unsealed head ("id:"
 	// and the last hash): it still verifies, and the sealed head is
 	// recorded then.
