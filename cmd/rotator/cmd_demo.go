@@ -80,12 +80,17 @@ var demoAccounts = []demoAccount{
 }
 
 func runDemo(ctx context.Context, a *app, opts demoOptions) error {
-	if _, err := browser.FindChromium(""); err != nil {
-		return err
-	}
 	cfg, err := a.config()
 	if err != nil {
 		return err
+	}
+	// No Chromium on PATH: say so before anything starts. A configured
+	// browser.bin is not looked up on PATH; if it is missing, the first
+	// rotation says so and the demo stops (permanentFailures).
+	if cfg.Browser.Bin == "" {
+		if _, err := browser.FindChromium(""); err != nil {
+			return err
+		}
 	}
 	// A fresh data directory: --data, else a temporary one.
 	dir := a.dataFlag
