@@ -33,17 +33,17 @@ func newServeCmd(a *app) *cobra.Command {
 		Short: "Run the scheduler, the workers, the operator console and /metrics until stopped",
 		Long: `serve runs in one process: first it recovers every account an earlier process
 left unfinished (not one waiting for an operator: needs_operator and paused
-accounts wait until cleared); then the scheduler queues each account when its cron spec
-says (held back by the cap and the minimum gap), the workers rotate (at most
-serve.max_concurrent at once and serve.per_site per site), and the operator
-console, /healthz and /metrics answer on serve.addr (default
-127.0.0.1:8787). A rotation that meets a CAPTCHA or a trust prompt keeps its
-browser for console.keep_paused (30m) so an operator can resolve it live in
-the console. An address beyond loopback needs serve.tls_cert and
+accounts wait until cleared); then the scheduler queues each account when
+its cron spec says (held back by the cap and the minimum gap), the workers
+rotate (at most serve.max_concurrent at once and serve.per_site per site),
+and the operator console, /healthz and /metrics answer on serve.addr
+(default 127.0.0.1:8787). A rotation that meets a CAPTCHA or a trust prompt
+keeps its browser for console.keep_paused (30m) so an operator can resolve
+it live in the console. An address beyond loopback needs serve.tls_cert and
 serve.tls_key. One serve runs per data folder (a lock file, serve.lock, in
 it): a second is refused, and a job a killed serve left running is run
-again at once by the next. Logs are JSON on stderr. SIGTERM lets running rotations finish
-within serve.shutdown_timeout.`,
+again at once by the next. Logs are JSON on stderr. SIGTERM lets running
+rotations finish within serve.shutdown_timeout.`,
 		Example: `  rotator serve
   rotator serve --addr 127.0.0.1:9000`,
 		Args: exactArgs(0),
