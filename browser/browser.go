@@ -36,6 +36,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -59,11 +60,30 @@ var chromiumNames = []string{"chromium", "chromium-browser", "google-chrome-stab
 // ErrNoChromium means no Chromium binary was found.
 var ErrNoChromium = errors.New("no Chromium found on PATH (chromium, chromium-browser, google-chrome): install it with `apt-get install chromium`, or set browser.bin in the config")
 
-// FindChromium returns bin if set, else the first Chromium on PATH.
+// missingBinError is a configured Chromium binary that is not there: it is
+// an ErrNoChromium (errors.Is), with the path and the reason.
+type missingBinError struct {
+	bin string
+	err error
+}
+
+func (e *missingBinError) Error() string {
+	why := e.err
+	var pe *fs.PathError
+	if errors.As(why, &pe) {
+		why = pe.Err // the path is already named
+	}
+	return fmt.Sprintf("chromium binary %s: %v: install Chromium with `apt-get install chromium`, or fix browser.bin in the config", e.bin, why)
+}
+func (e *missingBinError) Unwrap() error        { return e.err }
+func (e *missingBinError) Is(target error) bool { return target == ErrNoChromium }
+
+// FindChromium returns bin if set, else the first Chromium on PATH. Either
+// way, no Chromium is an ErrNoChromium.
 func FindChromium(bin string) (string, error) {
 	if bin != "" {
 		if _, err := os.Stat(bin); err != nil {
-			return "", fmt.Errorf("chromium binary %s: %w: %w", bin, ErrNoChromium, err)
+			return "", &missingBinError{bin: bin, err: err}
 		}
 		return bin, nil
 	}

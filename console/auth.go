@@ -188,9 +188,11 @@ func remoteHost(r *http.Request) string {
 	return h
 }
 
-// checkHost refuses a Host header outside the configured names: a page on
-// another name that resolves to this address (DNS rebinding) gets nothing.
-func (s *Server) checkHost(next http.Handler) http.Handler {
+// CheckHost refuses (421) a Host header outside the configured names: a
+// page on another name that resolves to this address (DNS rebinding) gets
+// nothing. The console's Handler applies it; serve wraps the whole listener
+// (/metrics and /healthz too) in it. Call it after Handler.
+func (s *Server) CheckHost(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host := r.Host
 		if h, _, err := net.SplitHostPort(host); err == nil {

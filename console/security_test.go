@@ -2,8 +2,12 @@ package console
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -154,5 +158,118 @@ func TestRunFilesStayInTheRun(t *testing.T) {
 		if r.StatusCode == http.StatusOK {
 			t.Errorf("%s: %s", p, r.Status)
 		}
+	}
+}
+
+// The sign-in page shows fixed messages for fixed codes, never text from
+// the link: a crafted /login?error= cannot put words in the console's
+// mouth.
+func TestLoginErrorIsACode(t *testing.T) {
+	e := newEnv(t, false)
+	get := func(q string) string {
+		t.Helper()
+		resp, err := e.srv.Client().Get(e.srv.URL + "/login" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	lure := "Session+expired.+Call+the+helpdesk+at+555-0100"
+	for _, q := range []string{"?error=" + lure, "?error=%3Cb%3Ecall+555-0100%3C%2Fb%3E", "?msg=" + lure} {
+		if body := get(q); strings.Contains(body, "555-0100") {
+			t.Errorf("%s: the page shows the link's text", q)
+		} else if strings.Contains(q, "error=") && !strings.Contains(body, "Sign-in failed") {
+			t.Errorf("%s: no generic message", q)
+		}
+	}
+	if body := get("?error=expired"); !strings.Contains(body, "Your session ended") {
+		t.Error("a known code does not show its message")
+	}
+	if body := get(""); strings.Contains(body, `class="error"`) {
+		t.Error("an error shown without a code")
+	}
+}
+
+// Refused sign-ins are throttled per client address (429 and Retry-After;
+// a throttled attempt is not checked against the token, right or wrong),
+// with a global backstop, and the audit log gets the first refusal and one
+// summary row, not a row per attempt. The addresses remembered are
+// bounded.
+func TestSigninThrottled(t *testing.T) {
+	e := newEnv(t, false)
+	var mu sync.Mutex
+	now := time.Now()
+	e.con.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	post := func(token string) *http.Response {
+		t.Helper()
+		return e.request("POST", "/login", "token="+token+"&name=mallory", nil)
+	}
+	var statuses []int
+	var retry string
+	for range 20 {
+		r := post("rtc_wrong")
+		statuses = append(statuses, r.StatusCode)
+		if r.StatusCode == http.StatusTooManyRequests && retry == "" {
+			retry = r.Header.Get("Retry-After")
+		}
+	}
+	if statuses[0] != http.StatusUnauthorized || statuses[19] != http.StatusTooManyRequests {
+		t.Fatalf("20 wrong tokens in a row: %v", statuses)
+	}
+	if secs, err := strconv.Atoi(retry); err != nil || secs < 1 {
+		t.Errorf("Retry-After %q", retry)
+	}
+	// Throttled: the right token is not even looked at.
+	if r := post(e.token); r.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("the right token while throttled: %s", r.Status)
+	}
+	signins := func() (rows []store.AuditEvent) {
+		log, _ := e.store.AuditLog(context.Background(), "")
+		for _, ev := range log {
+			if ev.Action == "console.signin" {
+				rows = append(rows, ev)
+			}
+		}
+		return rows
+	}
+	if rows := signins(); len(rows) != 1 || rows[0].Outcome != "refused" {
+		t.Fatalf("21 refused or throttled sign-ins made %d audit rows, want 1: %+v", len(rows), rows)
+	}
+	// Once the wait is over, the right token signs in, and the count of
+	// the others is audited in one row.
+	secs, _ := strconv.Atoi(retry)
+	advance(time.Duration(secs) * time.Second)
+	if r := post(e.token); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the right token after Retry-After: %s", r.Status)
+	}
+	rows := signins()
+	if len(rows) != 3 || !strings.Contains(rows[1].Detail, "20 more sign-ins") || rows[2].Outcome != "succeeded" {
+		t.Fatalf("audit rows after the sign-in: %+v", rows)
+	}
+
+	// The global backstop, and the bound on what is remembered: many
+	// addresses, each with a few refusals.
+	var th throttle
+	at := time.Now()
+	throttled := 0
+	for i := range 5000 {
+		addr := clientKey(fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255))
+		if wait, _, _ := th.allow(addr, at); wait > 0 {
+			throttled++
+			continue
+		}
+		th.refused(addr, at)
+	}
+	if throttled < 5000-globalBurst {
+		t.Errorf("5000 addresses at once: %d throttled, want the global backstop to hold all but %d", throttled, globalBurst)
+	}
+	if n := len(th.addrs); n > maxAddrs {
+		t.Errorf("%d addresses remembered, the cap is %d", n, maxAddrs)
+	}
+	if a, b := clientKey("2001:db8::1"), clientKey("2001:db8::ffff:2"); a != b {
+		t.Errorf("one IPv6 /64, two keys: %s %s", a, b)
 	}
 }

@@ -9,10 +9,14 @@
 //     `rotator token new`; the vault keeps only its hash. Sessions are
 //     random, kept in memory, and end when the token is replaced. The
 //     cookie is HttpOnly, SameSite=Strict, and Secure under TLS.
+//   - Refused sign-ins are throttled per client address (an IPv6 /64),
+//     with a global backstop: past a few, 429 with Retry-After, and the
+//     token is not even checked. The audit log gets the first refusal of
+//     a 10-minute window and one summary row with the count.
 //   - Cross-origin requests that change anything are refused
 //     (net/http's CrossOriginProtection), the live view's WebSocket checks
 //     its Origin, and a Host header outside the configured names is
-//     refused (DNS rebinding).
+//     refused (DNS rebinding), on every path of serve's listener.
 //   - Chromium's DevTools endpoint is never exposed: the live view relays
 //     the page's frames out and an operator's mouse and keyboard in, and
 //     only while a page is held for an operator.
@@ -28,6 +32,7 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -61,6 +66,7 @@ type Server struct {
 	SessionTTL time.Duration
 
 	hosts    map[string]struct{}
+	throttle throttle
 	sessions sessions
 	tokens   tokenCache
 	pages    *template.Template
@@ -122,17 +128,37 @@ func (s *Server) Handler() (http.Handler, error) {
 	in.HandleFunc("GET /api/live/{name}", s.live)
 
 	open.Handle("/", s.authenticate(in))
+	if s.Context != nil {
+		go s.auditThrottled(s.Context)
+	}
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, errors.New("cross-origin request refused"))
 	}))
-	return s.checkHost(securityHeaders(cop.Handler(open))), nil
+	return s.CheckHost(securityHeaders(cop.Handler(open))), nil
 }
 
 // --- sign-in ---
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "login", map[string]any{"Error": r.URL.Query().Get("error")})
+	s.render(w, r, http.StatusOK, "login", map[string]any{"Error": loginMessage(r.URL.Query().Get("error"))})
+}
+
+// loginMessage maps a sign-in page's error code to its fixed message. The
+// page never shows text taken from the link: an unknown code gets a
+// generic message.
+func loginMessage(code string) string {
+	switch code {
+	case "":
+		return ""
+	case "expired":
+		return "Your session ended: sign in again."
+	case "token":
+		return "That token is not this console's access token."
+	case "throttled":
+		return "Too many refused sign-ins: wait a moment, then try again."
+	}
+	return "Sign-in failed: try again."
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
@@ -147,10 +173,26 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	who := fmt.Sprintf("operator:%s@%s", name, remoteHost(r))
+	addr := clientKey(remoteHost(r))
+	wait, first, done := s.throttle.allow(addr, s.now())
+	s.auditSummaries(r.Context(), done)
+	if wait > 0 {
+		// Not even checked against the token.
+		if first {
+			s.audit(r.Context(), who, "", "console.signin", "throttled", "too many refused sign-ins from "+addr)
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		s.render(w, r, http.StatusTooManyRequests, "login", map[string]any{"Error": loginMessage("throttled")})
+		return
+	}
 	hash, ok := s.checkToken(r.Context(), token)
 	if !ok {
-		s.audit(r.Context(), who, "", "console.signin", "refused", "wrong or missing access token")
-		msg := "That token is not this console's access token."
+		first, done := s.throttle.refused(addr, s.now())
+		s.auditSummaries(r.Context(), done)
+		if first {
+			s.audit(r.Context(), who, "", "console.signin", "refused", "wrong or missing access token")
+		}
+		msg := loginMessage("token")
 		if len(s.currentToken(r.Context())) == 0 {
 			msg = "This vault has no console access token yet: create one with `rotator token new`."
 		}
@@ -164,8 +206,33 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	id := s.sessions.add(&session{operator: who, tokenHash: hash, expires: s.now().Add(ttl)}, s.now())
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: s.Secure,
 		SameSite: http.SameSiteStrictMode, MaxAge: int(ttl / time.Second)})
+	s.auditSummaries(r.Context(), s.throttle.succeeded(addr, s.now()))
 	s.audit(r.Context(), who, "", "console.signin", "succeeded", "")
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// auditSummaries writes one audit row per ended window of refused or
+// throttled sign-ins.
+func (s *Server) auditSummaries(ctx context.Context, done []summary) {
+	for _, sum := range done {
+		s.audit(ctx, "console", "", "console.signin", "refused", sum.detail())
+	}
+}
+
+// auditThrottled writes the summaries of ended windows each minute, and
+// all pending ones when ctx ends.
+func (s *Server) auditThrottled(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			s.auditSummaries(ctx, s.throttle.flush(s.now()))
+			return
+		case <-t.C:
+			s.auditSummaries(ctx, s.throttle.sweepNow(s.now()))
+		}
+	}
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {

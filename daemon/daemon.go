@@ -5,7 +5,9 @@
 // # Guarantees
 //
 //   - Before scheduling anything, every account left with a pending password
-//     or a run that never finished (a killed daemon) is recovered.
+//     or a run that never finished (a killed daemon) is recovered, except
+//     an account waiting for an operator (needs_operator or paused):
+//     nothing automatic touches it until an operator clears it.
 //   - Due accounts go to the job queue (one job per account); at most
 //     MaxConcurrent rotations run at once, and at most PerSite against one
 //     site.
@@ -78,7 +80,8 @@ func (d *Daemon) log() *slog.Logger {
 }
 
 // Recover runs recovery (a verify, which probes a pending password first) on
-// every account a previous process left unfinished.
+// every account a previous process left unfinished, but not on one waiting
+// for an operator (needs_operator, paused).
 func (d *Daemon) Recover(ctx context.Context) error {
 	accounts, err := d.Store.Accounts(ctx)
 	if err != nil {
@@ -87,6 +90,13 @@ func (d *Daemon) Recover(ctx context.Context) error {
 	for _, a := range accounts {
 		unfinished := a.HasPending || a.State == store.StateRunning
 		if !unfinished {
+			continue
+		}
+		if a.State == store.StateNeedsOperator || a.State == store.StatePaused {
+			// Nothing automatic touches an account waiting for an
+			// operator: probing it again may lock it out through
+			// repeated failed sign-ins. Clearing it hands it back.
+			d.log().Info("not recovering: the account waits for an operator", "account", a.Name, "state", string(a.State))
 			continue
 		}
 		d.log().Info("recovering an unfinished rotation", "account", a.Name, "template", a.Template)

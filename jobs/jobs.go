@@ -10,6 +10,9 @@
 //     by the product's own backoff (package schedule), not by the queue.
 //   - River's migrations run only from [Migrate] (rotator init, and serve
 //     before it starts workers), never from every worker.
+//   - A job left running by a serve that died is run again as soon as the
+//     next serve starts ([ReleaseOrphaned], under the data folder's lock),
+//     not after River's rescuer.
 package jobs
 
 import (
@@ -64,6 +67,39 @@ func Migrate(ctx context.Context, vaultPath string) error {
 		return fmt.Errorf("job queue migrations: %w", err)
 	}
 	return nil
+}
+
+// ReleaseOrphaned makes every job left "running" available again, to be
+// picked up at once, and returns how many there were. Call it only while
+// holding the data folder's serve lock (daemon.LockDataDir), before Start:
+// with one serve per vault, such a job belongs to a process that died (a
+// SIGKILL mid-rotation), and River's own rescuer would leave it running,
+// and the account's unique jobs skipped, for RescueStuckJobsAfter. Running
+// it again is safe: a rotation recovers an unfinished one first.
+//
+// This is River's JobRetry (riversqlite's river_job.sql), which leaves
+// running jobs alone, done on running ones: the attempt budget grows by
+// one when it is spent, so the job runs once more.
+func ReleaseOrphaned(ctx context.Context, vaultPath string) (int, error) {
+	db, err := openDB(vaultPath)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	res, err := db.ExecContext(ctx, `UPDATE river_job SET
+	state = 'available',
+	max_attempts = CASE WHEN attempt >= max_attempts THEN attempt + 1 ELSE max_attempts END,
+	finalized_at = NULL,
+	scheduled_at = datetime('now', 'subsec')
+WHERE state = 'running'`)
+	if err != nil {
+		return 0, fmt.Errorf("release jobs of a dead process: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("release jobs of a dead process: %w", err)
+	}
+	return int(n), nil
 }
 
 // Work runs one job (id) for an account. Its error is logged, never

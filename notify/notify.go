@@ -7,9 +7,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 )
@@ -56,7 +58,7 @@ func (w *Webhook) Send(e Event) {
 	go func() {
 		defer w.wg.Done()
 		if err := w.deliver(e); err != nil && w.Logger != nil {
-			w.Logger.Error("webhook", "event", e.Event, "account", e.Account, "err", err)
+			w.Logger.Error("webhook", "event", e.Event, "account", e.Account, "url", Redact(w.URL), "err", err)
 		}
 	}()
 }
@@ -98,7 +100,7 @@ func (w *Webhook) deliver(e Event) error {
 		}
 		resp, err := client.Post(w.URL, "application/json", bytes.NewReader(body))
 		if err != nil {
-			last = err
+			last = redactURLError(err)
 			continue
 		}
 		resp.Body.Close()
@@ -108,4 +110,32 @@ func (w *Webhook) deliver(e Event) error {
 		last = fmt.Errorf("status %s", resp.Status)
 	}
 	return fmt.Errorf("gave up after %d attempts: %w", attempts, last)
+}
+
+// Redact returns a webhook URL as scheme://host/path: its query string,
+// fragment and userinfo, where tokens live, are left out.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "[unparsable URL]"
+	}
+	r := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
+	return r.String()
+}
+
+// redactURLError strips the URL from net/http's errors: *url.Error prints
+// the full URL (query string included) in its message.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		c := *ue
+		c.URL = Redact(ue.URL)
+		var inner *url.Error
+		if errors.As(ue.Err, &inner) {
+			// A URL that does not parse: its parse error quotes it.
+			c.Err = errors.New("invalid URL")
+		}
+		return &c
+	}
+	return err
 }

@@ -1,11 +1,14 @@
 package notify
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -62,4 +65,37 @@ func TestWebhookGivesUp(t *testing.T) {
 	}
 	var nilHook *Webhook
 	nilHook.Send(Event{}) // no URL configured: nothing happens
+}
+
+// A failed webhook never logs the URL's query string or userinfo (where
+// its token lives), not even through net/http's *url.Error, which quotes
+// the full URL.
+func TestWebhookLogsNoURLSecrets(t *testing.T) {
+	refused := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	addr := refused.Listener.Addr().String()
+	refused.Close() // nothing listens: every POST fails inside net/http
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no", http.StatusForbidden)
+	}))
+	defer failing.Close()
+	for _, base := range []string{"http://" + addr, failing.URL} {
+		var logs bytes.Buffer
+		raw := strings.Replace(base, "http://", "http://hookuser:hookpass-s3cret@", 1) + "/hooks/rotator?token=tok-s3cret&x=1#frag-s3cret"
+		w := &Webhook{URL: raw, Attempts: 2, Wait: time.Millisecond, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+		err := w.deliver(Event{Event: "rotation.failed", Account: "alice"})
+		if err == nil {
+			t.Fatalf("%s: delivered", base)
+		}
+		w.Send(Event{Event: "rotation.failed", Account: "alice"})
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		w.Close(ctx)
+		cancel()
+		out := logs.String() + "\n" + err.Error()
+		if strings.Contains(out, "s3cret") || strings.Contains(out, "hookuser") {
+			t.Errorf("%s: a URL secret in the log or the error:\n%s", base, out)
+		}
+		if !strings.Contains(logs.String(), base+"/hooks/rotator") {
+			t.Errorf("%s: the log does not name the endpoint (scheme://host/path):\n%s", base, logs.String())
+		}
+	}
 }

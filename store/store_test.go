@@ -641,3 +641,111 @@ func TestChangesAndLimits(t *testing.T) {
 		t.Errorf("history flags %+v", h)
 	}
 }
+
+// The chain's head (how many entries, the last one's hash), MAC'd with the
+// vault's key, is kept in vault_meta with every entry: removing the last
+// entries, the first ones or all of them is reported, even with the head
+// record removed or rewritten too, and even when rotator has written more
+// entries since.
+func TestAuditHeadCatchesTruncation(t *testing.T) {
+	ctx := context.Background()
+	fill := func(t *testing.T) *Store {
+		s, _, _ := newVault(t)
+		for i := range 5 {
+			if err := s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "rotation", Detail: fmt.Sprint("run ", i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.db.Exec(`DROP TRIGGER audit_log_no_update`)
+		s.db.Exec(`DROP TRIGGER audit_log_no_delete`)
+		return s
+	}
+	// What someone who can write the file but lacks the key can do to the
+	// head: drop it, or rewrite it from the rows they kept.
+	forgeHead := func(s *Store) {
+		var id int64
+		var h []byte
+		s.db.QueryRow(`SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&id, &h)
+		s.db.Exec(`UPDATE vault_meta SET value = ? WHERE key = 'audit_head'`, append([]byte(fmt.Sprint(id, ":")), h...))
+	}
+	for _, c := range []struct {
+		name   string
+		tamper func(s *Store)
+	}{
+		{"last rows", func(s *Store) { s.db.Exec(`DELETE FROM audit_log WHERE id >= 4`) }},
+		{"last rows, then written again", func(s *Store) {
+			s.db.Exec(`DELETE FROM audit_log WHERE id >= 4`)
+			s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "rotation", Detail: "after"})
+		}},
+		{"last rows and the head record", func(s *Store) {
+			s.db.Exec(`DELETE FROM audit_log WHERE id >= 4`)
+			s.db.Exec(`DELETE FROM vault_meta WHERE key = 'audit_head'`)
+		}},
+		{"last rows, head rewritten", func(s *Store) {
+			s.db.Exec(`DELETE FROM audit_log WHERE id >= 4`)
+			forgeHead(s)
+		}},
+		{"first rows", func(s *Store) { s.db.Exec(`DELETE FROM audit_log WHERE id <= 2`) }},
+		{"first and last rows, head rewritten", func(s *Store) {
+			s.db.Exec(`DELETE FROM audit_log WHERE id <= 2 OR id = 5`)
+			forgeHead(s)
+		}},
+		{"all rows", func(s *Store) { s.db.Exec(`DELETE FROM audit_log`) }},
+		{"all rows, then written again", func(s *Store) {
+			s.db.Exec(`DELETE FROM audit_log`)
+			s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "rotation", Detail: "after"})
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := fill(t)
+			c.tamper(s)
+			var b *AuditBroken
+			if _, err := s.VerifyAudit(ctx); !errors.As(err, &b) {
+				t.Errorf("verify says intact (%v)", err)
+			}
+		})
+	}
+
+	t.Run("empty vault", func(t *testing.T) {
+		s, _, _ := newVault(t)
+		if st, err := s.CheckAudit(ctx); err != nil || st.Entries != 0 || !st.HeadRecorded {
+			t.Fatalf("empty vault: %+v %v", st, err)
+		}
+		s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "vault.init"})
+		if st, err := s.CheckAudit(ctx); err != nil || st.Entries != 1 || st.HeadRecorded {
+			t.Fatalf("after one entry: %+v %v", st, err)
+		}
+	})
+
+	// A vault written by the previous version keeps an unsealed head ("id:"
+	// and the last hash): it still verifies, and the sealed head is
+	// recorded then.
+	t.Run("previous version", func(t *testing.T) {
+		s, _, _ := newVault(t)
+		// As the previous version wrote them: entries sealed without
+		// "v2", and the head unsealed.
+		var prev []byte
+		for i := range 5 {
+			e := AuditEvent{ID: int64(i + 1), At: time.UnixMilli(int64(1000 + i)), Actor: "cli:old", Action: "rotation", Detail: fmt.Sprint("run ", i)}
+			prev = s.auditMACv1(prev, e)
+			if _, err := s.db.Exec(`INSERT INTO audit_log (id, at, actor, account, action, outcome, detail, hash) VALUES (?, ?, ?, '', ?, '', ?, ?)`,
+				e.ID, e.At.UnixMilli(), e.Actor, e.Action, e.Detail, prev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.db.Exec(`INSERT INTO vault_meta (key, value) VALUES ('audit_head', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+			append([]byte("5:"), prev...))
+		s.db.Exec(`DROP TRIGGER audit_log_no_delete`)
+		st, err := s.CheckAudit(ctx)
+		if err != nil || st.Entries != 5 || !st.HeadRecorded {
+			t.Fatalf("previous version's vault: %+v %v", st, err)
+		}
+		if st, err := s.CheckAudit(ctx); err != nil || st.Entries != 5 || st.HeadRecorded {
+			t.Fatalf("second verify: %+v %v", st, err)
+		}
+		s.db.Exec(`DELETE FROM audit_log WHERE id = 5`)
+		if _, err := s.VerifyAudit(ctx); err == nil {
+			t.Error("the recorded head does not catch a removed entry")
+		}
+	})
+}

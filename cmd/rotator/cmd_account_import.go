@@ -39,7 +39,9 @@ template, username, password, totp (base32 secret or otpauth URI, optional),
 totp_min_validity, url, schedule, proxy.
 
 CSV: a header row naming the columns (the same names), then one account per
-row. name, template, username and password are required columns.`,
+row. name, template, username and password are required columns. A
+password is taken byte for byte, spaces and tabs included (quote it if it
+holds a comma); the other fields are trimmed.`,
 		Example: `  rotator account import accounts.yaml && shred -u accounts.yaml
   rotator account import --format csv export.txt`,
 		Args: exactArgs(1, "FILE"),
@@ -254,7 +256,8 @@ var csvColumns = map[string]bool{"name": true, "template": true, "username": tru
 func parseImportCSV(file string, data []byte) ([]importRecord, error) {
 	cr := csv.NewReader(bytes.NewReader(data))
 	cr.FieldsPerRecord = -1
-	cr.TrimLeadingSpace = true
+	// No TrimLeadingSpace: it would take the leading spaces of a password.
+	// The other fields are trimmed one by one below.
 	header, err := cr.Read()
 	if err != nil {
 		return nil, fmt.Errorf("%s: read CSV header: %w", file, err)

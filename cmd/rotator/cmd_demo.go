@@ -46,7 +46,8 @@ with a password only, one with TOTP, one with a two-step sign-in and TOTP,
 and one that meets a CAPTCHA. It runs the scheduler as ` + "`rotator serve`" + ` does,
 with a live table of each account's step, state and time, and exits 0 once
 the three unattended accounts are rotated and their new passwords verified
-on the site, printing a summary and where the flagged account waits.
+on the site, printing a summary and where the flagged account waits. When
+no rotation can run (no Chromium), it exits 1 at once with the reason.
 
 With --serve it keeps running after that and prints the console's address
 and a sign-in token: open the flagged account's live view, solve the
@@ -79,12 +80,17 @@ var demoAccounts = []demoAccount{
 }
 
 func runDemo(ctx context.Context, a *app, opts demoOptions) error {
-	if _, err := browser.FindChromium(""); err != nil {
-		return err
-	}
 	cfg, err := a.config()
 	if err != nil {
 		return err
+	}
+	// No Chromium on PATH: say so before anything starts. A configured
+	// browser.bin is not looked up on PATH; if it is missing, the first
+	// rotation says so and the demo stops (permanentFailures).
+	if cfg.Browser.Bin == "" {
+		if _, err := browser.FindChromium(""); err != nil {
+			return err
+		}
 	}
 	// A fresh data directory: --data, else a temporary one.
 	dir := a.dataFlag
@@ -176,9 +182,13 @@ func runDemo(ctx context.Context, a *app, opts demoOptions) error {
 
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
+	// A rotation that fails for a reason no retry cures (no Chromium)
+	// ends the demo at once, with the reason.
+	fatal := make(chan error, 1)
 	sv, err := startServer(runCtx, a, s, cfg, logger, func(r *rotator.Rotator) {
 		r.OnStep = prog.step
 		r.OnEvent = prog.event
+		r.Opener = permanentFailures{Opener: r.Opener, fatal: fatal}
 	})
 	if err != nil {
 		return err
@@ -187,7 +197,7 @@ func runDemo(ctx context.Context, a *app, opts demoOptions) error {
 	go func() { sv.run(runCtx); close(running) }()
 	stop := func() { stopRun(); <-running; sv.stop() }
 
-	results, err := prog.watch(ctx, s, opts.timeout)
+	results, err := prog.watch(ctx, s, opts.timeout, fatal)
 	if err != nil {
 		stop()
 		return err
@@ -303,9 +313,28 @@ func (p *demoProgress) event(account, msg string) {
 	}
 }
 
+// permanentFailures passes on the sessions of an Opener, and reports to
+// fatal the first failure to open one that no retry will cure.
+type permanentFailures struct {
+	rotator.Opener
+	fatal chan<- error
+}
+
+func (o permanentFailures) Open(ctx context.Context, acct store.Account, tpl *templates.Template, hooks rotator.Hooks) (rotator.Session, error) {
+	sess, err := o.Opener.Open(ctx, acct, tpl, hooks)
+	if errors.Is(err, browser.ErrNoChromium) {
+		select {
+		case o.fatal <- err:
+		default:
+		}
+	}
+	return sess, err
+}
+
 // watch follows the vault until every unattended account finished its
-// rotation and the flagged one is paused, drawing the table.
-func (p *demoProgress) watch(ctx context.Context, s *store.Store, timeout time.Duration) (map[string]demoRow, error) {
+// rotation and the flagged one is paused, drawing the table. An error on
+// fatal ends it at once.
+func (p *demoProgress) watch(ctx context.Context, s *store.Store, timeout time.Duration, fatal <-chan error) (map[string]demoRow, error) {
 	deadline := p.now().Add(timeout)
 	for {
 		done := true
@@ -337,6 +366,9 @@ func (p *demoProgress) watch(ctx context.Context, s *store.Store, timeout time.D
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
+		case err := <-fatal:
+			p.draw()
+			return nil, fmt.Errorf("the demo cannot rotate: %w", err)
 		case <-time.After(250 * time.Millisecond):
 		}
 	}

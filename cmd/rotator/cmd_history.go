@@ -119,8 +119,10 @@ func newAuditCmd(a *app) *cobra.Command {
 		Short: "Check the audit log's hash chain; name the first entry altered or removed",
 		Long: `verify walks the audit log's chain: every entry carries an HMAC, under a key
 derived from the master key, over its content and the previous entry's HMAC.
-It names the first entry that was altered, removed, or added by hand, and
-exits 1 if there is one.`,
+The chain's head (how many entries, the last one's hash), sealed with the
+same key, is kept with every entry, so removing the last entries, the first
+ones or all of them is caught too. It names the first entry that was
+altered, removed, or added by hand, and exits 1 if there is one.`,
 		Example: `  rotator audit verify`,
 		Args:    exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -129,11 +131,14 @@ exits 1 if there is one.`,
 				return err
 			}
 			defer s.Close()
-			n, err := s.VerifyAudit(cmd.Context())
+			st, err := s.CheckAudit(cmd.Context())
 			if err != nil {
-				return fmt.Errorf("audit log broken after %d good entries: %w", n, err)
+				return fmt.Errorf("audit log broken after %d good entries: %w", st.Entries, err)
 			}
-			fmt.Fprintf(a.stdout, "audit log: %d entries, chain intact\n", n)
+			fmt.Fprintf(a.stdout, "audit log: %d entries, chain intact\n", st.Entries)
+			if st.HeadRecorded {
+				fmt.Fprintln(a.stdout, "note: the vault had no sealed chain head (an earlier rotator, or an empty log); one is recorded now, and from here on removed entries are caught")
+			}
 			return nil
 		},
 	})

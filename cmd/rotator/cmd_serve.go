@@ -32,15 +32,18 @@ func newServeCmd(a *app) *cobra.Command {
 		Use:   "serve [--addr HOST:PORT]",
 		Short: "Run the scheduler, the workers, the operator console and /metrics until stopped",
 		Long: `serve runs in one process: first it recovers every account an earlier process
-left unfinished; then the scheduler queues each account when its cron spec
-says (held back by the cap and the minimum gap), the workers rotate (at most
-serve.max_concurrent at once and serve.per_site per site), and the operator
-console, /healthz and /metrics answer on serve.addr (default
-127.0.0.1:8787). A rotation that meets a CAPTCHA or a trust prompt keeps its
-browser for console.keep_paused (30m) so an operator can resolve it live in
-the console. An address beyond loopback needs serve.tls_cert and
-serve.tls_key. Logs are JSON on stderr. SIGTERM lets running rotations finish
-within serve.shutdown_timeout.`,
+left unfinished (not one waiting for an operator: needs_operator and paused
+accounts wait until cleared); then the scheduler queues each account when
+its cron spec says (held back by the cap and the minimum gap), the workers
+rotate (at most serve.max_concurrent at once and serve.per_site per site),
+and the operator console, /healthz and /metrics answer on serve.addr
+(default 127.0.0.1:8787). A rotation that meets a CAPTCHA or a trust prompt
+keeps its browser for console.keep_paused (30m) so an operator can resolve
+it live in the console. An address beyond loopback needs serve.tls_cert and
+serve.tls_key. One serve runs per data folder (a lock file, serve.lock, in
+it): a second is refused, and a job a killed serve left running is run
+again at once by the next. Logs are JSON on stderr. SIGTERM lets running
+rotations finish within serve.shutdown_timeout.`,
 		Example: `  rotator serve
   rotator serve --addr 127.0.0.1:9000`,
 		Args: exactArgs(0),
@@ -79,6 +82,8 @@ type server struct {
 	q      *jobs.Queue
 	srv    *http.Server
 	logger *slog.Logger
+	// lock is the data folder's: one serve at a time.
+	lock *daemon.DataLock
 	// URL is the console's address.
 	URL string
 }
@@ -96,8 +101,25 @@ func startServer(ctx context.Context, a *app, s *store.Store, cfg config.Config,
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) && !useTLS {
 		return nil, usagef("--addr %s is not a loopback address: the console serves beyond this machine only over TLS (set serve.tls_cert and serve.tls_key)", addr)
 	}
+	// One serve per data folder: holding the lock, any job the queue
+	// shows running was left by a process that died.
+	lock, err := daemon.LockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			lock.Release()
+		}
+	}()
 	if err := jobs.Migrate(ctx, cfg.VaultPath()); err != nil {
 		return nil, err
+	}
+	if n, err := jobs.ReleaseOrphaned(ctx, cfg.VaultPath()); err != nil {
+		return nil, err
+	} else if n > 0 {
+		logger.Info("jobs left running by a process that died are queued again", "jobs", n)
 	}
 	metrics, err := daemon.NewMetrics()
 	if err != nil {
@@ -145,7 +167,9 @@ func startServer(ctx context.Context, a *app, s *store.Store, cfg config.Config,
 	}
 	// The request log never holds a header, a cookie or a body: the token
 	// and session cookies stay out of it.
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	// The Host check covers every path of the listener, not only the
+	// console's: /metrics and /healthz answer no other name either.
+	srv := &http.Server{Handler: con.CheckHost(mux), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	scheme := "http"
 	if useTLS {
 		// Loaded now: a bad certificate stops serve here, with the reason.
@@ -188,6 +212,7 @@ func startServer(ctx context.Context, a *app, s *store.Store, cfg config.Config,
 		srv.Close()
 		return nil, err
 	}
+	sv.lock, ok = lock, true
 	return sv, nil
 }
 
@@ -208,4 +233,5 @@ func (sv *server) stop() {
 	sv.srv.Shutdown(hctx)
 	sv.srv.Close()
 	sv.d.Notify.Close(hctx)
+	sv.lock.Release()
 }

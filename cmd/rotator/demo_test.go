@@ -119,3 +119,26 @@ func TestDemoServe(t *testing.T) {
 		t.Errorf("%d Chromium processes left", n)
 	}
 }
+
+// TestDemoNoChromium: when no rotation can run (browser.bin names a
+// Chromium that is not there), the demo stops at once, exit 1, with the
+// reason and the fix, instead of waiting for successes that cannot come.
+func TestDemoNoChromium(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "no-such-chromium")
+	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte("browser:\n  bin: "+missing+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, code := runRotator(t, filepath.Join(dir, "data"), "", "demo", "--timeout", "45s")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, out)
+	}
+	for _, want := range []string{missing, "apt-get install chromium"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "did not finish within") {
+		t.Errorf("the demo waited for its timeout:\n%s", out)
+	}
+}
