@@ -51,12 +51,12 @@ type Store interface {
 	Pending(ctx context.Context, name string) (secret.String, error)
 	SetPending(ctx context.Context, name string, pw secret.String) error
 	ReplacePending(ctx context.Context, name string, old, new secret.String) error
-	Promote(ctx context.Context, name, reason string) error
+	Promote(ctx context.Context, name string, verified secret.String, reason string) error
 	RestorePrevious(ctx context.Context, name string, seq int64, reason string) error
 	History(ctx context.Context, name string) ([]store.HistoryEntry, error)
-	LockAccount(ctx context.Context, name, owner string, ttl time.Duration) error
-	RenewLock(ctx context.Context, name, owner string, ttl time.Duration) error
-	UnlockAccount(ctx context.Context, name, owner string) error
+	LockAccount(ctx context.Context, name, owner string, ttl time.Duration) (store.Lease, error)
+	RenewLock(ctx context.Context, l store.Lease, ttl time.Duration) error
+	UnlockAccount(ctx context.Context, l store.Lease) error
 	Flag(ctx context.Context, name string, state store.State, reason string) error
 	GetLimit(ctx context.Context, name string) (store.Limit, error)
 	Changes(ctx context.Context, name string, since time.Time) ([]time.Time, error)
@@ -232,7 +232,8 @@ func (r *Rotator) begin(ctx context.Context, name, kind string) (*attempt, conte
 	if ttl == 0 {
 		ttl = 2 * time.Minute
 	}
-	if err := r.Store.LockAccount(ctx, name, a.owner, ttl); err != nil {
+	lease, err := r.Store.LockAccount(ctx, name, a.owner, ttl)
+	if err != nil {
 		return nil, ctx, nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -246,7 +247,7 @@ func (r *Rotator) begin(ctx context.Context, name, kind string) (*attempt, conte
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if err := r.Store.RenewLock(context.WithoutCancel(ctx), name, a.owner, ttl); err != nil {
+				if err := r.Store.RenewLock(context.WithoutCancel(ctx), lease, ttl); err != nil {
 					r.log().Error("lost the account lock", "account", name, "err", err)
 					cancel()
 					return
@@ -260,7 +261,7 @@ func (r *Rotator) begin(ctx context.Context, name, kind string) (*attempt, conte
 		if a.sess != nil {
 			a.sess.Close()
 		}
-		_ = r.Store.UnlockAccount(context.WithoutCancel(ctx), name, a.owner)
+		_ = r.Store.UnlockAccount(context.WithoutCancel(ctx), lease)
 	}
 	a.run = store.Run{Account: name, Kind: kind, Owner: a.owner}
 	dir := ""
@@ -482,7 +483,7 @@ func (a *attempt) adopt(ctx context.Context, p probe) (string, *Result) {
 	ctx = context.WithoutCancel(ctx)
 	switch p.label {
 	case "pending":
-		if err := a.r.Store.Promote(ctx, a.name, "rotation (recovered: the pending password was live)"); err != nil {
+		if err := a.r.Store.Promote(ctx, a.name, p.pw, "rotation (recovered: the pending password was live)"); err != nil {
 			res := Result{Outcome: Failed, Reason: "promote the recovered password: " + err.Error()}
 			return "pending signs in; promotion failed", &res
 		}
@@ -647,7 +648,7 @@ func (a *attempt) rotate(ctx context.Context) Result {
 		out.Recovered = found
 		return a.finish(ctx, out)
 	}
-	if err := r.Store.Promote(context.WithoutCancel(ctx), a.name, "rotation"); err != nil {
+	if err := r.Store.Promote(context.WithoutCancel(ctx), a.name, candidate, "rotation"); err != nil {
 		return a.finish(ctx, Result{Outcome: Failed, Reason: "promote (the pending password signs in and is kept; recovery will promote it): " + err.Error()})
 	}
 	r.event(a.name, "new password verified and promoted to current")
