@@ -181,6 +181,10 @@ func TestRejectedPasswordsAreRetried(t *testing.T) {
 	weak.Rules, _ = templates.ParsePasswordRules("minlength: 8; maxlength: 8; allowed: lower")
 	e.tpls["demo-social"] = &weak
 	e.add(demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"})
+	// Each refusal is proven by a failed sign-in with the refused
+	// password; three candidates need a budget of four (each is submitted
+	// only while its proof, it and current, fits).
+	e.rot.MaxFailedSignIns = 4
 	var events []string
 	e.rot.OnEvent = func(_, msg string) { events = append(events, msg) }
 	res, err := e.rot.Rotate(ctxFor(t), "alice")
