@@ -291,6 +291,11 @@ func TestCrashAtEveryBoundary(t *testing.T) {
 				if res.Outcome == NeedsOperator || res.Outcome == Refused {
 					t.Errorf("crash at boundary %d: recovery ended %s (%s)", k, res.Outcome, res.Reason)
 				}
+				// The site answers plainly again: the run after the crash
+				// ends proven, with the site's password current.
+				if sitePW, _, _ := e.site.state(); e.current() != sitePW {
+					t.Errorf("crash at boundary %d: after recovery (%s: %s) the current password does not sign in", k, res.Outcome, res.Reason)
+				}
 			}
 		})
 	}

@@ -470,6 +470,7 @@ func (a *attempt) finish(ctx context.Context, res Result) Result {
 	if err := a.r.Store.FinishRun(ctx, a.run); err != nil {
 		a.r.log().Error("record run", "account", a.name, "err", err)
 	}
+	var flagErr error
 	switch {
 	case a.run.Kind == "session":
 		// An operator's session leaves the flag to the operator.
@@ -477,13 +478,16 @@ func (a *attempt) finish(ctx context.Context, res Result) Result {
 		// A health check leaves the state it found.
 	case a.run.Kind == "verify" && res.Outcome == Failed:
 	case res.Outcome == Paused:
-		a.r.Store.Flag(ctx, a.name, store.StatePaused, res.Reason)
+		flagErr = a.r.Store.Flag(ctx, a.name, store.StatePaused, res.Reason)
 	case res.Outcome == NeedsOperator:
-		a.r.Store.Flag(ctx, a.name, store.StateNeedsOperator, res.Reason)
+		flagErr = a.r.Store.Flag(ctx, a.name, store.StateNeedsOperator, res.Reason)
 	case res.Outcome == Failed:
-		a.r.Store.Flag(ctx, a.name, store.StateFailed, res.Reason)
+		flagErr = a.r.Store.Flag(ctx, a.name, store.StateFailed, res.Reason)
 	case res.Outcome == Succeeded:
-		a.r.Store.Flag(ctx, a.name, store.StateActive, "")
+		flagErr = a.r.Store.Flag(ctx, a.name, store.StateActive, "")
+	}
+	if flagErr != nil {
+		a.r.log().Error("record the account state", "account", a.name, "err", flagErr)
 	}
 	detail := fmt.Sprintf("run %d", a.run.ID)
 	if res.Recovered != "" {
