@@ -22,10 +22,11 @@ const (
 	lying                       // changes, yet shows a rejection (a lie)
 	storeOther                  // changes to something other than typed, confirms
 	timeout                     // changes, then the flow times out: no confirmation, no rejection
+	brokenForm                  // the change flow fails before anything is typed
 )
 
 func (b behaviour) String() string {
-	return [...]string{"accept", "refuse", "silent", "lying", "storeOther", "timeout"}[b]
+	return [...]string{"accept", "refuse", "silent", "lying", "storeOther", "timeout", "brokenForm"}[b]
 }
 
 // errCrash is the process dying at a step boundary.
@@ -94,11 +95,21 @@ func (s *fakeSite) state() (password string, failed int, crashed bool) {
 
 type fakeOpener struct{ site *fakeSite }
 
-func (o fakeOpener) Open(context.Context, store.Account, *templates.Template, Hooks) (Session, error) {
-	return &fakeSession{site: o.site}, nil
+func (o fakeOpener) Open(_ context.Context, _ store.Account, _ *templates.Template, hooks Hooks) (Session, error) {
+	return &fakeSession{site: o.site, hooks: hooks}, nil
 }
 
-type fakeSession struct{ site *fakeSite }
+type fakeSession struct {
+	site  *fakeSite
+	hooks Hooks
+}
+
+// report tells the rotator a change step ran, as the browser engine does.
+func (f *fakeSession) report(kind templates.StepKind, err error) {
+	if f.hooks.OnStep != nil {
+		f.hooks.OnStep(browser.StepReport{Flow: templates.FlowChange, Step: templates.Step{Kind: kind}, Err: err})
+	}
+}
 
 func (f *fakeSession) Run(ctx context.Context, flow string, vals browser.Values) error {
 	s := f.site
@@ -135,10 +146,18 @@ func (f *fakeSession) Run(ctx context.Context, flow string, vals browser.Values)
 			return errors.New("change: not signed in")
 		}
 		s.changes++
+		b := s.behave(s.changes)
+		f.report(templates.StepGoto, nil)
+		if b == brokenForm {
+			err := errors.New("change: wait_for: the form did not appear")
+			f.report(templates.StepWaitFor, err)
+			return err
+		}
+		f.report(templates.StepFill, nil)
+		f.report(templates.StepClick, nil)
 		typed := vals.NewPassword.Reveal()
 		s.submitted[typed]++
 		s.lastTyped = typed
-		b := s.behave(s.changes)
 		s.rejecting = b == refuse || b == lying
 		switch b {
 		case accept, lying, timeout:

@@ -171,6 +171,9 @@ func TestNoLossDecisions(t *testing.T) {
 		changed bool // the site's password is no longer the old one
 		// pendingLeft: a candidate is kept for the next run.
 		pendingLeft bool
+		// neverSent: the site never saw the candidate, so no sign-in
+		// may fail to prove it.
+		neverSent bool
 	}{
 		{name: "accepted", site: seq(accept), want: Succeeded, changed: true},
 		{name: "refused, budget for one candidate", site: seq(refuse), want: Failed},
@@ -180,6 +183,7 @@ func TestNoLossDecisions(t *testing.T) {
 		{name: "lying: changes, shows a rejection", site: seq(lying), want: Succeeded, changed: true},
 		{name: "refused, then lying", site: seq(refuse, lying), budget: 3, want: Succeeded, changed: true},
 		{name: "times out after the change", site: seq(timeout), want: Succeeded, changed: true},
+		{name: "form broken before anything is sent", site: seq(brokenForm), want: Failed, pendingLeft: true, neverSent: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -197,6 +201,9 @@ func TestNoLossDecisions(t *testing.T) {
 			}
 			if tt.want != Succeeded && e.current() != oldPassword {
 				t.Error("current changed by a rotation that did not succeed")
+			}
+			if _, failed, _ := e.site.state(); tt.neverSent && failed > 0 {
+				t.Errorf("%d failed sign-ins to prove a password that was never set", failed)
 			}
 			cands := e.candidates()
 			if tt.pendingLeft != (len(cands) > 0) {
@@ -261,6 +268,7 @@ func TestSiteStoresSomethingElse(t *testing.T) {
 // succeeded has a current password that signs in.
 func TestCrashAtEveryBoundary(t *testing.T) {
 	sites := map[string]func(int) behaviour{
+		"broken form":         seq(brokenForm, accept),
 		"accepted":            seq(accept),
 		"lying":               seq(lying),
 		"refused then accept": seq(refuse, accept),
@@ -277,7 +285,7 @@ func TestCrashAtEveryBoundary(t *testing.T) {
 				e.run("rotate")
 				_, _, crashed := e.site.state()
 				if !crashed {
-					if k < 4 {
+					if k < 3 {
 						t.Fatalf("a whole run has only %d step boundaries", k-1)
 					}
 					break

@@ -239,10 +239,27 @@ type attempt struct {
 	// budget is the most failed sign-ins the run may make; failed counts
 	// them.
 	budget, failed int
+	// changeSteps counts the steps the change flow reported, and
+	// mayHaveSubmitted is set once one of them could have sent the form.
+	changeSteps      int
+	mayHaveSubmitted bool
 	// held is set when the attempt kept its browser for an operator;
 	// holdNote says how the hold ended.
 	held     bool
 	holdNote string
+}
+
+// sendsNothing reports whether a step of this kind cannot send a form: it
+// only navigates, waits, checks or records. Any other step (a fill, whose
+// input handler may submit; a click; a key press; a script) may have sent
+// the new password, even when it failed.
+func sendsNothing(k templates.StepKind) bool {
+	switch k {
+	case templates.StepGoto, templates.StepWaitFor, templates.StepExpect, templates.StepIf, templates.StepFrame,
+		templates.StepScreenshot, templates.StepSleep, templates.StepLog:
+		return true
+	}
+	return false
 }
 
 func newOwner() string {
@@ -352,6 +369,10 @@ func (r *Rotator) begin(ctx context.Context, name, kind string, precheck func(co
 			st.Note = "" // a script's result is the template's business, not the record's
 		}
 		a.run.Steps = append(a.run.Steps, st)
+		if rep.Flow == templates.FlowChange {
+			a.changeSteps++
+			a.mayHaveSubmitted = a.mayHaveSubmitted || !sendsNothing(rep.Step.Kind)
+		}
 		if r.OnStep != nil {
 			r.OnStep(name, rep)
 		}
@@ -857,6 +878,7 @@ func (a *attempt) rotate(ctx context.Context) Result {
 		if err := r.Store.MarkCandidate(ctx, a.name, seq, store.CandidateSubmitted); err != nil {
 			return a.end(ctx, Result{Outcome: Failed, Reason: "mark the new password submitted (nothing submitted): " + err.Error()}, found)
 		}
+		a.changeSteps, a.mayHaveSubmitted = 0, false
 		cerr := a.sess.Run(ctx, templates.FlowChange, a.values(a.current, cand))
 		if cerr == nil {
 			break
@@ -864,6 +886,17 @@ func (a *attempt) rotate(ctx context.Context) Result {
 		out := stepFailure(templates.FlowChange, cerr)
 		if out.Outcome == Paused {
 			out.Reason += "; the new password is kept and recovery will probe it"
+			return a.end(ctx, out, found)
+		}
+		if a.changeSteps > 0 && !a.mayHaveSubmitted {
+			// The flow failed before any step that could send the form:
+			// the new password never reached the site. It stays the
+			// next candidate, and recovery need not probe it.
+			if err := r.Store.MarkCandidate(ctx, a.name, seq, store.CandidatePending); err != nil {
+				out.Reason += "; the new password is kept and recovery will probe it"
+			} else {
+				out.Reason += "; the new password was never sent and is kept for the next rotation"
+			}
 			return a.end(ctx, out, found)
 		}
 		rejected := false
