@@ -915,8 +915,8 @@ func (a *attempt) rotate(ctx context.Context) Result {
 		}
 		// Whatever the page says, find out which password works now:
 		// the candidate first (the page may lie), then current.
-		res, refusedProven := a.prove(ctx, cand, out)
-		if !refusedProven {
+		res, currentSignsIn := a.prove(ctx, cand, out)
+		if !currentSignsIn {
 			return a.end(ctx, res, found)
 		}
 		if !rejected {
@@ -972,9 +972,9 @@ func (a *attempt) rotate(ctx context.Context) Result {
 // prove signs out after a change flow that did not end cleanly (out says
 // how) and signs in with the candidate, then with current. A candidate
 // that signs in is promoted (the page lied): Succeeded. When current signs
-// in, refused is true and the caller decides. Otherwise recovery goes on
+// in, currentSignsIn is true and the caller decides. Otherwise recovery goes on
 // with the other stored passwords.
-func (a *attempt) prove(ctx context.Context, cand secret.String, out Result) (res Result, refused bool) {
+func (a *attempt) prove(ctx context.Context, cand secret.String, out Result) (res Result, currentSignsIn bool) {
 	if ctx.Err() != nil {
 		out.Reason += "; interrupted (" + context.Cause(ctx).Error() + "): the new password is kept and recovery will probe it"
 		return out, false
