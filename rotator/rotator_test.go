@@ -3,6 +3,7 @@ package rotator
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -44,7 +45,13 @@ func newEnv(t *testing.T) *env {
 
 func newEnvWith(t testing.TB, dir string, site *demosite.Site) *env {
 	t.Helper()
-	srv := httptest.NewServer(site.Handler())
+	return newEnvServing(t, dir, site, site.Handler())
+}
+
+// newEnvServing is newEnvWith with the site served through h.
+func newEnvServing(t testing.TB, dir string, site *demosite.Site, h http.Handler) *env {
+	t.Helper()
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	st, err := store.Create(context.Background(), filepath.Join(dir, "vault.db"), secret.NewMasterKey())
 	if err != nil {
