@@ -43,8 +43,11 @@ type leaseKey struct{}
 // [Store.ResolveCandidates], [Store.ReplacePending], [Store.Promote],
 // [Store.RestorePrevious], [Store.Flag], [Store.StartRun] and
 // [Store.FinishRun] check, in their own transaction, that the lease still
-// holds, and fail with [ErrLeaseLost] when it does not. A write for another
-// account under such a context fails too.
+// holds (the account's lease row still has its owner and token: no other
+// run took the account since, even if the lease ran past its expiry), and
+// fail with [ErrLeaseLost] when it does not. A write for another account
+// under such a context fails too. Writes without a lease in ctx (an
+// operator's edits) are not fenced.
 func WithLease(ctx context.Context, l Lease) context.Context {
 	return context.WithValue(ctx, leaseKey{}, l)
 }
