@@ -59,8 +59,9 @@ type fakeSite struct {
 	crashAt, boundaries int
 	crashed             bool
 	onCrash             func()
-	// gate, when set, holds every change until it is closed.
-	gate chan struct{}
+	// gate, when set, holds every change until it is closed; waiting, when
+	// set, is told each time a change starts to wait.
+	gate, waiting chan struct{}
 }
 
 func newFakeSite(password string, behave func(int) behaviour) *fakeSite {
@@ -114,6 +115,9 @@ func (f *fakeSession) report(kind templates.StepKind, err error) {
 func (f *fakeSession) Run(ctx context.Context, flow string, vals browser.Values) error {
 	s := f.site
 	if flow == templates.FlowChange && s.gate != nil {
+		if s.waiting != nil {
+			s.waiting <- struct{}{}
+		}
 		select {
 		case <-s.gate:
 		case <-ctx.Done():

@@ -480,3 +480,42 @@ func TestLeaseRenewalRetried(t *testing.T) {
 		t.Fatalf("%+v %v", res, err)
 	}
 }
+
+// A run whose lease another run took (it expired) writes nothing more: its
+// promotion is refused, and the candidate it submitted stays in the vault.
+func TestLostLeaseWritesNothing(t *testing.T) {
+	ctx := context.Background()
+	e := newFakeEnv(t, nil)
+	st := e.open()
+	gate, waiting := make(chan struct{}), make(chan struct{}, 1)
+	e.site.gate, e.site.waiting = gate, waiting
+	r := e.rotator(st)
+	done := make(chan Result, 1)
+	go func() {
+		res, err := r.Rotate(ctx, "alice")
+		if err != nil {
+			t.Error(err)
+		}
+		done <- res
+	}()
+	// While the change waits, another process, an hour later, takes the
+	// expired lease.
+	<-waiting
+	other := e.open()
+	lease, err := other.LockAccount(ctx, "alice", "other", time.Minute)
+	close(gate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := <-done
+	if res.Outcome == Succeeded || !strings.Contains(res.Reason, store.ErrLeaseLost.Error()) {
+		t.Fatalf("%s %s", res.Outcome, res.Reason)
+	}
+	if e.current() != oldPassword {
+		t.Error("the run that lost its lease promoted")
+	}
+	e.checkNoLoss()
+	if err := other.RenewLock(ctx, lease, time.Minute); err != nil {
+		t.Errorf("the loser released the winner's lease: %v", err)
+	}
+}
