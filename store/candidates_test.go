@@ -205,3 +205,30 @@ func TestLeaseFencing(t *testing.T) {
 		t.Errorf("released lease: %v", err)
 	}
 }
+
+// A pending password stored by an older rotator (no candidate row) is a
+// submitted candidate: recovery probes it, and it can be numbered and
+// promoted.
+func TestLegacyPendingIsACandidate(t *testing.T) {
+	ctx := context.Background()
+	s, _, _ := newVault(t)
+	s.AddAccount(ctx, testAccount("alice"))
+	s.SetPending(ctx, "alice", secret.New("legacy"))
+	if _, err := s.db.Exec(`DELETE FROM candidates`); err != nil {
+		t.Fatal(err)
+	}
+	cands, err := s.Candidates(ctx, "alice")
+	if err != nil || len(cands) != 1 || cands[0].Seq != 0 || !cands[0].Live || cands[0].State != CandidateSubmitted {
+		t.Fatalf("candidates %+v %v", cands, err)
+	}
+	seq, err := s.AddCandidate(ctx, "alice", secret.New("legacy"))
+	if err != nil || seq == 0 {
+		t.Fatalf("numbering the legacy pending password: %d %v", seq, err)
+	}
+	if cands, _ := s.Candidates(ctx, "alice"); len(cands) != 1 || cands[0].Seq != seq || !cands[0].Live {
+		t.Errorf("after numbering %+v", cands)
+	}
+	if err := s.Promote(ctx, "alice", secret.New("legacy"), "rotation"); err != nil {
+		t.Fatal(err)
+	}
+}
