@@ -360,7 +360,7 @@ func (r *Rotator) OpenSession(ctx context.Context, name, actor string) (*Held, e
 		}
 		return nil, fmt.Errorf("a paused rotation of %s is held: resolve or abort it first", name)
 	}
-	a, ctx, stop, err := r.begin(ctx, name, "session")
+	a, ctx, stop, err := r.begin(ctx, name, "session", nil)
 	if err != nil {
 		return nil, err
 	}

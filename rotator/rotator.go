@@ -3,18 +3,43 @@
 //
 // # The no-loss protocol
 //
-//  1. The new password is generated once and stored, encrypted, as the
-//     account's pending password (a durable, synced transaction) before the
-//     change flow starts. Retries reuse it.
-//  2. Promotion (pending to current, current to history) is one transaction,
-//     made only after the new password signed in.
-//  3. Before every rotation, an account with a pending password is probed:
-//     sign in with the pending password, then the current one, then the
-//     previous ones. Whichever works becomes current, and the audit log says
-//     what happened. If none works the account goes to needs_operator, keeps
-//     every password, and nothing automatic touches it again.
-//  4. One rotation per account at a time, across processes: a lease in the
-//     vault.
+//  1. Every candidate password is generated once and stored, encrypted and
+//     synced, before the change form is submitted ([store.Store.AddCandidate]),
+//     and marked submitted just before the change flow runs. No candidate is
+//     discarded on what a page says: a rejection, a timeout or a crash leaves
+//     it in the vault.
+//  2. Success means a sign-in with the new password from a signed-out
+//     browser. A confirmation never counts, and neither does a rejection
+//     banner: after a change flow that did not end cleanly, the rotation
+//     signs out and proves which password works, the candidate first, then
+//     the current one. If the candidate signs in, the page lied and the
+//     candidate is promoted. If the current one does, the candidate is marked
+//     refused (never submitted again), and only then is another candidate
+//     tried.
+//  3. Promotion (candidate to current, current to history) is one
+//     compare-and-set transaction on the value that signed in.
+//  4. Before every rotation and verification, an account with submitted or
+//     refused candidates is recovered: sign in with the pending password and
+//     every submitted candidate (newest first), then the current password,
+//     then up to three previous ones, then the refused candidates. A
+//     candidate proven never submitted is not probed. Whichever signs in
+//     becomes current.
+//  5. Failed sign-ins are bounded per run (the template's budget, else
+//     [Rotator.MaxFailedSignIns], else 2), and a next candidate is submitted
+//     only while the budget can still prove it. When the budget is spent, or
+//     no password signs in, the account goes to needs_operator with a reason
+//     that names the passwords not tried (never their values), every
+//     password is kept, and nothing automatic touches it again until an
+//     operator clears it.
+//  6. When a run ends proven (the password that signed in last is current),
+//     the candidates proven not to be the site's password are cleared; the
+//     pending one is kept, as not set, for the next rotation.
+//  7. One rotation per account at a time, across processes and machines: a
+//     lease in the vault with a fencing token. Every write of the run carries
+//     the lease ([store.WithLease]) and fails once another run took the
+//     account; the lease is renewed, retrying, until it would expire, and
+//     taken over by another run only once it has expired. The account's
+//     state and rate limit are checked again under the lease.
 //
 // A challenge (CAPTCHA, trust prompt, verification) stops a rotation in
 // state paused; a rotation refuses to start when the account already had its
@@ -48,15 +73,16 @@ type Store interface {
 	otp.StepGuard
 	Account(ctx context.Context, name string) (store.Account, error)
 	Password(ctx context.Context, name string) (secret.String, error)
-	Pending(ctx context.Context, name string) (secret.String, error)
-	SetPending(ctx context.Context, name string, pw secret.String) error
-	ReplacePending(ctx context.Context, name string, old, new secret.String) error
-	Promote(ctx context.Context, name, reason string) error
+	Candidates(ctx context.Context, name string) ([]store.Candidate, error)
+	AddCandidate(ctx context.Context, name string, pw secret.String) (int64, error)
+	MarkCandidate(ctx context.Context, name string, seq int64, state store.CandidateState) error
+	ResolveCandidates(ctx context.Context, name string) error
+	Promote(ctx context.Context, name string, verified secret.String, reason string) error
 	RestorePrevious(ctx context.Context, name string, seq int64, reason string) error
 	History(ctx context.Context, name string) ([]store.HistoryEntry, error)
-	LockAccount(ctx context.Context, name, owner string, ttl time.Duration) error
-	RenewLock(ctx context.Context, name, owner string, ttl time.Duration) error
-	UnlockAccount(ctx context.Context, name, owner string) error
+	LockAccount(ctx context.Context, name, owner string, ttl time.Duration) (store.Lease, error)
+	RenewLock(ctx context.Context, l store.Lease, ttl time.Duration) error
+	UnlockAccount(ctx context.Context, l store.Lease) error
 	Flag(ctx context.Context, name string, state store.State, reason string) error
 	GetLimit(ctx context.Context, name string) (store.Limit, error)
 	Changes(ctx context.Context, name string, since time.Time) ([]time.Time, error)
@@ -81,6 +107,9 @@ const (
 
 // DefaultMaxChanges is the most password changes per account in any 24 hours.
 const DefaultMaxChanges = 2
+
+// DefaultMaxFailedSignIns is the default budget of failed sign-ins per run.
+const DefaultMaxFailedSignIns = 2
 
 // Result is what an attempt did.
 type Result struct {
@@ -123,6 +152,13 @@ type Rotator struct {
 	KeepRuns    int
 	// MaxCandidates bounds new passwords tried when the site refuses one.
 	MaxCandidates int
+	// MaxFailedSignIns is the default budget of failed sign-ins per run
+	// (0: DefaultMaxFailedSignIns). A run stops before it would exceed it.
+	MaxFailedSignIns int
+	// FailedSignInBudget, when set, reads a template's own budget; a result
+	// of 0 or less means the template sets none and MaxFailedSignIns
+	// applies.
+	FailedSignInBudget func(tpl *templates.Template) int
 	// Random is the source for passwords (crypto/rand when nil).
 	Random io.Reader
 	// OnStep and OnEvent report progress.
@@ -198,11 +234,32 @@ type attempt struct {
 	sess    Session
 	run     store.Run
 	owner   string
+	lease   store.Lease
 	current secret.String
+	// budget is the most failed sign-ins the run may make; failed counts
+	// them.
+	budget, failed int
+	// changeSteps counts the steps the change flow reported, and
+	// mayHaveSubmitted is set once one of them could have sent the form.
+	changeSteps      int
+	mayHaveSubmitted bool
 	// held is set when the attempt kept its browser for an operator;
 	// holdNote says how the hold ended.
 	held     bool
 	holdNote string
+}
+
+// sendsNothing reports whether a step of this kind cannot send a form: it
+// only navigates, waits, checks or records. Any other step (a fill, whose
+// input handler may submit; a click; a key press; a script) may have sent
+// the new password, even when it failed.
+func sendsNothing(k templates.StepKind) bool {
+	switch k {
+	case templates.StepGoto, templates.StepWaitFor, templates.StepExpect, templates.StepIf, templates.StepFrame,
+		templates.StepScreenshot, templates.StepSleep, templates.StepLog:
+		return true
+	}
+	return false
 }
 
 func newOwner() string {
@@ -216,9 +273,29 @@ func hostnameOr() string {
 	return h
 }
 
+// budget is the run's budget of failed sign-ins for tpl.
+func (r *Rotator) budget(tpl *templates.Template) int {
+	if r.FailedSignInBudget != nil {
+		if n := r.FailedSignInBudget(tpl); n > 0 {
+			return n
+		}
+	}
+	if r.MaxFailedSignIns > 0 {
+		return r.MaxFailedSignIns
+	}
+	return DefaultMaxFailedSignIns
+}
+
+// refusal is a run that may not start, found under the lease.
+type refusal struct{ res Result }
+
+func (e *refusal) Error() string { return "refused: " + e.res.Reason }
+
 // begin locks the account, records the run and opens the browser. The
-// returned stop function ends all of it.
-func (r *Rotator) begin(ctx context.Context, name, kind string) (*attempt, context.Context, func(), error) {
+// returned stop function ends all of it. precheck, when set, decides under
+// the lease whether the run may start; a refusal is returned as a *refusal
+// error.
+func (r *Rotator) begin(ctx context.Context, name, kind string, precheck func(context.Context, store.Account) (*Result, error)) (*attempt, context.Context, func(), error) {
 	acct, err := r.Store.Account(ctx, name)
 	if err != nil {
 		return nil, ctx, nil, err
@@ -227,40 +304,47 @@ func (r *Rotator) begin(ctx context.Context, name, kind string) (*attempt, conte
 	if err != nil {
 		return nil, ctx, nil, fmt.Errorf("template %s of account %s: %w", acct.Template, name, err)
 	}
-	a := &attempt{r: r, name: name, acct: acct, tpl: tpl, owner: newOwner()}
+	a := &attempt{r: r, name: name, acct: acct, tpl: tpl, owner: newOwner(), budget: r.budget(tpl)}
 	ttl := r.LockTTL
 	if ttl == 0 {
 		ttl = 2 * time.Minute
 	}
-	if err := r.Store.LockAccount(ctx, name, a.owner, ttl); err != nil {
+	lease, err := r.Store.LockAccount(ctx, name, a.owner, ttl)
+	if err != nil {
 		return nil, ctx, nil, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	a.lease = lease
+	// Every write of the run is fenced by the lease.
+	ctx = store.WithLease(ctx, lease)
+	unlock := func() { _ = r.Store.UnlockAccount(context.WithoutCancel(ctx), lease) }
+	if precheck != nil {
+		// The account as it is now that no other run may change it.
+		if a.acct, err = r.Store.Account(ctx, name); err != nil {
+			unlock()
+			return nil, ctx, nil, err
+		}
+		res, err := precheck(ctx, a.acct)
+		if err != nil || res != nil {
+			unlock()
+			if err == nil {
+				err = &refusal{res: *res}
+			}
+			return nil, ctx, nil, err
+		}
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
 	renewDone := make(chan struct{})
 	go func() {
 		defer close(renewDone)
-		t := time.NewTicker(ttl / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := r.Store.RenewLock(context.WithoutCancel(ctx), name, a.owner, ttl); err != nil {
-					r.log().Error("lost the account lock", "account", name, "err", err)
-					cancel()
-					return
-				}
-			}
-		}
+		r.keepLease(ctx, cancel, lease, ttl)
 	}()
 	stop := func() {
-		cancel()
+		cancel(nil)
 		<-renewDone
 		if a.sess != nil {
 			a.sess.Close()
 		}
-		_ = r.Store.UnlockAccount(context.WithoutCancel(ctx), name, a.owner)
+		unlock()
 	}
 	a.run = store.Run{Account: name, Kind: kind, Owner: a.owner}
 	dir := ""
@@ -285,6 +369,10 @@ func (r *Rotator) begin(ctx context.Context, name, kind string) (*attempt, conte
 			st.Note = "" // a script's result is the template's business, not the record's
 		}
 		a.run.Steps = append(a.run.Steps, st)
+		if rep.Flow == templates.FlowChange {
+			a.changeSteps++
+			a.mayHaveSubmitted = a.mayHaveSubmitted || !sendsNothing(rep.Step.Kind)
+		}
 		if r.OnStep != nil {
 			r.OnStep(name, rep)
 		}
@@ -293,7 +381,7 @@ func (r *Rotator) begin(ctx context.Context, name, kind string) (*attempt, conte
 	if kind != "session" {
 		hooks.OnChallenge = a.hold
 	}
-	if a.sess, err = r.Opener.Open(ctx, acct, tpl, hooks); err != nil {
+	if a.sess, err = r.Opener.Open(ctx, a.acct, tpl, hooks); err != nil {
 		a.finish(ctx, Result{Outcome: Failed, Reason: "open the browser: " + err.Error()})
 		stop()
 		return nil, ctx, nil, err
@@ -303,6 +391,43 @@ func (r *Rotator) begin(ctx context.Context, name, kind string) (*attempt, conte
 		return nil, ctx, nil, err
 	}
 	return a, ctx, stop, nil
+}
+
+// keepLease renews the lease every ttl/3 until ctx ends. A renewal that
+// fails is retried, with a short backoff, until the lease would expire;
+// only then, or at once when another run took the account, is the run
+// cancelled.
+func (r *Rotator) keepLease(ctx context.Context, cancel context.CancelCauseFunc, l store.Lease, ttl time.Duration) {
+	const firstBackoff, maxBackoff = 50 * time.Millisecond, 2 * time.Second
+	expires := time.Now().Add(ttl)
+	backoff := firstBackoff
+	t := time.NewTimer(ttl / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		start := time.Now()
+		rctx, rcancel := context.WithDeadline(context.WithoutCancel(ctx), expires)
+		err := r.Store.RenewLock(rctx, l, ttl)
+		rcancel()
+		now := time.Now()
+		switch {
+		case err == nil:
+			expires, backoff = start.Add(ttl), firstBackoff
+			t.Reset(ttl / 3)
+		case errors.Is(err, store.ErrLeaseLost) || !now.Before(expires):
+			r.log().Error("lost the account lease", "account", l.Account, "err", err)
+			cancel(fmt.Errorf("keep the lease on %s: %w", l.Account, err))
+			return
+		default:
+			r.log().Warn("renew the account lease; retrying", "account", l.Account, "err", err)
+			t.Reset(min(backoff, expires.Sub(now)))
+			backoff = min(2*backoff, maxBackoff)
+		}
+	}
 }
 
 // prune keeps the last KeepRuns run folders of an account.
@@ -366,6 +491,7 @@ func (a *attempt) finish(ctx context.Context, res Result) Result {
 	if err := a.r.Store.FinishRun(ctx, a.run); err != nil {
 		a.r.log().Error("record run", "account", a.name, "err", err)
 	}
+	var flagErr error
 	switch {
 	case a.run.Kind == "session":
 		// An operator's session leaves the flag to the operator.
@@ -373,13 +499,16 @@ func (a *attempt) finish(ctx context.Context, res Result) Result {
 		// A health check leaves the state it found.
 	case a.run.Kind == "verify" && res.Outcome == Failed:
 	case res.Outcome == Paused:
-		a.r.Store.Flag(ctx, a.name, store.StatePaused, res.Reason)
+		flagErr = a.r.Store.Flag(ctx, a.name, store.StatePaused, res.Reason)
 	case res.Outcome == NeedsOperator:
-		a.r.Store.Flag(ctx, a.name, store.StateNeedsOperator, res.Reason)
+		flagErr = a.r.Store.Flag(ctx, a.name, store.StateNeedsOperator, res.Reason)
 	case res.Outcome == Failed:
-		a.r.Store.Flag(ctx, a.name, store.StateFailed, res.Reason)
+		flagErr = a.r.Store.Flag(ctx, a.name, store.StateFailed, res.Reason)
 	case res.Outcome == Succeeded:
-		a.r.Store.Flag(ctx, a.name, store.StateActive, "")
+		flagErr = a.r.Store.Flag(ctx, a.name, store.StateActive, "")
+	}
+	if flagErr != nil {
+		a.r.log().Error("record the account state", "account", a.name, "err", flagErr)
 	}
 	detail := fmt.Sprintf("run %d", a.run.ID)
 	if res.Recovered != "" {
@@ -414,7 +543,7 @@ func (a *attempt) login(ctx context.Context, pw secret.String) error {
 	return a.sess.Run(ctx, templates.FlowLogin, a.values(pw, secret.String{}))
 }
 
-// signOutAndIn verifies pw by signing out and in again (or the template's
+// verifyWith verifies pw by signing out and in again (or the template's
 // verify flow).
 func (a *attempt) verifyWith(ctx context.Context, pw secret.String) error {
 	if a.tpl.Flows.Verify != nil {
@@ -426,80 +555,196 @@ func (a *attempt) verifyWith(ctx context.Context, pw secret.String) error {
 	return a.login(ctx, pw)
 }
 
+// try signs in with pw through flow (login or verifyWith). It reports
+// whether pw signed in, the flow's error, and a result when the run must
+// stop (a challenge, or the run was interrupted). Every other failure is
+// counted against the run's budget of failed sign-ins.
+func (a *attempt) try(ctx context.Context, label string, pw secret.String, flow func(context.Context, secret.String) error) (bool, *Result, error) {
+	err := flow(ctx, pw)
+	if err == nil {
+		return true, nil, nil
+	}
+	var ce *browser.ChallengeError
+	if errors.As(err, &ce) {
+		res := stepFailure(templates.FlowLogin, err)
+		return false, &res, err
+	}
+	if ctx.Err() != nil {
+		res := Result{Outcome: Failed, Reason: "interrupted: " + context.Cause(ctx).Error()}
+		return false, &res, err
+	}
+	a.failed++
+	a.r.event(a.name, "the %s password does not sign in (%d of %d failed sign-ins this run)", label, a.failed, a.budget)
+	return false, nil, err
+}
+
+// spent reports whether the run may make no more failed sign-ins.
+func (a *attempt) spent() bool { return a.failed >= a.budget }
+
+// probeKind says what a probed password is.
+type probeKind int
+
+const (
+	probeCandidate probeKind = iota
+	probeCurrent
+	probePrevious
+)
+
 // probe is one password recovery may try.
 type probe struct {
-	label string
+	label string // names the password, never its value
 	pw    secret.String
-	seq   int64 // history entry, for previous passwords
+	kind  probeKind
+	seq   int64 // the history entry of a previous password
 }
 
 // maxPreviousProbes bounds how many previous passwords recovery tries.
 const maxPreviousProbes = 3
 
-// recover finds which password the site accepts when a pending one exists:
-// pending, then current, then previous ones. It returns what it found
-// (for the record) and a result when the attempt must stop.
-func (a *attempt) recover(ctx context.Context, pending secret.String) (string, *Result) {
-	a.r.event(a.name, "recovery: an unfinished rotation left a pending password; probing pending, current, previous")
-	probes := []probe{{label: "pending", pw: pending}, {label: "current", pw: a.current}}
-	hist, err := a.r.Store.History(ctx, a.name)
-	if err == nil {
-		for i, h := range hist {
-			if i == maxPreviousProbes {
-				break
+// probes lists what recovery tries, most likely first: the pending
+// password and every other submitted candidate (newest first), the current
+// password, up to maxPreviousProbes previous ones, then the refused
+// candidates. A candidate proven never submitted (state pending) is left
+// out, as are the passwords in skip (tried already in this run). needed is
+// false when no candidate calls for recovery.
+func (a *attempt) probes(ctx context.Context, skip ...secret.String) (ps []probe, needed bool, err error) {
+	cands, err := a.r.Store.Candidates(ctx, a.name)
+	if err != nil {
+		return nil, false, fmt.Errorf("read the candidate passwords: %w", err)
+	}
+	add := func(p probe) {
+		for _, s := range skip {
+			if s.Equal(p.pw) {
+				return
 			}
-			probes = append(probes, probe{label: fmt.Sprintf("previous #%d", h.Seq), pw: h.Password, seq: h.Seq})
+		}
+		for _, q := range ps {
+			if q.pw.Equal(p.pw) {
+				return
+			}
+		}
+		ps = append(ps, p)
+	}
+	candLabel := func(c store.Candidate) string {
+		switch {
+		case c.Live:
+			return "pending"
+		case c.State == store.CandidateRefused:
+			return fmt.Sprintf("refused candidate #%d", c.Seq)
+		}
+		return fmt.Sprintf("candidate #%d", c.Seq)
+	}
+	for _, c := range cands {
+		if c.Live && c.State == store.CandidateSubmitted {
+			add(probe{label: candLabel(c), pw: c.Password, kind: probeCandidate})
+			needed = true
 		}
 	}
-	a.sess.TryLogout(ctx)
-	for i, p := range probes {
-		if i > 0 && probes[i-1].pw.Equal(p.pw) {
-			continue
+	for _, c := range cands {
+		if !c.Live && c.State == store.CandidateSubmitted {
+			add(probe{label: candLabel(c), pw: c.Password, kind: probeCandidate})
+			needed = true
 		}
-		err := a.login(ctx, p.pw)
-		if err == nil {
+	}
+	add(probe{label: "current", pw: a.current, kind: probeCurrent})
+	hist, err := a.r.Store.History(ctx, a.name)
+	if err != nil {
+		return nil, false, fmt.Errorf("read the previous passwords: %w", err)
+	}
+	for i, h := range hist {
+		if i == maxPreviousProbes {
+			break
+		}
+		add(probe{label: fmt.Sprintf("previous #%d", h.Seq), pw: h.Password, kind: probePrevious, seq: h.Seq})
+	}
+	for _, c := range cands {
+		if c.State == store.CandidateRefused {
+			add(probe{label: candLabel(c), pw: c.Password, kind: probeCandidate})
+			needed = true
+		}
+	}
+	return ps, needed, nil
+}
+
+func labels(ps []probe) string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.label)
+	}
+	return strings.Join(out, ", ")
+}
+
+// recovery is what a recovery found.
+type recovery struct {
+	// found says it for the record; empty when no recovery was needed.
+	found string
+	// stop ends the run.
+	stop *Result
+	// promoted is set when a candidate signed in and is now current.
+	promoted bool
+}
+
+// recover finds which password the site accepts when candidates may be
+// live on it (or always, with force): it probes them in order of
+// likelihood within the run's budget of failed sign-ins, and makes the one
+// that signs in current. skip are passwords this run already saw fail.
+func (a *attempt) recover(ctx context.Context, force bool, skip ...secret.String) recovery {
+	ps, needed, err := a.probes(ctx, skip...)
+	if err != nil {
+		return recovery{found: "not run", stop: &Result{Outcome: Failed, Reason: "recovery: " + err.Error()}}
+	}
+	if !needed && !force {
+		return recovery{}
+	}
+	a.r.event(a.name, "recovery: probing %s", labels(ps))
+	a.sess.TryLogout(ctx)
+	for i, p := range ps {
+		if a.spent() {
+			return recovery{found: "budget spent", stop: &Result{Outcome: NeedsOperator,
+				Reason: fmt.Sprintf("recovery stopped after %d failed sign-ins, the run's budget; not tried: %s; every password is kept; an operator must check the account",
+					a.failed, labels(ps[i:]))}}
+		}
+		ok, stop, _ := a.try(ctx, p.label, p.pw, a.login)
+		if stop != nil {
+			stop.Reason = "recovery stopped: " + stop.Reason + "; every password is kept"
+			return recovery{found: "stopped", stop: stop}
+		}
+		if ok {
 			return a.adopt(ctx, p)
 		}
-		var ce *browser.ChallengeError
-		if errors.As(err, &ce) {
-			res := stepFailure(templates.FlowLogin, err)
-			res.Reason = "recovery stopped by a " + res.Reason
-			return "stopped by a challenge", &res
-		}
-		a.r.event(a.name, "recovery: the %s password does not sign in", p.label)
-		if ctx.Err() != nil {
-			res := Result{Outcome: Failed, Reason: "recovery interrupted: " + ctx.Err().Error()}
-			return "interrupted", &res
-		}
 	}
-	res := Result{Outcome: NeedsOperator,
-		Reason: "no stored password signs in (pending, current, previous); every one is kept; an operator must check the account"}
-	return "no password signs in", &res
+	return recovery{found: "no password signs in", stop: &Result{Outcome: NeedsOperator,
+		Reason: fmt.Sprintf("no stored password signs in (tried: %s); every one is kept; an operator must check the account", labels(ps))}}
 }
 
 // adopt makes the probe that signed in current.
-func (a *attempt) adopt(ctx context.Context, p probe) (string, *Result) {
+func (a *attempt) adopt(ctx context.Context, p probe) recovery {
 	ctx = context.WithoutCancel(ctx)
-	switch p.label {
-	case "pending":
-		if err := a.r.Store.Promote(ctx, a.name, "rotation (recovered: the pending password was live)"); err != nil {
-			res := Result{Outcome: Failed, Reason: "promote the recovered password: " + err.Error()}
-			return "pending signs in; promotion failed", &res
+	switch p.kind {
+	case probeCandidate:
+		if err := a.r.Store.Promote(ctx, a.name, p.pw, "rotation (recovered: the "+p.label+" password was live)"); err != nil {
+			return recovery{found: p.label + " password signs in; promotion failed",
+				stop: &Result{Outcome: Failed, Reason: "promote the recovered password (it signs in and is kept; recovery will promote it): " + err.Error()}}
 		}
 		a.current = p.pw
-		a.r.event(a.name, "recovery: the pending password signs in; promoted to current")
-		return "pending password signs in; promoted", nil
-	case "current":
-		a.r.event(a.name, "recovery: the current password signs in; the pending one was not set and will be reused")
-		return "current password signs in; pending kept as the next candidate", nil
+		a.r.event(a.name, "recovery: the %s password signs in; promoted to current", p.label)
+		return recovery{found: p.label + " password signs in; promoted", promoted: true}
+	case probeCurrent:
+		if err := a.r.Store.ResolveCandidates(ctx, a.name); err != nil {
+			return recovery{found: "current password signs in", stop: &Result{Outcome: Failed, Reason: "record what recovery found: " + err.Error()}}
+		}
+		a.r.event(a.name, "recovery: the current password signs in; no candidate was set, the pending one is kept as the next")
+		return recovery{found: "current password signs in; pending kept as the next candidate"}
 	}
 	if err := a.r.Store.RestorePrevious(ctx, a.name, p.seq, "recovered: a previous password signs in"); err != nil {
-		res := Result{Outcome: Failed, Reason: "restore the previous password: " + err.Error()}
-		return p.label + " signs in; restore failed", &res
+		return recovery{found: p.label + " signs in; restore failed", stop: &Result{Outcome: Failed, Reason: "restore the previous password: " + err.Error()}}
 	}
 	a.current = p.pw
+	if err := a.r.Store.ResolveCandidates(ctx, a.name); err != nil {
+		return recovery{found: p.label + " password signs in; restored as current", stop: &Result{Outcome: Failed, Reason: "record what recovery found: " + err.Error()}}
+	}
 	a.r.event(a.name, "recovery: the %s password signs in; it is current again", p.label)
-	return p.label + " password signs in; restored as current", nil
+	return recovery{found: p.label + " password signs in; restored as current"}
 }
 
 // checkState refuses accounts waiting for an operator.
@@ -513,23 +758,41 @@ func checkState(acct store.Account) *Result {
 	return nil
 }
 
+// mayRotate refuses a rotation of an account waiting for an operator or
+// past its rate limit.
+func (r *Rotator) mayRotate(ctx context.Context, acct store.Account) (*Result, error) {
+	if res := checkState(acct); res != nil {
+		return res, nil
+	}
+	next, why, err := r.NextAllowed(ctx, acct.Name)
+	if err != nil {
+		return nil, err
+	}
+	if !next.IsZero() {
+		return &Result{Outcome: Refused, NextAllowed: next,
+			Reason: fmt.Sprintf("%s; the next change is allowed at %s", why, next.UTC().Format(time.RFC3339))}, nil
+	}
+	return nil, nil
+}
+
 // Rotate changes the account's password: lock, recover an unfinished
-// rotation, login, change, verify, promote.
+// rotation, login, change, verify, promote. The account's state and rate
+// limit are checked before the lease (cheaply) and again under it.
 func (r *Rotator) Rotate(ctx context.Context, name string) (Result, error) {
 	acct, err := r.Store.Account(ctx, name)
 	if err != nil {
 		return Result{}, err
 	}
-	if res := checkState(acct); res != nil {
-		return *res, nil
+	if res, err := r.mayRotate(ctx, acct); err != nil || res != nil {
+		if res == nil {
+			return Result{}, err
+		}
+		return *res, err
 	}
-	if next, why, err := r.NextAllowed(ctx, name); err != nil {
-		return Result{}, err
-	} else if !next.IsZero() {
-		return Result{Outcome: Refused, NextAllowed: next,
-			Reason: fmt.Sprintf("%s; the next change is allowed at %s", why, next.UTC().Format(time.RFC3339))}, nil
+	a, ctx, stop, err := r.begin(ctx, name, "rotate", r.mayRotate)
+	if ref := (*refusal)(nil); errors.As(err, &ref) {
+		return ref.res, nil
 	}
-	a, ctx, stop, err := r.begin(ctx, name, "rotate")
 	if err != nil {
 		return Result{}, err
 	}
@@ -538,145 +801,244 @@ func (r *Rotator) Rotate(ctx context.Context, name string) (Result, error) {
 	return a.rotate(ctx), nil
 }
 
+// candidate returns the pending password to submit again, or a new one
+// stored as a candidate before the change form is touched.
+func (a *attempt) candidate(ctx context.Context) (secret.String, int64, *Result) {
+	cands, err := a.r.Store.Candidates(ctx, a.name)
+	if err != nil {
+		return secret.String{}, 0, &Result{Outcome: Failed, Reason: "read the candidate passwords (nothing changed): " + err.Error()}
+	}
+	for _, c := range cands {
+		if c.Live && c.State != store.CandidateRefused {
+			if c.Seq == 0 { // stored by an older rotator: number it
+				if c.Seq, err = a.r.Store.AddCandidate(ctx, a.name, c.Password); err != nil {
+					return secret.String{}, 0, &Result{Outcome: Failed, Reason: "store the pending password (nothing changed): " + err.Error()}
+				}
+			}
+			return c.Password, c.Seq, nil
+		}
+	}
+	return a.newCandidate(ctx)
+}
+
+func (a *attempt) newCandidate(ctx context.Context) (secret.String, int64, *Result) {
+	pw, err := GeneratePassword(a.tpl.Rules, a.r.Random)
+	if err != nil {
+		return pw, 0, &Result{Outcome: Failed, Reason: "generate a password: " + err.Error()}
+	}
+	seq, err := a.r.Store.AddCandidate(ctx, a.name, pw)
+	if err != nil {
+		return pw, 0, &Result{Outcome: Failed, Reason: "store the new password (nothing submitted): " + err.Error()}
+	}
+	a.r.event(a.name, "new password stored as candidate #%d", seq)
+	return pw, seq, nil
+}
+
+// end records res, with what recovery found.
+func (a *attempt) end(ctx context.Context, res Result, found string) Result {
+	if res.Recovered == "" {
+		res.Recovered = found
+	}
+	return a.finish(ctx, res)
+}
+
 func (a *attempt) rotate(ctx context.Context) Result {
 	r := a.r
-	res := Result{}
-	pending, err := r.Store.Pending(ctx, a.name)
-	hasPending := err == nil
-	if err != nil && !errors.Is(err, store.ErrNoPending) {
-		return a.finish(ctx, Result{Outcome: Failed, Reason: err.Error()})
-	}
-	if hasPending {
-		found, stopRes := a.recover(ctx, pending)
-		res.Recovered = found
-		if stopRes != nil {
-			stopRes.Recovered = found
-			return a.finish(ctx, *stopRes)
-		}
-		if strings.HasPrefix(found, "pending") {
-			// The unfinished rotation did change the password: that was
-			// this rotation's change.
-			return a.finish(ctx, Result{Outcome: Succeeded, Recovered: found})
-		}
-		// Signed in with current or a previous one: go on, reusing the
-		// pending candidate.
-	} else {
-		if err := a.login(ctx, a.current); err != nil {
-			return a.finish(ctx, stepFailure(templates.FlowLogin, err))
+	rec := a.recover(ctx, false)
+	switch {
+	case rec.stop != nil:
+		return a.end(ctx, *rec.stop, rec.found)
+	case rec.promoted:
+		// The unfinished rotation did change the password: that was this
+		// rotation's change.
+		return a.end(ctx, Result{Outcome: Succeeded}, rec.found)
+	case rec.found == "":
+		if ok, stop, err := a.try(ctx, "current", a.current, a.login); stop != nil {
+			return a.end(ctx, *stop, "")
+		} else if !ok {
+			return a.end(ctx, stepFailure(templates.FlowLogin, err), "")
 		}
 	}
-
-	// The candidate: the pending one (a retry), or a new one, stored
-	// durably before the change form is touched.
-	candidate := pending
-	if !hasPending {
-		if candidate, err = GeneratePassword(a.tpl.Rules, r.Random); err != nil {
-			return a.finish(ctx, Result{Outcome: Failed, Reason: "generate a password: " + err.Error(), Recovered: res.Recovered})
-		}
-		if err := r.Store.SetPending(ctx, a.name, candidate); err != nil {
-			return a.finish(ctx, Result{Outcome: Failed, Reason: "store the pending password (nothing changed): " + err.Error()})
-		}
-		r.event(a.name, "new password stored as pending")
+	// Signed in with the current password.
+	found := rec.found
+	need := min(2, a.budget) // a candidate's proof: it, then current
+	if a.budget-a.failed < need {
+		return a.end(ctx, Result{Outcome: Failed, Reason: fmt.Sprintf(
+			"%d of %d failed sign-ins spent; too few left to verify a new password; nothing submitted", a.failed, a.budget)}, found)
 	}
-
+	cand, seq, stop := a.candidate(ctx)
+	if stop != nil {
+		return a.end(ctx, *stop, found)
+	}
 	tries := r.MaxCandidates
 	if tries <= 0 {
 		tries = 3
 	}
 	for try := 1; ; try++ {
-		err := a.sess.Run(ctx, templates.FlowChange, a.values(a.current, candidate))
-		if err == nil {
+		if err := r.Store.MarkCandidate(ctx, a.name, seq, store.CandidateSubmitted); err != nil {
+			return a.end(ctx, Result{Outcome: Failed, Reason: "mark the new password submitted (nothing submitted): " + err.Error()}, found)
+		}
+		a.changeSteps, a.mayHaveSubmitted = 0, false
+		cerr := a.sess.Run(ctx, templates.FlowChange, a.values(a.current, cand))
+		if cerr == nil {
 			break
 		}
-		var ce *browser.ChallengeError
-		if errors.As(err, &ce) {
-			out := stepFailure(templates.FlowChange, err)
-			out.Reason += "; the pending password is kept and recovery will probe it"
-			out.Recovered = res.Recovered
-			return a.finish(ctx, out)
+		out := stepFailure(templates.FlowChange, cerr)
+		if out.Outcome == Paused {
+			out.Reason += "; the new password is kept and recovery will probe it"
+			return a.end(ctx, out, found)
 		}
-		rejected, rerr := a.sess.Rejected(ctx)
-		if rerr == nil && rejected && try < tries {
-			next, gerr := GeneratePassword(a.tpl.Rules, r.Random)
-			if gerr != nil {
-				return a.finish(ctx, Result{Outcome: Failed, Reason: "generate a password: " + gerr.Error()})
+		if a.changeSteps > 0 && !a.mayHaveSubmitted {
+			// The flow failed before any step that could send the form:
+			// the new password never reached the site. It stays the
+			// next candidate, and recovery need not probe it.
+			if err := r.Store.MarkCandidate(ctx, a.name, seq, store.CandidatePending); err != nil {
+				out.Reason += "; the new password is kept and recovery will probe it"
+			} else {
+				out.Reason += "; the new password was never sent and is kept for the next rotation"
 			}
-			if err := r.Store.ReplacePending(ctx, a.name, candidate, next); err != nil {
-				return a.finish(ctx, Result{Outcome: Failed, Reason: "store the next candidate: " + err.Error()})
-			}
-			candidate = next
-			r.event(a.name, "the site refused the new password; trying another (%d of %d)", try+1, tries)
-			continue
+			return a.end(ctx, out, found)
 		}
-		out := stepFailure(templates.FlowChange, err)
+		rejected := false
+		if ctx.Err() == nil {
+			rejected, _ = a.sess.Rejected(ctx)
+		}
 		if rejected {
+			// The site's word, recorded at once: the password is never
+			// submitted again, and recovery probes it last.
+			if err := r.Store.MarkCandidate(ctx, a.name, seq, store.CandidateRefused); err != nil {
+				return a.end(ctx, Result{Outcome: Failed, Reason: out.Reason + "; mark the refused password (it is kept): " + err.Error()}, found)
+			}
+			r.event(a.name, "the page shows a rejection of the new password; proving which password works")
+		} else {
+			r.event(a.name, "the change flow failed; proving which password works")
+		}
+		// Whatever the page says, find out which password works now:
+		// the candidate first (the page may lie), then current.
+		res, currentSignsIn := a.prove(ctx, cand, out)
+		if !currentSignsIn {
+			return a.end(ctx, res, found)
+		}
+		if !rejected {
+			// Current signs in: the change did not happen. The candidate
+			// stays pending for the next rotation.
+			if err := r.Store.ResolveCandidates(ctx, a.name); err != nil {
+				out.Reason += "; record that the current password signs in: " + err.Error()
+			}
+			return a.end(ctx, out, found)
+		}
+		if try >= tries || a.budget-a.failed < need {
 			out.Reason = fmt.Sprintf("the site refused %d new passwords; last: %s", try, out.Reason)
+			if try < tries {
+				out.Reason += fmt.Sprintf("; %d of %d failed sign-ins spent, too few to verify another", a.failed, a.budget)
+			}
+			if err := r.Store.ResolveCandidates(ctx, a.name); err != nil {
+				out.Reason += "; clear the refused passwords: " + err.Error()
+			}
+			return a.end(ctx, out, found)
 		}
-		// Whether the change was submitted is unknown: find out now.
-		found, stopRes := a.recover(ctx, candidate)
-		out.Recovered = found
-		if stopRes != nil {
-			stopRes.Recovered = found
-			stopRes.Reason = out.Reason + "; then " + stopRes.Reason
-			return a.finish(ctx, *stopRes)
+		if cand, seq, stop = a.newCandidate(ctx); stop != nil {
+			return a.end(ctx, *stop, found)
 		}
-		if strings.HasPrefix(found, "pending") {
-			return a.finish(ctx, Result{Outcome: Succeeded, Recovered: found})
-		}
-		return a.finish(ctx, out)
+		r.event(a.name, "the site refused the new password; trying another (%d of %d)", try+1, tries)
 	}
 	r.event(a.name, "change submitted; verifying the new password")
 
-	if err := a.verifyWith(ctx, candidate); err != nil {
-		var ce *browser.ChallengeError
-		if errors.As(err, &ce) {
-			out := stepFailure(templates.FlowVerify, err)
-			out.Reason += "; the pending password is kept and recovery will probe it"
-			return a.finish(ctx, out)
-		}
-		r.event(a.name, "the new password did not sign in: %v", err)
-		found, stopRes := a.recover(ctx, candidate)
-		if stopRes != nil {
-			stopRes.Recovered = found
-			return a.finish(ctx, *stopRes)
-		}
-		if strings.HasPrefix(found, "pending") {
-			return a.finish(ctx, Result{Outcome: Succeeded, Recovered: found})
-		}
-		out := stepFailure(templates.FlowVerify, err)
-		out.Recovered = found
-		return a.finish(ctx, out)
+	ok, stop, verr := a.try(ctx, "new", cand, a.verifyWith)
+	if stop != nil {
+		stop.Reason += "; the new password is kept and recovery will probe it"
+		return a.end(ctx, *stop, found)
 	}
-	if err := r.Store.Promote(context.WithoutCancel(ctx), a.name, "rotation"); err != nil {
-		return a.finish(ctx, Result{Outcome: Failed, Reason: "promote (the pending password signs in and is kept; recovery will promote it): " + err.Error()})
+	if !ok {
+		out := stepFailure(templates.FlowVerify, verr)
+		out.Reason = "the site confirmed the change but the new password does not sign in (a site may store something other than what was typed): " + out.Reason
+		rec := a.recover(ctx, true, cand)
+		switch {
+		case rec.stop != nil:
+			rec.stop.Reason = out.Reason + "; then " + rec.stop.Reason
+			return a.end(ctx, *rec.stop, rec.found)
+		case rec.promoted:
+			return a.end(ctx, Result{Outcome: Succeeded}, rec.found)
+		}
+		return a.end(ctx, out, rec.found)
+	}
+	if err := r.Store.Promote(context.WithoutCancel(ctx), a.name, cand, "rotation"); err != nil {
+		return a.end(ctx, Result{Outcome: Failed, Reason: "promote (the new password signs in and is kept; recovery will promote it): " + err.Error()}, found)
 	}
 	r.event(a.name, "new password verified and promoted to current")
-	return a.finish(ctx, Result{Outcome: Succeeded, Recovered: res.Recovered})
+	return a.end(ctx, Result{Outcome: Succeeded}, found)
+}
+
+// prove signs out after a change flow that did not end cleanly (out says
+// how) and signs in with the candidate, then with current. A candidate
+// that signs in is promoted (the page lied): Succeeded. When current signs
+// in, currentSignsIn is true and the caller decides. Otherwise recovery goes on
+// with the other stored passwords.
+func (a *attempt) prove(ctx context.Context, cand secret.String, out Result) (res Result, currentSignsIn bool) {
+	if ctx.Err() != nil {
+		out.Reason += "; interrupted (" + context.Cause(ctx).Error() + "): the new password is kept and recovery will probe it"
+		return out, false
+	}
+	a.sess.TryLogout(ctx)
+	for _, p := range []probe{{label: "new", pw: cand, kind: probeCandidate}, {label: "current", pw: a.current, kind: probeCurrent}} {
+		if a.spent() {
+			out.Reason += fmt.Sprintf("; %d failed sign-ins spent, the run's budget; the new password is kept and recovery will probe it", a.failed)
+			out.Outcome = NeedsOperator
+			return out, false
+		}
+		ok, stop, _ := a.try(ctx, p.label, p.pw, a.login)
+		if stop != nil {
+			stop.Reason = out.Reason + "; then " + stop.Reason + "; the new password is kept"
+			return *stop, false
+		}
+		if !ok {
+			continue
+		}
+		if p.kind == probeCurrent {
+			return out, true
+		}
+		if err := a.r.Store.Promote(context.WithoutCancel(ctx), a.name, cand, "rotation (the page did not confirm, the new password signs in)"); err != nil {
+			return Result{Outcome: Failed, Reason: "promote (the new password signs in and is kept; recovery will promote it): " + err.Error()}, false
+		}
+		a.current = cand
+		a.r.event(a.name, "the new password signs in although the page did not confirm it; promoted to current")
+		return Result{Outcome: Succeeded}, false
+	}
+	rec := a.recover(ctx, true, cand, a.current)
+	switch {
+	case rec.stop != nil:
+		rec.stop.Reason = out.Reason + "; then " + rec.stop.Reason
+		rec.stop.Recovered = rec.found
+		return *rec.stop, false
+	case rec.promoted:
+		return Result{Outcome: Succeeded, Recovered: rec.found}, false
+	}
+	out.Recovered = rec.found
+	return out, false
 }
 
 // Verify is a health check: sign in with the current password, changing
-// nothing. An account with a pending password is recovered first.
+// nothing. An account with candidates that may be live is recovered first.
 func (r *Rotator) Verify(ctx context.Context, name string) (Result, error) {
-	a, ctx, stop, err := r.begin(ctx, name, "verify")
+	a, ctx, stop, err := r.begin(ctx, name, "verify", nil)
 	if err != nil {
 		return Result{}, err
 	}
 	defer stop()
-	pending, perr := r.Store.Pending(ctx, name)
-	if perr == nil {
-		found, stopRes := a.recover(ctx, pending)
-		if stopRes != nil {
-			stopRes.Recovered = found
-			return a.finish(ctx, *stopRes), nil
-		}
-		return a.finish(ctx, Result{Outcome: Succeeded, Recovered: found}), nil
+	rec := a.recover(ctx, false)
+	if rec.stop != nil {
+		return a.end(ctx, *rec.stop, rec.found), nil
 	}
-	if !errors.Is(perr, store.ErrNoPending) {
-		return a.finish(ctx, Result{Outcome: Failed, Reason: perr.Error()}), nil
+	if rec.found != "" {
+		return a.end(ctx, Result{Outcome: Succeeded}, rec.found), nil
 	}
 	a.sess.TryLogout(ctx)
-	if err := a.login(ctx, a.current); err != nil {
-		return a.finish(ctx, stepFailure(templates.FlowLogin, err)), nil
+	ok, stopRes, lerr := a.try(ctx, "current", a.current, a.login)
+	if stopRes != nil {
+		return a.end(ctx, *stopRes, ""), nil
 	}
-	return a.finish(ctx, Result{Outcome: Succeeded}), nil
+	if !ok {
+		return a.end(ctx, stepFailure(templates.FlowLogin, lerr), ""), nil
+	}
+	return a.end(ctx, Result{Outcome: Succeeded}, ""), nil
 }

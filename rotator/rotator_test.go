@@ -3,6 +3,7 @@ package rotator
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -44,7 +45,13 @@ func newEnv(t *testing.T) *env {
 
 func newEnvWith(t testing.TB, dir string, site *demosite.Site) *env {
 	t.Helper()
-	srv := httptest.NewServer(site.Handler())
+	return newEnvServing(t, dir, site, site.Handler())
+}
+
+// newEnvServing is newEnvWith with the site served through h.
+func newEnvServing(t testing.TB, dir string, site *demosite.Site, h http.Handler) *env {
+	t.Helper()
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	st, err := store.Create(context.Background(), filepath.Join(dir, "vault.db"), secret.NewMasterKey())
 	if err != nil {
@@ -181,6 +188,10 @@ func TestRejectedPasswordsAreRetried(t *testing.T) {
 	weak.Rules, _ = templates.ParsePasswordRules("minlength: 8; maxlength: 8; allowed: lower")
 	e.tpls["demo-social"] = &weak
 	e.add(demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"})
+	// Each refusal is proven by a failed sign-in with the refused
+	// password; three candidates need a budget of four (each is submitted
+	// only while its proof, it and current, fits).
+	e.rot.MaxFailedSignIns = 4
 	var events []string
 	e.rot.OnEvent = func(_, msg string) { events = append(events, msg) }
 	res, err := e.rot.Rotate(ctxFor(t), "alice")

@@ -80,7 +80,7 @@ func TestSimulation(t *testing.T) {
 				if err := st.SetPending(ctx, name, pw); err != nil {
 					t.Fatal(err)
 				}
-				if err := st.Promote(ctx, name, "rotation"); err != nil {
+				if err := st.Promote(ctx, name, pw, "rotation"); err != nil {
 					t.Fatal(err)
 				}
 				changes++

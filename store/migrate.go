@@ -124,6 +124,22 @@ ALTER TABLE accounts ADD COLUMN next_due_at INTEGER;
 ALTER TABLE accounts ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE accounts ADD COLUMN hold_reason TEXT NOT NULL DEFAULT '';
 `,
+	// 5: every candidate password a rotation stored (kept until the run
+	// ends proven), and fencing tokens on account leases.
+	`
+CREATE TABLE candidates (
+	account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	seq        INTEGER NOT NULL,
+	password   BLOB NOT NULL,   -- sealed, AD (account, name, candidate, seq)
+	state      TEXT NOT NULL CHECK (state IN ('pending', 'submitted', 'refused')),
+	created_at INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL,
+	PRIMARY KEY (account_id, seq)
+) STRICT;
+ALTER TABLE accounts ADD COLUMN candidate_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN lease_token INTEGER NOT NULL DEFAULT 0; -- the last fencing token handed out
+ALTER TABLE account_locks ADD COLUMN token INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // SchemaVersion is the schema version this binary writes.

@@ -27,59 +27,21 @@ func (s *Store) Password(ctx context.Context, name string) (secret.String, error
 	return pw, nil
 }
 
-// pendingTx reads and decrypts the account's pending password inside tx;
-// ok is false when there is none.
-func (s *Store) pendingTx(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, name string) (pw secret.String, ok bool, err error) {
-	var sealed []byte
-	err = q.QueryRowContext(ctx, `SELECT pending_password FROM accounts WHERE name = ?`, name).Scan(&sealed)
-	if errors.Is(err, sql.ErrNoRows) {
-		return pw, false, fmt.Errorf("%w: %s", ErrNotFound, name)
-	}
-	if err != nil {
-		return pw, false, fmt.Errorf("read pending password of %s: %w", name, err)
-	}
-	if sealed == nil {
-		return pw, false, nil
-	}
-	if pw, err = s.sealer.OpenString(sealed, adPending(name)); err != nil {
-		return pw, false, fmt.Errorf("decrypt pending password of %s: %w", name, err)
-	}
-	return pw, true, nil
-}
-
 // SetPending stores pw as the account's pending password, durably, before a
-// site is asked to change to it. It refuses to replace a different pending
-// password: that one may already be live on the site, and only recovery may
-// decide its fate (Promote, ReplacePending, RestorePrevious). Storing the same
-// password again is a no-op, so retries are safe.
+// site is asked to change to it, and keeps it as a candidate (state
+// submitted: a caller of SetPending does not say when it submits, so
+// recovery probes it). It refuses to replace a different pending password:
+// that one may already be live on the site, and only recovery may decide
+// its fate (Promote, MarkCandidate, ResolveCandidates, RestorePrevious).
+// Storing the same password again is a no-op, so retries are safe. A
+// rotation uses [Store.AddCandidate] and [Store.MarkCandidate] instead.
 func (s *Store) SetPending(ctx context.Context, name string, pw secret.String) error {
-	if pw.IsZero() {
-		return fmt.Errorf("pending password for %s is empty", name)
-	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		old, ok, err := s.pendingTx(ctx, tx, name)
-		if err != nil {
-			return err
-		}
-		if ok {
-			if old.Equal(pw) {
-				return nil
-			}
-			return fmt.Errorf("account %s already has a pending password since an unfinished rotation; recover it first", name)
-		}
-		now := millis(s.now())
-		_, err = tx.ExecContext(ctx, `UPDATE accounts SET pending_password = ?, pending_since = ?, updated_at = ? WHERE name = ?`,
-			s.sealer.SealString(pw, adPending(name)), now, now, name)
-		if err != nil {
-			return fmt.Errorf("store pending password of %s: %w", name, err)
-		}
-		return nil
-	})
+	_, err := s.addCandidate(ctx, name, pw, CandidateSubmitted)
+	return err
 }
 
-// Pending returns the account's pending password, or ErrNoPending.
+// Pending returns the account's pending password (its live candidate), or
+// ErrNoPending.
 func (s *Store) Pending(ctx context.Context, name string) (secret.String, error) {
 	pw, ok, err := s.pendingTx(ctx, s.db, name)
 	if err != nil {
@@ -91,19 +53,47 @@ func (s *Store) Pending(ctx context.Context, name string) (secret.String, error)
 	return pw, nil
 }
 
-// Promote makes the pending password current and moves the current one to
-// the history with reason, in one transaction. It counts as a change on the
+// Promote makes verified, a password that was just proven to sign in,
+// current, and moves the current one to the history with reason, in one
+// transaction. It is a compare-and-set: verified must be the account's
+// pending password or one of its stored candidates, else it fails with
+// [ErrNotCandidate] and changes nothing ([ErrNoPending] when there is no
+// candidate at all). Every candidate is then cleared: the site has one
+// password, and it is the one now current. It counts as a change on the
 // site for the rate limit.
-func (s *Store) Promote(ctx context.Context, name, reason string) error {
+func (s *Store) Promote(ctx context.Context, name string, verified secret.String, reason string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := fence(ctx, tx, name); err != nil {
+			return fmt.Errorf("promote the pending password of %s: %w", name, err)
+		}
 		pw, ok, err := s.pendingTx(ctx, tx, name)
 		if err != nil {
 			return err
 		}
-		if !ok {
-			return fmt.Errorf("%w: %s", ErrNoPending, name)
+		id, cands, err := s.candidatesTx(ctx, tx, name)
+		if err != nil {
+			return err
 		}
-		return s.replace(ctx, tx, name, pw, reason, true)
+		if !ok && len(cands) == 0 {
+			return fmt.Errorf("promote: %w: %s", ErrNoPending, name)
+		}
+		match := ok && pw.Equal(verified)
+		for _, c := range cands {
+			match = match || c.Password.Equal(verified)
+		}
+		if verified.IsZero() || !match {
+			return fmt.Errorf("promote the pending password of %s: %w", name, ErrNotCandidate)
+		}
+		if err := s.replace(ctx, tx, name, verified, reason, true); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM candidates WHERE account_id = ?`, id); err != nil {
+			return fmt.Errorf("clear the candidates of %s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET pending_password = NULL, pending_since = NULL WHERE id = ?`, id); err != nil {
+			return fmt.Errorf("clear the pending password of %s: %w", name, err)
+		}
+		return nil
 	})
 }
 

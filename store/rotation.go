@@ -7,14 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"syscall"
 	"time"
-
-	"github.com/rotator-pam/rotator/secret"
 )
 
 // ErrLocked means another run holds the account.
 var ErrLocked = errors.New("account is locked by another run")
+
+// ErrLeaseLost means a run's lease on its account no longer holds: it
+// expired and another run took the account (or it was released). A write
+// made under a lost lease is refused and changes nothing.
+var ErrLeaseLost = errors.New("the lease on the account was lost")
 
 // LockInfo says who holds an account.
 type LockInfo struct {
@@ -25,6 +27,55 @@ type LockInfo struct {
 	ExpiresAt  time.Time
 }
 
+// Lease is one run's hold on an account. Token is its fencing token: it
+// grows by one each time the account is taken, so a run that lost its lease
+// cannot write over the run that took the account after it.
+type Lease struct {
+	Account string
+	Owner   string
+	Token   int64
+}
+
+type leaseKey struct{}
+
+// WithLease returns a context whose writes to the lease's account are
+// fenced: [Store.AddCandidate], [Store.SetPending], [Store.MarkCandidate],
+// [Store.ResolveCandidates], [Store.ReplacePending], [Store.Promote],
+// [Store.RestorePrevious], [Store.Flag], [Store.StartRun] and
+// [Store.FinishRun] check, in their own transaction, that the lease still
+// holds (the account's lease row still has its owner and token: no other
+// run took the account since, even if the lease ran past its expiry), and
+// fail with [ErrLeaseLost] when it does not. A write for another account
+// under such a context fails too. Writes without a lease in ctx (an
+// operator's edits) are not fenced.
+func WithLease(ctx context.Context, l Lease) context.Context {
+	return context.WithValue(ctx, leaseKey{}, l)
+}
+
+// fence checks the lease ctx carries, if any, inside tx.
+func fence(ctx context.Context, tx *sql.Tx, name string) error {
+	l, ok := ctx.Value(leaseKey{}).(Lease)
+	if !ok {
+		return nil
+	}
+	if l.Account != name {
+		return fmt.Errorf("%w: the run holds %s, not %s", ErrLeaseLost, l.Account, name)
+	}
+	var owner string
+	var token int64
+	err := tx.QueryRowContext(ctx, `SELECT owner, token FROM account_locks WHERE account = ?`, name).Scan(&owner, &token)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: %s (released)", ErrLeaseLost, name)
+	}
+	if err != nil {
+		return fmt.Errorf("check the lease on %s: %w", name, err)
+	}
+	if owner != l.Owner || token != l.Token {
+		return fmt.Errorf("%w: %s (taken by %s with token %d; this run had token %d)", ErrLeaseLost, name, owner, token, l.Token)
+	}
+	return nil
+}
+
 func hostname() string {
 	h, err := os.Hostname()
 	if err != nil {
@@ -33,28 +84,22 @@ func hostname() string {
 	return h
 }
 
-// alive reports whether a process of this host exists.
-func alive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
-}
-
-// LockAccount takes the account for one run, across processes: a lease in
-// the vault that expires after ttl unless renewed. A lease whose holder was
-// a process of this host that no longer exists is taken over at once (a
-// killed rotator does not block its account until the lease runs out).
-func (s *Store) LockAccount(ctx context.Context, name, owner string, ttl time.Duration) error {
+// LockAccount takes the account for one run, across processes and
+// machines: a lease in the vault that expires after ttl unless renewed. A
+// lease is taken over only once it has expired; whether its holder's
+// process looks alive is not asked (a PID means nothing across PID
+// namespaces and machines). Each take hands out a new fencing token.
+func (s *Store) LockAccount(ctx context.Context, name, owner string, ttl time.Duration) (Lease, error) {
 	host, pid := hostname(), os.Getpid()
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.accountIDTx(ctx, tx, name); err != nil {
+	var l Lease
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		id, err := s.accountIDTx(ctx, tx, name)
+		if err != nil {
 			return err
 		}
 		var cur LockInfo
 		var acq, exp int64
-		err := tx.QueryRowContext(ctx, `SELECT owner, host, pid, acquired_at, expires_at FROM account_locks WHERE account = ?`, name).
+		err = tx.QueryRowContext(ctx, `SELECT owner, host, pid, acquired_at, expires_at FROM account_locks WHERE account = ?`, name).
 			Scan(&cur.Owner, &cur.Host, &cur.PID, &acq, &exp)
 		now := s.now()
 		switch {
@@ -62,42 +107,53 @@ func (s *Store) LockAccount(ctx context.Context, name, owner string, ttl time.Du
 		case err != nil:
 			return fmt.Errorf("lock %s: %w", name, err)
 		case cur.Owner == owner:
-		case time.UnixMilli(exp).Before(now):
-		case cur.Host == host && !alive(cur.PID):
+		case !now.Before(time.UnixMilli(exp)):
 		default:
-			return fmt.Errorf("%w: %s (held by %s, pid %d on %s, since %s)", ErrLocked, name, cur.Owner, cur.PID, cur.Host,
-				time.UnixMilli(acq).UTC().Format(time.RFC3339))
+			return fmt.Errorf("%w: %s (held by %s, pid %d on %s, since %s, until %s)", ErrLocked, name, cur.Owner, cur.PID, cur.Host,
+				time.UnixMilli(acq).UTC().Format(time.RFC3339), time.UnixMilli(exp).UTC().Format(time.RFC3339))
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO account_locks (account, owner, host, pid, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+		var token int64
+		if err := tx.QueryRowContext(ctx, `UPDATE accounts SET lease_token = lease_token + 1 WHERE id = ? RETURNING lease_token`, id).Scan(&token); err != nil {
+			return fmt.Errorf("lock %s: next fencing token: %w", name, err)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO account_locks (account, owner, host, pid, acquired_at, expires_at, token) VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (account) DO UPDATE SET owner = excluded.owner, host = excluded.host, pid = excluded.pid,
-	acquired_at = excluded.acquired_at, expires_at = excluded.expires_at`,
-			name, owner, host, pid, millis(now), millis(now.Add(ttl)))
+	acquired_at = excluded.acquired_at, expires_at = excluded.expires_at, token = excluded.token`,
+			name, owner, host, pid, millis(now), millis(now.Add(ttl)), token)
 		if err != nil {
 			return fmt.Errorf("lock %s: %w", name, err)
 		}
+		l = Lease{Account: name, Owner: owner, Token: token}
 		return nil
 	})
+	return l, err
 }
 
-// RenewLock extends a lease the owner holds.
-func (s *Store) RenewLock(ctx context.Context, name, owner string, ttl time.Duration) error {
+// RenewLock extends the lease l by ttl from now. It fails with
+// [ErrLeaseLost] when another run took the account or it was released.
+func (s *Store) RenewLock(ctx context.Context, l Lease, ttl time.Duration) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE account_locks SET expires_at = ? WHERE account = ? AND owner = ?`, millis(s.now().Add(ttl)), name, owner)
+		res, err := tx.ExecContext(ctx, `UPDATE account_locks SET expires_at = ? WHERE account = ? AND owner = ? AND token = ?`,
+			millis(s.now().Add(ttl)), l.Account, l.Owner, l.Token)
 		if err != nil {
-			return fmt.Errorf("renew lock of %s: %w", name, err)
+			return fmt.Errorf("renew lock of %s: %w", l.Account, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%w: %s (the lease was lost)", ErrLocked, name)
+			return fmt.Errorf("renew lock of %s: %w", l.Account, ErrLeaseLost)
 		}
 		return nil
 	})
 }
 
-// UnlockAccount releases the owner's lease.
-func (s *Store) UnlockAccount(ctx context.Context, name, owner string) error {
+// UnlockAccount releases the lease l, and only it: a lease another run took
+// over (owner or token differ) is left alone.
+func (s *Store) UnlockAccount(ctx context.Context, l Lease) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM account_locks WHERE account = ? AND owner = ?`, name, owner)
-		return err
+		_, err := tx.ExecContext(ctx, `DELETE FROM account_locks WHERE account = ? AND owner = ? AND token = ?`, l.Account, l.Owner, l.Token)
+		if err != nil {
+			return fmt.Errorf("unlock %s: %w", l.Account, err)
+		}
+		return nil
 	})
 }
 
@@ -117,6 +173,9 @@ func (s *Store) Flag(ctx context.Context, name string, state State, reason strin
 	}
 	now := millis(s.now())
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := fence(ctx, tx, name); err != nil {
+			return fmt.Errorf("set state of %s: %w", name, err)
+		}
 		var flagged any = now
 		if state == StateActive || state == StateRunning {
 			flagged, reason = nil, ""
@@ -251,6 +310,9 @@ type Run struct {
 func (s *Store) StartRun(ctx context.Context, r Run) (int64, error) {
 	var id int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := fence(ctx, tx, r.Account); err != nil {
+			return fmt.Errorf("record run: %w", err)
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO runs (account, kind, owner, started_at, outcome, artifacts) VALUES (?, ?, ?, ?, 'running', ?)`,
 			r.Account, r.Kind, r.Owner, millis(s.now()), r.Artifacts)
 		if err != nil {
@@ -269,6 +331,9 @@ func (s *Store) FinishRun(ctx context.Context, r Run) error {
 		return err
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := fence(ctx, tx, r.Account); err != nil {
+			return fmt.Errorf("record run outcome: %w", err)
+		}
 		_, err := tx.ExecContext(ctx, `UPDATE runs SET finished_at = ?, outcome = ?, flow = ?, step = ?, reason = ?,
 	challenge_kind = ?, challenge_url = ?, screenshot = ?, artifacts = ?, steps = ? WHERE id = ?`,
 			millis(s.now()), r.Outcome, r.Flow, r.Step, r.Reason, r.ChallengeKind, r.ChallengeURL, r.Screenshot, r.Artifacts, string(steps), r.ID)
@@ -327,44 +392,4 @@ func (s *Store) queryRuns(ctx context.Context, q string, args ...any) ([]Run, er
 		out = append(out, r)
 	}
 	return out, rows.Err()
-}
-
-// ReplacePending swaps a pending password the site refused (so it is not
-// live) for a new candidate. It fails unless old is the pending password.
-func (s *Store) ReplacePending(ctx context.Context, name string, old, new secret.String) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		p, ok, err := s.pendingTx(ctx, tx, name)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return fmt.Errorf("%w: %s", ErrNoPending, name)
-		}
-		if !p.Equal(old) {
-			return fmt.Errorf("pending password of %s changed under this run", name)
-		}
-		now := millis(s.now())
-		_, err = tx.ExecContext(ctx, `UPDATE accounts SET pending_password = ?, pending_since = ?, updated_at = ? WHERE name = ?`,
-			s.sealer.SealString(new, adPending(name)), now, now, name)
-		return err
-	})
-}
-
-// RestorePrevious makes a previous password current again, after recovery
-// found that it is the one the site accepts; the password it replaces goes
-// to the history, as does nothing else. The pending password, if any, is
-// kept for the operator.
-func (s *Store) RestorePrevious(ctx context.Context, name string, seq int64, reason string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		var sealed []byte
-		err := tx.QueryRowContext(ctx, `SELECT h.password FROM password_history h JOIN accounts a ON a.id = h.account_id WHERE a.name = ? AND h.seq = ?`, name, seq).Scan(&sealed)
-		if err != nil {
-			return fmt.Errorf("read previous password %d of %s: %w", seq, name, err)
-		}
-		pw, err := s.sealer.OpenString(sealed, adHistory(name, seq))
-		if err != nil {
-			return fmt.Errorf("decrypt previous password of %s: %w", name, err)
-		}
-		return s.replace(ctx, tx, name, pw, reason, false)
-	})
 }

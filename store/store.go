@@ -1,16 +1,20 @@
 // Package store is rotator's vault: one SQLite file (modernc.org/sqlite, no
-// cgo) holding accounts, their current, pending and previous passwords, TOTP
-// settings, browser cookies and the audit log.
+// cgo) holding accounts, their current, pending and previous passwords, every
+// candidate password a rotation stored, TOTP settings, browser cookies and the
+// audit log.
 //
 // # Guarantees
 //
 //   - The database runs in WAL mode with synchronous=FULL: a committed
 //     transaction is on disk before the call returns.
-//   - Every secret field (passwords, pending password, history, TOTP secret,
-//     cookies) is sealed with AES-256-GCM before it reaches SQL, with the
+//   - Every secret field (passwords, pending password, candidates, history,
+//     TOTP secret, cookies) is sealed with AES-256-GCM before it reaches SQL, with the
 //     account name and field as associated data: a ciphertext copied to another
 //     row or column does not open. No plaintext secret is ever handed to
 //     SQLite, so none reaches the database, its WAL or its journal.
+//   - An account is held by one run at a time through a lease with a fencing
+//     token ([Store.LockAccount]); a run's writes made under [WithLease] fail
+//     with [ErrLeaseLost] once another run took the account.
 //   - A wrong master key is detected at open ([ErrWrongKey]) before anything
 //     is read or written.
 //   - The schema is versioned (PRAGMA user_version) and migrated forward in

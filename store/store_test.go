@@ -230,7 +230,7 @@ func TestPendingPromoteHistory(t *testing.T) {
 	if _, err := s.Pending(ctx, "alice"); !errors.Is(err, ErrNoPending) {
 		t.Errorf("pending before: %v", err)
 	}
-	if err := s.Promote(ctx, "alice", "rotation"); !errors.Is(err, ErrNoPending) {
+	if err := s.Promote(ctx, "alice", secret.New("new-1"), "rotation"); !errors.Is(err, ErrNoPending) {
 		t.Errorf("promote without pending: %v", err)
 	}
 	now = now.Add(time.Hour)
@@ -248,7 +248,7 @@ func TestPendingPromoteHistory(t *testing.T) {
 		t.Errorf("pending flags %+v", a)
 	}
 	now = now.Add(time.Minute)
-	if err := s.Promote(ctx, "alice", "rotation"); err != nil {
+	if err := s.Promote(ctx, "alice", secret.New("new-1"), "rotation"); err != nil {
 		t.Fatal(err)
 	}
 	pw, _ := s.Password(ctx, "alice")
@@ -404,7 +404,7 @@ func TestNoPlaintextOnDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.SetPending(ctx, "alice", secret.New(pw))
-	s.Promote(ctx, "alice", "rotation")
+	s.Promote(ctx, "alice", secret.New(pw), "rotation")
 	s.SetPending(ctx, "alice", secret.New(pending))
 	s.SetCookies(ctx, "alice", []byte(cookie))
 	// Check with the WAL still in place, then after the checkpoint on close.
@@ -459,7 +459,7 @@ func BenchmarkPromote(b *testing.B) {
 		if err := s.SetPending(ctx, "alice", secret.New(fmt.Sprint("pw-", i))); err != nil {
 			b.Fatal(err)
 		}
-		if err := s.Promote(ctx, "alice", "rotation"); err != nil {
+		if err := s.Promote(ctx, "alice", secret.New(fmt.Sprint("pw-", i)), "rotation"); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -575,7 +575,8 @@ func TestAccountLock(t *testing.T) {
 	s, path, key := newVault(t)
 	s.now = func() time.Time { return now }
 	s.AddAccount(ctx, testAccount("alice"))
-	if err := s.LockAccount(ctx, "alice", "run-1", time.Minute); err != nil {
+	l1, err := s.LockAccount(ctx, "alice", "run-1", time.Minute)
+	if err != nil {
 		t.Fatal(err)
 	}
 	// Another process (a second store on the file) cannot take it.
@@ -584,31 +585,30 @@ func TestAccountLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s2.Close()
-	if err := s2.LockAccount(ctx, "alice", "run-2", time.Minute); !errors.Is(err, ErrLocked) {
+	if _, err := s2.LockAccount(ctx, "alice", "run-2", time.Minute); !errors.Is(err, ErrLocked) {
 		t.Fatalf("second lock: %v", err)
 	}
 	// The holder renews; after release the other may take it.
-	if err := s.RenewLock(ctx, "alice", "run-1", time.Minute); err != nil {
+	if err := s.RenewLock(ctx, l1, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RenewLock(ctx, "alice", "run-2", time.Minute); !errors.Is(err, ErrLocked) {
+	if err := s.RenewLock(ctx, Lease{Account: "alice", Owner: "run-2", Token: l1.Token}, time.Minute); !errors.Is(err, ErrLeaseLost) {
 		t.Errorf("a non-holder renewed: %v", err)
 	}
-	s.UnlockAccount(ctx, "alice", "run-1")
-	if err := s2.LockAccount(ctx, "alice", "run-2", time.Minute); err != nil {
+	s.UnlockAccount(ctx, l1)
+	l2, err := s2.LockAccount(ctx, "alice", "run-2", time.Minute)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if l2.Token <= l1.Token {
+		t.Errorf("fencing token did not grow: %d then %d", l1.Token, l2.Token)
 	}
 	// An expired lease is taken over.
 	now = now.Add(2 * time.Minute)
-	if err := s.LockAccount(ctx, "alice", "run-3", time.Minute); err != nil {
+	if _, err := s.LockAccount(ctx, "alice", "run-3", time.Minute); err != nil {
 		t.Errorf("expired lease not taken over: %v", err)
 	}
-	// A lease of a dead process of this host is taken over at once.
-	s.db.Exec(`UPDATE account_locks SET owner = 'dead', pid = 999999999, expires_at = ? WHERE account = 'alice'`, millis(now.Add(time.Hour)))
-	if err := s2.LockAccount(ctx, "alice", "run-4", time.Minute); err != nil {
-		t.Errorf("dead holder's lease not taken over: %v", err)
-	}
-	if err := s.LockAccount(ctx, "nobody", "x", time.Minute); !errors.Is(err, ErrNotFound) {
+	if _, err := s.LockAccount(ctx, "nobody", "x", time.Minute); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown account: %v", err)
 	}
 }
@@ -619,12 +619,12 @@ func TestChangesAndLimits(t *testing.T) {
 	s := newVaultAt(t, &now)
 	s.AddAccount(ctx, testAccount("alice"))
 	s.SetPending(ctx, "alice", secret.New("a"))
-	s.Promote(ctx, "alice", "rotation")
+	s.Promote(ctx, "alice", secret.New("a"), "rotation")
 	now = now.Add(time.Hour)
 	s.ReplacePassword(ctx, "alice", secret.New("manual"), "set by administrator") // not a site change
 	now = now.Add(time.Hour)
 	s.SetPending(ctx, "alice", secret.New("b"))
-	s.Promote(ctx, "alice", "rotation")
+	s.Promote(ctx, "alice", secret.New("b"), "rotation")
 	ch, err := s.Changes(ctx, "alice", now.Add(-24*time.Hour))
 	if err != nil || len(ch) != 2 || !ch[0].Equal(now.Add(-2*time.Hour)) {
 		t.Fatalf("changes %v %v", ch, err)
