@@ -32,10 +32,16 @@ func TestSeguraSamples(t *testing.T) {
 			if diags.HasErrors() {
 				t.Fatalf("%v\n%s", diags.Err(), res.YAML)
 			}
-			for _, fl := range []string{templates.FlowLogin, templates.FlowChange, templates.FlowVerify} {
+			for _, fl := range []string{templates.FlowLogin, templates.FlowChange, templates.FlowLogout} {
 				if _, ok := tpl.Flows.Get(fl); !ok {
 					t.Errorf("no %s flow", fl)
 				}
+			}
+			// A verify flow, when there is one, signs in with the new
+			// password; otherwise rotator's own verify (logout, login)
+			// is used.
+			if tpl.Flows.Verify != nil && !templates.SignsIn(tpl.Flows.Verify) {
+				t.Errorf("the verify flow does not sign in:\n%s", res.YAML)
 			}
 			// Nothing dropped: each command line became a step or a note.
 			c := &segConv{d: &doc{params: map[string]string{}, flows: map[string][]step{}}}
@@ -106,6 +112,55 @@ func TestSeguraFacebookFlows(t *testing.T) {
 	}
 	if !strings.Contains(string(res.YAML), "# Login with old passsword") {
 		t.Error("the source's section comments are lost")
+	}
+}
+
+// A source that only re-checks the site's confirmation gets no verify flow
+// (a rotation must not succeed on what a page says): rotator's own verify,
+// logout then login with the new password, is used, and the notes say why.
+func TestSeguraVerifySignsIn(t *testing.T) {
+	const head = "start-at https://x.example/\nfill #u [#USERNAME#]\nfill #p [#CURRENT_PASSWORD#]\nclick #s\n" +
+		"new-action\nset-location https://x.example/password\nfill #cur [#CURRENT_PASSWORD#]\nfill #n [#NEW_PASSWORD#]\nclick #save\ntest-selector .ok\n"
+	for _, tc := range []struct {
+		name, tail  string
+		verify      bool
+		logoutFirst string // the logout flow's first step kind
+		note        string
+	}{
+		{"confirmation only", "", false, "expect", "a confirmation message does not show that it works: no verify flow was made"},
+		{"signs out and in, checks", "new-action\nclick #logout\nnew-action\nfill #u [#USERNAME#]\nfill #p [#CURRENT_PASSWORD#]\nclick #s\ntest-location /home\n",
+			true, "click", ""},
+		{"signs in again, never checks", "new-action\nclick #logout\nnew-action\nfill #u [#USERNAME#]\nfill #p [#CURRENT_PASSWORD#]\nclick #s\n",
+			false, "click", "does not submit and then check the result: no verify flow was made"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := Segura("x", []byte(head+tc.tail))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tpl, diags := templates.Parse("x.yaml", res.YAML)
+			if diags.HasErrors() {
+				t.Fatal(diags.Err())
+			}
+			if (tpl.Flows.Verify != nil) != tc.verify {
+				t.Errorf("verify flow: %v, want %v\n%s", tpl.Flows.Verify != nil, tc.verify, res.YAML)
+			}
+			if tpl.Flows.Verify != nil && !templates.SignsIn(tpl.Flows.Verify) {
+				t.Errorf("the verify flow does not sign in:\n%s", res.YAML)
+			}
+			if len(tpl.Flows.Logout) == 0 || string(tpl.Flows.Logout[0].Kind) != tc.logoutFirst {
+				t.Errorf("logout flow %+v", tpl.Flows.Logout)
+			}
+			if tc.note != "" {
+				found := false
+				for _, n := range res.Notes {
+					found = found || n.Warning && strings.Contains(n.Msg, tc.note)
+				}
+				if !found {
+					t.Errorf("no warning saying %q: %v", tc.note, res.Notes)
+				}
+			}
+		})
 	}
 }
 
