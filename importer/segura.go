@@ -246,6 +246,10 @@ func (c *segConv) parse(src string) {
 				c.note(line, true, "set-location puts a password in a URL: not imported; rotator never sends a secret in a URL")
 				continue
 			}
+			if u, err := url.Parse(standIn(v)); err == nil && u.IsAbs() && u.Scheme != "http" && u.Scheme != "https" {
+				c.note(line, true, "set-location %s: rotator opens http and https URLs only; not imported", v)
+				continue
+			}
 			c.add(segStep{step: step{kind: "goto", arg: v, line: line}, cmd: cmd})
 		case "sleep":
 			n, err := strconv.Atoi(strings.TrimSpace(rest))

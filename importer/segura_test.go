@@ -205,8 +205,16 @@ func TestSeguraNotes(t *testing.T) {
 			t.Errorf("%q: %v, want %q", src, err, want)
 		}
 	}
+	// A set-location rotator would not open is reported, not imported.
+	res, err := Segura("x", []byte("start-at https://x.example/\nfill #u [#USERNAME#]\nfill #p [#CURRENT_PASSWORD#]\nclick #s\nset-location file:///etc/passwd\nfill #n [#NEW_PASSWORD#]\nclick #save\ntest-selector .ok\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Notes) == 0 || res.Notes[0].Line != 5 || !strings.Contains(res.Notes[0].Msg, "http and https URLs only") || strings.Contains(string(res.YAML), "file:") {
+		t.Errorf("notes %v\n%s", res.Notes, res.YAML)
+	}
 	// An unknown command is reported with its line and kept as a comment.
-	res, err := Segura("x", []byte("start-at https://x.example/\nfill #u [#USERNAME#]\nfill #p [#CURRENT_PASSWORD#]\nclick #s\nhover #menu\nfill #n [#NEW_PASSWORD#]\nclick #save\ntest-selector .ok\n"))
+	res, err = Segura("x", []byte("start-at https://x.example/\nfill #u [#USERNAME#]\nfill #p [#CURRENT_PASSWORD#]\nclick #s\nhover #menu\nfill #n [#NEW_PASSWORD#]\nclick #save\ntest-selector .ok\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
