@@ -336,6 +336,8 @@ func (r *Runner) runStep(ctx context.Context, page *rod.Page, flow, path string,
 		ccancel()
 		if derr == nil && c != nil {
 			c.Flow, c.Step = flow, path
+			// A form sent by GET puts what was typed in the URL.
+			c.URL = r.redactor(nil).Replace(c.URL)
 			c.Screenshot = r.save(page, fmt.Sprintf("%s-step%s-challenge.png", flow, path), nil)
 			rep.Err = c
 			r.report(rep)

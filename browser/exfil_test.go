@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -433,5 +434,50 @@ func TestArtifactName(t *testing.T) {
 		if got := artifactName(red, in); got != want {
 			t.Errorf("artifactName(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// A page URL that holds a secret (a sign-in form sent by GET) is redacted
+// where the engine reports it: the failed step's URL, and a challenge's.
+func TestReportedURLsHoldNoSecret(t *testing.T) {
+	t.Parallel()
+	srv := site(t, map[string]string{
+		"/login": `<!doctype html><form action="/trust"><input id="password" name="pw" type="password"><button id="go">Sign in</button></form>`,
+		"/trust": `<!doctype html><h1>Almost there</h1>`,
+	})
+	tpl := parseTemplate(t, `name: t
+base_url: http://127.0.0.1:1/
+challenges:
+  - {name: trust, kind: trust_browser, url: /trust}
+flows:
+  login:
+    - goto: /login
+    - fill: "#password"
+      value: "{{ password }}"
+    - click: "#go"
+  change: [{goto: /}, {expect: {url: /}}]
+  logout: [{goto: /}]
+`)
+	r := exfilRunner(t, tpl, srv.URL)
+	var logged strings.Builder
+	r.Logger = slog.New(slog.NewTextHandler(&logged, nil))
+	err := r.RunFlow(ctxFor(t), templates.FlowLogin)
+	var ce *ChallengeError
+	if !errors.As(err, &ce) || !strings.Contains(ce.URL, "/trust?pw=") {
+		t.Fatalf("got %v, want the trust challenge", err)
+	}
+	if strings.Contains(ce.URL, exfilPassword) || strings.Contains(logged.String(), exfilPassword) {
+		t.Errorf("the challenge's URL holds the password: %s", ce.URL)
+	}
+
+	// The same page, as a failed step.
+	tpl.Challenges = nil
+	tpl.Flows.Login = append(tpl.Flows.Login, templates.Step{Kind: templates.StepExpect,
+		Cond: templates.Condition{Kind: templates.CondURL, Pattern: "/home"}})
+	r = exfilRunner(t, tpl, srv.URL)
+	err = r.RunFlow(ctxFor(t), templates.FlowLogin)
+	var se *StepError
+	if !errors.As(err, &se) || !strings.Contains(se.URL, "/trust?pw=") || strings.Contains(se.URL, exfilPassword) {
+		t.Errorf("got %v, want a step error with the URL redacted", err)
 	}
 }
