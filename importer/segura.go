@@ -325,7 +325,15 @@ func (c *segConv) jscript(line int, code string) {
 		c.note(line, false, "jscript %s read as a JavaScript click on %s", code, sel)
 		c.add(segStep{step: step{kind: "click", arg: c.selector(line, sel), line: line, extra: [][2]any{{"js", true}}}, cmd: "jscript"})
 	case ok && isVal:
-		v, _, _, _ := c.value(line, val)
+		v, user, cur, nw := c.value(line, val)
+		if cur || nw {
+			// A secret is typed, where the engine checks the field's
+			// origin, never set by a script.
+			c.note(line, false, "jscript %s read as filling %s", code, sel)
+			c.add(segStep{step: step{kind: "fill", arg: c.selector(line, sel), line: line, extra: [][2]any{{"value", v}}}, cmd: "jscript",
+				fillsUser: user, fillsCurrent: cur, fillsNew: nw})
+			return
+		}
 		c.note(line, false, "jscript %s read as setting the value of %s", code, sel)
 		c.add(segStep{step: step{kind: "prop", arg: c.selector(line, sel), line: line, extra: [][2]any{{"property", "value"}, {"value", v}}}, cmd: "jscript"})
 	case ok && call == "":
