@@ -275,8 +275,20 @@ func (c *segConv) parse(src string) {
 				c.note(line, true, "prop needs a selector, a property and a value: not imported")
 				continue
 			}
-			c.add(segStep{step: step{kind: "prop", arg: c.selector(line, selRaw), line: line,
-				extra: [][2]any{{"property", name}, {"value", val}}}, cmd: cmd})
+			v, user, cur, nw := c.value(line, val)
+			switch {
+			case (cur || nw) && name == "value":
+				// A secret is typed, where the engine checks the field's
+				// origin, never set by a script.
+				c.note(line, false, "prop %s value with a password read as filling %s", selRaw, selRaw)
+				c.add(segStep{step: step{kind: "fill", arg: c.selector(line, selRaw), line: line, extra: [][2]any{{"value", v}}}, cmd: cmd,
+					fillsUser: user, fillsCurrent: cur, fillsNew: nw})
+			case cur || nw:
+				c.note(line, true, "prop %s %s puts a password in a DOM property: not imported; rotator only types secrets into fields", selRaw, name)
+			default:
+				c.add(segStep{step: step{kind: "prop", arg: c.selector(line, selRaw), line: line,
+					extra: [][2]any{{"property", name}, {"value", v}}}, cmd: cmd})
+			}
 		case "jscript":
 			c.jscript(line, strings.TrimSpace(rest))
 		default:

@@ -215,6 +215,14 @@ func TestSeguraNotes(t *testing.T) {
 		tpl.Flows.Login[2].Value.Raw != "{{ password }}" {
 		t.Errorf("%v\n%s", diags.Err(), res.YAML)
 	}
+	res, err = Segura("x", []byte("start-at https://x.example/\nfill #u [#USERNAME#]\nprop #p value [#CURRENT_PASSWORD#]\nclick #s\nfill #n [#NEW_PASSWORD#]\nprop #n title [#NEW_PASSWORD#]\nclick #save\ntest-selector .ok\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tpl, diags := templates.Parse("x.yaml", res.YAML); tpl == nil || len(tpl.Flows.Login) != 4 || tpl.Flows.Login[2].Kind != templates.StepFill ||
+		tpl.Flows.Login[2].Value.Raw != "{{ password }}" || strings.Contains(string(res.YAML), "title") {
+		t.Errorf("%v\n%s", diags.Err(), res.YAML)
+	}
 	// A set-location rotator would not open is reported, not imported.
 	res, err = Segura("x", []byte("start-at https://x.example/\nfill #u [#USERNAME#]\nfill #p [#CURRENT_PASSWORD#]\nclick #s\nset-location file:///etc/passwd\nfill #n [#NEW_PASSWORD#]\nclick #save\ntest-selector .ok\n"))
 	if err != nil {
