@@ -49,6 +49,11 @@ func parseOrigin(s string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("origin %q must be an http or https origin like https://login.example.com", s)
 	}
+	for _, r := range o {
+		if r > 0x7e {
+			return "", fmt.Errorf("origin %q: write the host in ASCII (punycode, xn--...), as browsers do", s)
+		}
+	}
 	return o, nil
 }
 
