@@ -2,14 +2,22 @@ package browser
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/go-rod/rod"
 	"github.com/go-rod/rod/lib/proto"
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+
+	"github.com/rotator-pam/rotator/secret"
 )
 
 // safeName makes a file name from text that may come from a template:
@@ -29,7 +37,10 @@ func safeName(s string) string {
 }
 
 // save writes a screenshot (data nil) or data to the artifact folder and
-// returns its path, or "" when there is no folder or it failed.
+// returns its path, or "" when there is no folder or it failed. It is the
+// one place artifacts are written: every secret of the run (the
+// passwords, the TOTP codes typed, the page's cookies) is replaced by
+// [redacted] in the name and, but for screenshots, in the data.
 func (r *Runner) save(page *rod.Page, name string, data []byte) string {
 	if r.ArtifactDir == "" {
 		return ""
@@ -38,22 +49,119 @@ func (r *Runner) save(page *rod.Page, name string, data []byte) string {
 		r.logger().Warn("artifact folder", "err", err)
 		return ""
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	red := r.redactor(page.Context(ctx))
 	if data == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
 		png, err := page.Context(ctx).Screenshot(false, &proto.PageCaptureScreenshot{Format: proto.PageCaptureScreenshotFormatPng})
 		if err != nil {
 			r.logger().Warn("screenshot", "err", err)
 			return ""
 		}
 		data = png
+	} else {
+		data = []byte(red.Replace(string(data)))
 	}
-	p := filepath.Join(r.ArtifactDir, name)
+	p := filepath.Join(r.ArtifactDir, artifactName(red, name))
 	if err := os.WriteFile(p, data, 0o600); err != nil {
 		r.logger().Warn("save artifact", "err", err)
 		return ""
 	}
 	return p
+}
+
+// artifactName makes a file name from name (its extension is the
+// engine's own: .png, .html, .txt), with the run's secrets redacted before
+// the name is made safe.
+func artifactName(red *strings.Replacer, name string) string {
+	ext := filepath.Ext(name)
+	if ext != ".png" && ext != ".html" && ext != ".txt" {
+		ext = ""
+	}
+	stem := strings.ReplaceAll(red.Replace(strings.TrimSuffix(name, ext)), secret.Redacted, "redacted")
+	return safeName(stem) + ext
+}
+
+// minCookieSecret: shorter cookie values ("en", "1") are not secrets, and
+// replacing them would garble the page.
+const minCookieSecret = 8
+
+// redactor replaces every secret of the run, as typed and as HTML, URLs
+// and JSON spell it, by [redacted]. The page's cookies are read from the
+// browser, when it answers.
+func (r *Runner) redactor(page *rod.Page) *strings.Replacer {
+	var secrets []string
+	for _, s := range append([]secret.String{r.Values.Password, r.Values.NewPassword}, append(r.codes, r.Secrets...)...) {
+		if !s.IsZero() {
+			secrets = append(secrets, s.Reveal())
+		}
+	}
+	if page != nil {
+		if res, err := (proto.NetworkGetCookies{}).Call(page); err == nil {
+			for _, c := range res.Cookies {
+				if len(c.Value) >= minCookieSecret {
+					secrets = append(secrets, c.Value)
+				}
+			}
+		}
+	}
+	return newRedactor(secrets)
+}
+
+func newRedactor(secrets []string) *strings.Replacer {
+	seen := map[string]bool{}
+	var forms []string
+	for _, s := range secrets {
+		js, _ := json.Marshal(s)
+		for _, f := range []string{s, html.EscapeString(s), url.QueryEscape(s), url.PathEscape(s), strings.Trim(string(js), `"`)} {
+			if f != "" && !seen[f] {
+				seen[f] = true
+				forms = append(forms, f)
+			}
+		}
+	}
+	// Longest first: where two forms start at the same place, the
+	// replacer takes the first listed.
+	sort.SliceStable(forms, func(i, j int) bool { return len(forms[i]) > len(forms[j]) })
+	pairs := make([]string, 0, 2*len(forms))
+	for _, f := range forms {
+		pairs = append(pairs, f, secret.Redacted)
+	}
+	return strings.NewReplacer(pairs...)
+}
+
+// scrubHTML drops what a person typed from a page's HTML: every input's
+// value attribute (a page may copy the live value there, as React-style
+// controlled inputs do) and every textarea's text (and value attribute). Secrets shown elsewhere
+// are left to the redactor.
+func scrubHTML(src string) (string, error) {
+	doc, err := html.Parse(strings.NewReader(src))
+	if err != nil {
+		return "", err
+	}
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			switch n.DataAtom {
+			case atom.Input:
+				n.Attr = slices.DeleteFunc(n.Attr, func(a html.Attribute) bool { return strings.EqualFold(a.Key, "value") })
+			case atom.Textarea:
+				n.Attr = slices.DeleteFunc(n.Attr, func(a html.Attribute) bool { return strings.EqualFold(a.Key, "value") })
+				for c := n.FirstChild; c != nil; c = n.FirstChild {
+					n.RemoveChild(c)
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	var b strings.Builder
+	if err := html.Render(&b, doc); err != nil {
+		return "", err
+	}
+	return b.String(), nil
 }
 
 // fail records a failed step: screenshot, HTML, URL, step and selector in
@@ -63,7 +171,8 @@ func (r *Runner) fail(page *rod.Page, se *StepError) {
 	defer cancel()
 	p := page.Context(ctx)
 	if info, err := p.Info(); err == nil {
-		se.URL = info.URL
+		// A form sent by GET puts what was typed in the URL.
+		se.URL = r.redactor(nil).Replace(info.URL)
 	}
 	if se.Step.Target != nil {
 		se.Candidates = candidates(p, se.Step)
@@ -72,8 +181,10 @@ func (r *Runner) fail(page *rod.Page, se *StepError) {
 	if s := r.save(p, base+".png", nil); s != "" {
 		se.Artifacts = append(se.Artifacts, s)
 	}
-	if html, err := p.HTML(); err == nil {
-		if s := r.save(p, base+".html", []byte(html)); s != "" {
+	if page, err := p.HTML(); err == nil {
+		if clean, err := scrubHTML(page); err != nil {
+			r.logger().Warn("page HTML not saved", "err", err)
+		} else if s := r.save(p, base+".html", []byte(clean)); s != "" {
 			se.Artifacts = append(se.Artifacts, s)
 		}
 	}

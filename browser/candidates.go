@@ -32,7 +32,10 @@ const controlsJS = `() => {
 	for (const e of document.querySelectorAll("input, textarea, select, button, a[href], [role=button]")) {
 		if (e.type === "hidden" || !vis(e)) continue;
 		const tag = e.tagName.toLowerCase();
-		const text = norm(tag === "input" ? e.value : e.innerText).slice(0, 40);
+		// An input's value is its text only for buttons: in a field it is
+		// what was typed, a password too.
+		const button = tag === "input" && ["submit", "button", "reset", "image"].includes(e.type);
+		const text = norm(tag === "input" ? (button ? e.value : "") : e.innerText).slice(0, 40);
 		let label = "";
 		if (e.labels && e.labels.length) label = norm(e.labels[0].innerText);
 		label = label || norm(e.getAttribute("aria-label"));

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -128,8 +130,29 @@ type Runner struct {
 	// the challenge, and the flow goes on with the next step; or an error
 	// (the challenge itself, or why not), which ends the flow.
 	OnChallenge func(ctx context.Context, c *ChallengeError) error
+	// Secrets are more secrets of the run, besides Values' passwords and
+	// the TOTP codes the runner produced, to scrub from artifacts: earlier
+	// candidates, the previous password.
+	Secrets []secret.String
 
 	flow *flowClock
+	// codes are the TOTP codes this runner typed, scrubbed from artifacts.
+	codes []secret.String
+}
+
+// OriginError is a secret refused because the page or frame that holds the
+// field is not of the account's site: the origin of the base URL (the
+// account's URL, else the template's) or one of the template's origins.
+// Nothing was typed.
+type OriginError struct {
+	// Origin is the origin of the field's frame, as the browser knows it.
+	Origin  string
+	Allowed []string
+}
+
+func (e *OriginError) Error() string {
+	return fmt.Sprintf("refusing to type a secret into a page or frame of %s: secrets are typed only into the account's site (%s); if %s belongs to the site, add it to the template's origins",
+		e.Origin, strings.Join(e.Allowed, ", "), e.Origin)
 }
 
 // errFlowDeadline is the cause of a flow's context ending at its deadline.
@@ -148,6 +171,106 @@ func (r *Runner) base() string {
 		return r.BaseURL
 	}
 	return r.Template.BaseURL
+}
+
+// lookup is Values.lookup that remembers the TOTP codes it hands out, for
+// the artifacts' redactor.
+func (r *Runner) lookup(ctx context.Context) func(string) (string, error) {
+	l := r.Values.lookup(ctx)
+	return func(name string) (string, error) {
+		v, err := l(name)
+		if err == nil && name == templates.VarTOTP {
+			r.codes = append(r.codes, secret.New(v))
+		}
+		return v, err
+	}
+}
+
+// allowedOrigins are where secrets may be typed: the base URL's origin and
+// the template's origins.
+func (r *Runner) allowedOrigins() []string {
+	var out []string
+	if o, err := templates.Origin(r.base()); err == nil {
+		out = append(out, o)
+	}
+	for _, o := range r.Template.Origins {
+		if !slices.Contains(out, o) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// checkSecretTarget is called with el focused, just before a secret is
+// typed into it. The origin of el's frame is read from the browser's frame
+// tree (a page cannot forge it), and el's own document's origin from the
+// element (it must agree); el must hold the focus, so that typing does not
+// land in another frame.
+func (r *Runner) checkSecretTarget(page *rod.Page, el *rod.Element) error {
+	allowed := r.allowedOrigins()
+	tree, err := proto.PageGetFrameTree{}.Call(page)
+	if err != nil {
+		return fmt.Errorf("read the frame tree before typing a secret: %w", err)
+	}
+	frame := findFrame(tree.FrameTree, page.FrameID)
+	if frame == nil {
+		return fmt.Errorf("refusing to type a secret: the field's frame is not in the page's frame tree, so its origin is unknown")
+	}
+	if !slices.Contains(allowed, frame.SecurityOrigin) {
+		return &OriginError{Origin: frame.SecurityOrigin, Allowed: allowed}
+	}
+	res, err := el.Eval(`() => {
+		const d = this.ownerDocument, w = d && d.defaultView;
+		const root = this.getRootNode();
+		return {origin: w ? String(w.origin) : "null", focused: !!root && root.activeElement === this};
+	}`)
+	if err != nil {
+		return fmt.Errorf("read the field's origin: %w", err)
+	}
+	var got struct {
+		Origin  string `json:"origin"`
+		Focused bool   `json:"focused"`
+	}
+	if err := res.Value.Unmarshal(&got); err != nil {
+		return fmt.Errorf("read the field's origin: %w", err)
+	}
+	if !slices.Contains(allowed, got.Origin) {
+		return &OriginError{Origin: got.Origin, Allowed: allowed}
+	}
+	if !got.Focused {
+		return errors.New("refusing to type a secret: the field does not hold the focus (another element or frame took it)")
+	}
+	return nil
+}
+
+// findFrame finds a frame by its id in a frame tree.
+func findFrame(t *proto.PageFrameTree, id proto.PageFrameID) *proto.PageFrame {
+	if t == nil {
+		return nil
+	}
+	if t.Frame != nil && t.Frame.ID == id {
+		return t.Frame
+	}
+	for _, c := range t.ChildFrames {
+		if f := findFrame(c, id); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+// checkGoto refuses to open anything but http and https: file: would read
+// local files (the master key), javascript: and data: would run the
+// template's own code under no origin of the site.
+func checkGoto(target string) error {
+	u, err := url.Parse(target)
+	if err != nil {
+		return fmt.Errorf("goto %q is not a URL", target)
+	}
+	if s := strings.ToLower(u.Scheme); s != "http" && s != "https" {
+		return fmt.Errorf("goto: only http and https URLs may be opened, not %s:", u.Scheme)
+	}
+	return nil
 }
 
 func (r *Runner) logger() *slog.Logger {
@@ -213,6 +336,8 @@ func (r *Runner) runStep(ctx context.Context, page *rod.Page, flow, path string,
 		ccancel()
 		if derr == nil && c != nil {
 			c.Flow, c.Step = flow, path
+			// A form sent by GET puts what was typed in the URL.
+			c.URL = r.redactor(nil).Replace(c.URL)
 			c.Screenshot = r.save(page, fmt.Sprintf("%s-step%s-challenge.png", flow, path), nil)
 			rep.Err = c
 			r.report(rep)
@@ -310,7 +435,7 @@ func settle(ctx context.Context, page *rod.Page, action func() error) error {
 // on a fresh TOTP code, which may take up to a period and must not count
 // against the step.
 func (r *Runner) do(flowCtx, ctx context.Context, page *rod.Page, flow, path string, st templates.Step) (string, string, error) {
-	lookup := r.Values.lookup(flowCtx)
+	lookup := r.lookup(flowCtx)
 	switch st.Kind {
 	case templates.StepGoto:
 		target, err := st.URL.Expand(lookup)
@@ -322,6 +447,9 @@ func (r *Runner) do(flowCtx, ctx context.Context, page *rod.Page, flow, path str
 				return "", "", err
 			}
 		} else if target, err = templates.ResolveURL(r.base(), target); err != nil {
+			return "", "", err
+		}
+		if err := checkGoto(target); err != nil {
 			return "", "", err
 		}
 		if err := page.Navigate(target); err != nil {
@@ -350,7 +478,16 @@ func (r *Runner) do(flowCtx, ctx context.Context, page *rod.Page, flow, path str
 		// typing gets a fresh one.
 		tctx, cancel := context.WithTimeout(flowCtx, r.stepTimeout(st))
 		defer cancel()
-		if err := fill(page.Context(tctx), el.Context(tctx), value, st.Keys); err != nil {
+		// A secret goes only to the account's site: checked with the
+		// field focused, before anything is typed, and again before each
+		// key when typing key by key. A username or a param may go
+		// anywhere.
+		var guard func() error
+		if st.Kind == templates.StepTOTP || st.Value.HasSecret() {
+			tp, te := page.Context(tctx), el.Context(tctx)
+			guard = func() error { return r.checkSecretTarget(tp, te) }
+		}
+		if err := fill(page.Context(tctx), el.Context(tctx), value, st.Keys, guard); err != nil {
 			return alt.Raw, "", fmt.Errorf("type into %s: %w", alt.Raw, err)
 		}
 		return alt.Raw, "", nil
@@ -469,7 +606,7 @@ func (r *Runner) do(flowCtx, ctx context.Context, page *rod.Page, flow, path str
 		if err != nil {
 			return "", "", err
 		}
-		p := r.save(page, safeName(name)+".png", nil)
+		p := r.save(page, name+".png", nil)
 		return "", p, nil
 
 	case templates.StepSleep:
@@ -481,16 +618,20 @@ func (r *Runner) do(flowCtx, ctx context.Context, page *rod.Page, flow, path str
 		}
 
 	case templates.StepEval:
-		var res *proto.RuntimeRemoteObject
 		err := settle(ctx, page, func() error {
-			var err error
-			res, err = page.Evaluate(rod.Eval("() => {" + st.Script + "\n}").ByPromise())
+			_, err := page.Evaluate(rod.Eval("() => {" + st.Script + "\n}").ByPromise())
 			return err
 		})
-		if err != nil {
+		// What a script returns or throws may be anything the page holds,
+		// a typed password too: it is never shown, logged or saved.
+		var evalErr *rod.EvalError
+		switch {
+		case errors.As(err, &evalErr):
+			return "", "", errors.New("eval: the script threw an exception (its message is not shown: it may hold what the page holds)")
+		case err != nil:
 			return "", "", fmt.Errorf("eval: %w", err)
 		}
-		return "", truncate(res.Value.String(), 80), nil
+		return "", "", nil
 
 	case templates.StepLog:
 		msg, err := st.Text.Expand(lookup)
@@ -523,18 +664,48 @@ func (r *Runner) do(flowCtx, ctx context.Context, page *rod.Page, flow, path str
 	return "", "", fmt.Errorf("unknown step kind %q", st.Kind)
 }
 
-// fill clears the field and types value, all at once or key by key.
-func fill(page *rod.Page, el *rod.Element, value string, keyByKey bool) error {
+// fill clears the field and types value, all at once or key by key. guard,
+// when set, is called with the field focused before the text is typed, and
+// before each key: typing stops at its first error.
+func fill(page *rod.Page, el *rod.Element, value string, keyByKey bool, guard func() error) error {
+	if guard == nil {
+		guard = func() error { return nil }
+	}
 	if err := el.Focus(); err != nil {
+		return err
+	}
+	// Before the field is touched at all: clearing it fires an input
+	// event too.
+	if err := guard(); err != nil {
 		return err
 	}
 	if _, err := el.Eval(`() => { if ("value" in this) { this.value = ""; this.dispatchEvent(new Event("input", {bubbles: true})); } }`); err != nil {
 		return err
 	}
 	if !keyByKey {
-		return el.Input(value)
+		// el.Input, with the guard between the focus and the text.
+		if err := el.Focus(); err != nil {
+			return err
+		}
+		if err := el.WaitEnabled(); err != nil {
+			return err
+		}
+		if err := el.WaitWritable(); err != nil {
+			return err
+		}
+		if err := guard(); err != nil {
+			return err
+		}
+		if err := page.InsertText(value); err != nil {
+			return err
+		}
+		_, err := el.Eval(`() => { this.dispatchEvent(new Event("input", {bubbles: true})); this.dispatchEvent(new Event("change", {bubbles: true})); }`)
+		return err
 	}
 	for _, r := range value {
+		if err := guard(); err != nil {
+			return err
+		}
 		if k, ok := keyFor(string(r)); ok {
 			if err := page.Keyboard.Type(k); err != nil {
 				return err

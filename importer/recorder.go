@@ -354,7 +354,7 @@ func (c *recConv) split() error {
 	c.d.flows[templates.FlowChange] = recSteps(change)
 	if len(logout) == 0 {
 		c.note(0, true, "the recording ends after the change: record signing out too, or write the logout flow by hand; until then the template has a logout flow that stops with this message")
-		c.d.flows[templates.FlowLogout] = []step{{kind: "expect", condKey: "exists", condVal: "#rotator-import-add-a-logout-flow",
+		c.d.flows[templates.FlowLogout] = []step{{kind: "expect", condKey: "exists", condVal: noLogoutSelector,
 			extra: [][2]any{{"message", "this imported template has no logout flow yet: record signing out, or write it by hand"}}}}
 	} else {
 		c.d.flows[templates.FlowLogout] = recSteps(logout)

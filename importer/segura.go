@@ -246,6 +246,10 @@ func (c *segConv) parse(src string) {
 				c.note(line, true, "set-location puts a password in a URL: not imported; rotator never sends a secret in a URL")
 				continue
 			}
+			if u, err := url.Parse(standIn(v)); err == nil && u.IsAbs() && u.Scheme != "http" && u.Scheme != "https" {
+				c.note(line, true, "set-location %s: rotator opens http and https URLs only; not imported", v)
+				continue
+			}
 			c.add(segStep{step: step{kind: "goto", arg: v, line: line}, cmd: cmd})
 		case "sleep":
 			n, err := strconv.Atoi(strings.TrimSpace(rest))
@@ -271,8 +275,20 @@ func (c *segConv) parse(src string) {
 				c.note(line, true, "prop needs a selector, a property and a value: not imported")
 				continue
 			}
-			c.add(segStep{step: step{kind: "prop", arg: c.selector(line, selRaw), line: line,
-				extra: [][2]any{{"property", name}, {"value", val}}}, cmd: cmd})
+			v, user, cur, nw := c.value(line, val)
+			switch {
+			case (cur || nw) && name == "value":
+				// A secret is typed, where the engine checks the field's
+				// origin, never set by a script.
+				c.note(line, false, "prop %s value with a password read as filling %s", selRaw, selRaw)
+				c.add(segStep{step: step{kind: "fill", arg: c.selector(line, selRaw), line: line, extra: [][2]any{{"value", v}}}, cmd: cmd,
+					fillsUser: user, fillsCurrent: cur, fillsNew: nw})
+			case cur || nw:
+				c.note(line, true, "prop %s %s puts a password in a DOM property: not imported; rotator only types secrets into fields", selRaw, name)
+			default:
+				c.add(segStep{step: step{kind: "prop", arg: c.selector(line, selRaw), line: line,
+					extra: [][2]any{{"property", name}, {"value", v}}}, cmd: cmd})
+			}
 		case "jscript":
 			c.jscript(line, strings.TrimSpace(rest))
 		default:
@@ -321,7 +337,15 @@ func (c *segConv) jscript(line int, code string) {
 		c.note(line, false, "jscript %s read as a JavaScript click on %s", code, sel)
 		c.add(segStep{step: step{kind: "click", arg: c.selector(line, sel), line: line, extra: [][2]any{{"js", true}}}, cmd: "jscript"})
 	case ok && isVal:
-		v, _, _, _ := c.value(line, val)
+		v, user, cur, nw := c.value(line, val)
+		if cur || nw {
+			// A secret is typed, where the engine checks the field's
+			// origin, never set by a script.
+			c.note(line, false, "jscript %s read as filling %s", code, sel)
+			c.add(segStep{step: step{kind: "fill", arg: c.selector(line, sel), line: line, extra: [][2]any{{"value", v}}}, cmd: "jscript",
+				fillsUser: user, fillsCurrent: cur, fillsNew: nw})
+			return
+		}
 		c.note(line, false, "jscript %s read as setting the value of %s", code, sel)
 		c.add(segStep{step: step{kind: "prop", arg: c.selector(line, sel), line: line, extra: [][2]any{{"property", "value"}, {"value", v}}}, cmd: "jscript"})
 	case ok && call == "":
@@ -352,8 +376,10 @@ func standIn(v string) string {
 
 // split cuts the one sequence into flows: login (through the first
 // sign-in's submit and its checks), change (through the new password's
-// submit and its checks), logout and verify (signing out and in with the
-// new password) when the source does that.
+// submit and its checks), logout, and verify when the source signs out
+// and in with the new password and checks the result. Without such a
+// sign-in there is no verify flow: rotator's own (logout, then login with
+// the new password) is used, never a re-check of the site's confirmation.
 func (c *segConv) split() error {
 	if c.start == "" {
 		return errors.New("no start-at line: the template does not say where to begin")
@@ -427,38 +453,46 @@ func (c *segConv) split() error {
 		}
 	}
 	var logout, verify []segStep
-	switch {
-	case again >= 0:
+	if again >= 0 {
 		logout = rest[:again]
 		verify = append(append([]segStep(nil), logout...), rest[again:]...)
 		for i := range verify {
 			// Signing in again: the new password is {{ password }} there.
 			verify[i].extra = replaceValue(verify[i].extra, "{{ password }}", "{{ new_password }}")
 		}
+		if !segSignsIn(verify) {
+			// A verify flow must really sign in; this one would pass on
+			// what the page says.
+			from, to := rest[again].line, rest[len(rest)-1].line
+			c.note(from, true, "the source signs in again (lines %d-%d) but does not submit and then check the result: no verify flow was made; rotator verifies by running the logout flow and the login flow with the new password", from, to)
+			verify = nil
+		}
+	} else if len(rest) > 0 {
+		change = append(change, rest...)
+	}
+	switch {
+	case verify != nil:
+	case len(logout) > 0:
+		// rotator's own verify: the logout flow, then the login flow with
+		// the new password.
 	default:
-		if len(rest) > 0 {
-			change = append(change, rest...)
+		why := "the source does not sign out and in again with the new password, and a confirmation message does not show that it works: no verify flow was made, and"
+		if again >= 0 {
+			why = "the source does not sign out before signing in again:"
 		}
-		// No sign-in again: the site's own confirmation is the check.
-		for _, st := range change {
-			if st.kind == "expect" {
-				verify = append(verify, st)
-			}
-		}
-		if len(verify) == 0 {
-			c.note(0, true, "the source never checks that the change worked: add an expect step at the end of the change flow (a confirmation message), and a logout flow so rotator can sign in with the new password")
-			verify = []segStep{{step: step{kind: "log", arg: "no check of the change in the imported template"}}}
-		} else {
-			c.note(0, true, "the source does not sign out and in again with the new password: the verify flow re-checks the site's confirmation only; add a logout flow (and remove verify) so rotator signs in with the new password, as it does for its own templates")
-		}
-		verify[0].comment = "senhasegura's template checks the change by the site's confirmation only"
+		c.note(0, true, "%s the logout flow is a placeholder that stops the rotation with a message; write the logout flow, so rotator can sign out and in with the new password", why)
+		logout = []segStep{{step: step{kind: "expect", condKey: "exists", condVal: noLogoutSelector,
+			extra:   [][2]any{{"message", "this imported template has no logout flow yet: write it by hand, so the new password can be checked by signing in"}},
+			comment: "senhasegura's template checks the change by the site's confirmation only: rotator checks it by signing out and in with the new password"}}}
 	}
 	c.d.flows[templates.FlowLogin] = steps(login)
 	c.d.flows[templates.FlowChange] = steps(change)
 	if len(logout) > 0 {
 		c.d.flows[templates.FlowLogout] = steps(logout)
 	}
-	c.d.flows[templates.FlowVerify] = steps(verify)
+	if verify != nil {
+		c.d.flows[templates.FlowVerify] = steps(verify)
+	}
 	if len(change) == 0 {
 		return errors.New("the change flow came out empty")
 	}
@@ -470,6 +504,32 @@ func (c *segConv) split() error {
 	c.d.description = "Imported from a senhasegura execution template; check the import notes, then run `rotator template test`."
 	c.d.headComment = "Imported by `rotator template import --from segura`. Every source line is\nmapped below or reported in the import notes; run\n  rotator template test " + c.d.name + ".yaml --account NAME\nbefore relying on it."
 	return nil
+}
+
+// segSignsIn is templates.SignsIn for imported steps (which have no if
+// or frame): a fill of exactly the password, then a submit, then a check.
+func segSignsIn(in []segStep) bool {
+	state := 0
+	for _, st := range in {
+		switch {
+		case state == 0 && st.kind == "fill" && st.fillsPasswordOnly():
+			state = 1
+		case state == 1 && st.isSubmit():
+			state = 2
+		case state == 2 && (st.kind == "expect" || st.kind == "wait_for"):
+			return true
+		}
+	}
+	return false
+}
+
+func (s segStep) fillsPasswordOnly() bool {
+	for _, kv := range s.extra {
+		if kv[0] == "value" {
+			return kv[1] == "{{ new_password }}" || kv[1] == "{{ password }}"
+		}
+	}
+	return false
 }
 
 func replaceValue(extra [][2]any, from, to string) [][2]any {

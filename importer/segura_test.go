@@ -32,10 +32,16 @@ func TestSeguraSamples(t *testing.T) {
 			if diags.HasErrors() {
 				t.Fatalf("%v\n%s", diags.Err(), res.YAML)
 			}
-			for _, fl := range []string{templates.FlowLogin, templates.FlowChange, templates.FlowVerify} {
+			for _, fl := range []string{templates.FlowLogin, templates.FlowChange, templates.FlowLogout} {
 				if _, ok := tpl.Flows.Get(fl); !ok {
 					t.Errorf("no %s flow", fl)
 				}
+			}
+			// A verify flow, when there is one, signs in with the new
+			// password; otherwise rotator's own verify (logout, login)
+			// is used.
+			if tpl.Flows.Verify != nil && !templates.SignsIn(tpl.Flows.Verify) {
+				t.Errorf("the verify flow does not sign in:\n%s", res.YAML)
 			}
 			// Nothing dropped: each command line became a step or a note.
 			c := &segConv{d: &doc{params: map[string]string{}, flows: map[string][]step{}}}
@@ -109,6 +115,55 @@ func TestSeguraFacebookFlows(t *testing.T) {
 	}
 }
 
+// A source that only re-checks the site's confirmation gets no verify flow
+// (a rotation must not succeed on what a page says): rotator's own verify,
+// logout then login with the new password, is used, and the notes say why.
+func TestSeguraVerifySignsIn(t *testing.T) {
+	const head = "start-at https://x.example/\nfill #u [#USERNAME#]\nfill #p [#CURRENT_PASSWORD#]\nclick #s\n" +
+		"new-action\nset-location https://x.example/password\nfill #cur [#CURRENT_PASSWORD#]\nfill #n [#NEW_PASSWORD#]\nclick #save\ntest-selector .ok\n"
+	for _, tc := range []struct {
+		name, tail  string
+		verify      bool
+		logoutFirst string // the logout flow's first step kind
+		note        string
+	}{
+		{"confirmation only", "", false, "expect", "a confirmation message does not show that it works: no verify flow was made"},
+		{"signs out and in, checks", "new-action\nclick #logout\nnew-action\nfill #u [#USERNAME#]\nfill #p [#CURRENT_PASSWORD#]\nclick #s\ntest-location /home\n",
+			true, "click", ""},
+		{"signs in again, never checks", "new-action\nclick #logout\nnew-action\nfill #u [#USERNAME#]\nfill #p [#CURRENT_PASSWORD#]\nclick #s\n",
+			false, "click", "does not submit and then check the result: no verify flow was made"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := Segura("x", []byte(head+tc.tail))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tpl, diags := templates.Parse("x.yaml", res.YAML)
+			if diags.HasErrors() {
+				t.Fatal(diags.Err())
+			}
+			if (tpl.Flows.Verify != nil) != tc.verify {
+				t.Errorf("verify flow: %v, want %v\n%s", tpl.Flows.Verify != nil, tc.verify, res.YAML)
+			}
+			if tpl.Flows.Verify != nil && !templates.SignsIn(tpl.Flows.Verify) {
+				t.Errorf("the verify flow does not sign in:\n%s", res.YAML)
+			}
+			if len(tpl.Flows.Logout) == 0 || string(tpl.Flows.Logout[0].Kind) != tc.logoutFirst {
+				t.Errorf("logout flow %+v", tpl.Flows.Logout)
+			}
+			if tc.note != "" {
+				found := false
+				for _, n := range res.Notes {
+					found = found || n.Warning && strings.Contains(n.Msg, tc.note)
+				}
+				if !found {
+					t.Errorf("no warning saying %q: %v", tc.note, res.Notes)
+				}
+			}
+		})
+	}
+}
+
 func TestSeguraNotes(t *testing.T) {
 	for _, tc := range []struct {
 		file string
@@ -150,8 +205,34 @@ func TestSeguraNotes(t *testing.T) {
 			t.Errorf("%q: %v, want %q", src, err, want)
 		}
 	}
+	// A password set by a jQuery script is typed into the field instead:
+	// a template never hands a secret to a script.
+	res, err := Segura("x", []byte("start-at https://x.example/\nfill #u [#USERNAME#]\njscript $('#p').val('[#CURRENT_PASSWORD#]')\nclick #s\nfill #n [#NEW_PASSWORD#]\nclick #save\ntest-selector .ok\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tpl, diags := templates.Parse("x.yaml", res.YAML); tpl == nil || len(tpl.Flows.Login) != 4 || tpl.Flows.Login[2].Kind != templates.StepFill ||
+		tpl.Flows.Login[2].Value.Raw != "{{ password }}" {
+		t.Errorf("%v\n%s", diags.Err(), res.YAML)
+	}
+	res, err = Segura("x", []byte("start-at https://x.example/\nfill #u [#USERNAME#]\nprop #p value [#CURRENT_PASSWORD#]\nclick #s\nfill #n [#NEW_PASSWORD#]\nprop #n title [#NEW_PASSWORD#]\nclick #save\ntest-selector .ok\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tpl, diags := templates.Parse("x.yaml", res.YAML); tpl == nil || len(tpl.Flows.Login) != 4 || tpl.Flows.Login[2].Kind != templates.StepFill ||
+		tpl.Flows.Login[2].Value.Raw != "{{ password }}" || strings.Contains(string(res.YAML), "title") {
+		t.Errorf("%v\n%s", diags.Err(), res.YAML)
+	}
+	// A set-location rotator would not open is reported, not imported.
+	res, err = Segura("x", []byte("start-at https://x.example/\nfill #u [#USERNAME#]\nfill #p [#CURRENT_PASSWORD#]\nclick #s\nset-location file:///etc/passwd\nfill #n [#NEW_PASSWORD#]\nclick #save\ntest-selector .ok\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Notes) == 0 || res.Notes[0].Line != 5 || !strings.Contains(res.Notes[0].Msg, "http and https URLs only") || strings.Contains(string(res.YAML), "file:") {
+		t.Errorf("notes %v\n%s", res.Notes, res.YAML)
+	}
 	// An unknown command is reported with its line and kept as a comment.
-	res, err := Segura("x", []byte("start-at https://x.example/\nfill #u [#USERNAME#]\nfill #p [#CURRENT_PASSWORD#]\nclick #s\nhover #menu\nfill #n [#NEW_PASSWORD#]\nclick #save\ntest-selector .ok\n"))
+	res, err = Segura("x", []byte("start-at https://x.example/\nfill #u [#USERNAME#]\nfill #p [#CURRENT_PASSWORD#]\nclick #s\nhover #menu\nfill #n [#NEW_PASSWORD#]\nclick #save\ntest-selector .ok\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

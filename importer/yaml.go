@@ -101,6 +101,10 @@ type doc struct {
 	headComment                           string
 }
 
+// noLogoutSelector stands in a placeholder logout flow: it matches nothing,
+// so the flow stops with its message until a person writes the flow.
+const noLogoutSelector = "#rotator-import-add-a-logout-flow"
+
 var flowOrder = []string{templates.FlowLogin, templates.FlowChange, templates.FlowLogout, templates.FlowVerify}
 
 func (d *doc) render() ([]byte, error) {

@@ -237,7 +237,7 @@ func (p *parser) positiveInt(f field, what string) int {
 
 func (p *parser) template(root *yaml.Node) *Template {
 	t := &Template{Timeouts: Timeouts{Step: DefaultStepTimeout, Run: DefaultRunTimeout}}
-	m := p.mapping(root, "template", "name", "description", "base_url", "user_agent", "viewport", "proxy",
+	m := p.mapping(root, "template", "name", "description", "base_url", "origins", "user_agent", "viewport", "proxy",
 		"timeouts", "password_rules", "params", "challenges", "rejections", "failures", "flows")
 	if f, ok := m["name"]; ok {
 		t.Name = p.str(f, "name")
@@ -257,6 +257,9 @@ func (p *parser) template(root *yaml.Node) *Template {
 		}
 	} else {
 		p.errorf(root, "template has no base_url")
+	}
+	if f, ok := m["origins"]; ok {
+		t.Origins = p.origins(f.val)
 	}
 	if f, ok := m["user_agent"]; ok {
 		t.UserAgent = p.str(f, "user_agent")
@@ -355,6 +358,9 @@ func (p *parser) template(root *yaml.Node) *Template {
 		}
 		if x, ok := fm[FlowVerify]; ok {
 			t.Flows.Verify = p.flow(x.val, FlowVerify)
+			if len(t.Flows.Verify) > 0 && !SignsIn(t.Flows.Verify) {
+				p.errorf(x.key, "verify flow does not sign in: it must fill {{ new_password }} (or {{ password }}, which is the new password there) outside any if, then click or press to submit, then expect or wait_for the signed-in page; a confirmation message alone does not show that the new password works. Or remove the verify flow: rotator then runs the logout flow and the login flow with the new password")
+			}
 		}
 		_, hasLogout := fm[FlowLogout]
 		_, hasVerify := fm[FlowVerify]
@@ -365,6 +371,30 @@ func (p *parser) template(root *yaml.Node) *Template {
 		p.errorf(root, "template has no flows")
 	}
 	return t
+}
+
+// origins reads the origins list: http or https origins, no paths.
+func (p *parser) origins(n *yaml.Node) []string {
+	n = resolveAlias(n)
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, "origins must be a list of origins like [https://login.example.com]")
+		return nil
+	}
+	var out []string
+	for _, item := range n.Content {
+		item = resolveAlias(item)
+		if item.Kind != yaml.ScalarNode {
+			p.errorf(item, "an origin must be a string like https://login.example.com")
+			continue
+		}
+		o, err := parseOrigin(item.Value)
+		if err != nil {
+			p.errorf(item, "%v", err)
+			continue
+		}
+		out = append(out, o)
+	}
+	return out
 }
 
 // ValidateProxy checks a proxy URL.
@@ -646,6 +676,10 @@ func (p *parser) step(n *yaml.Node, flow string) (Step, bool) {
 				p.errorf(main.val, "goto %q is not a URL", raw)
 			} else if !u.IsAbs() && !strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "./") && !strings.HasPrefix(raw, "?") {
 				p.errorf(main.val, "goto %q: want an absolute URL, a path starting with '/', or %s", raw, ChangePasswordPage)
+			} else if scheme, _, _ := strings.Cut(raw, ":"); u.IsAbs() && !strings.Contains(scheme, "{{") &&
+				u.Scheme != "http" && u.Scheme != "https" {
+				// A variable in the scheme is checked when the flow runs.
+				p.errorf(main.val, "goto %q: only http and https URLs may be opened, not %s:", raw, u.Scheme)
 			}
 		}
 	case StepFill:

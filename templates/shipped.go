@@ -4,6 +4,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -30,17 +31,23 @@ func Shipped() []string {
 	return out
 }
 
-// Find loads a template by file path, or by name from dir (a folder of the
-// operator's templates; may be empty) and then from the shipped ones.
+// Find loads a template to run: by file path, or by name from dir (a
+// folder of the operator's templates, templates.dir; may be empty) and then
+// from the shipped ones. A template is code that handles passwords: a file
+// that group or others may write is refused, as is a dir they may write,
+// the way the master key file is.
 func Find(nameOrPath, dir string) (*Template, Diagnostics) {
 	if strings.ContainsRune(nameOrPath, filepath.Separator) || strings.HasSuffix(nameOrPath, ".yaml") || strings.HasSuffix(nameOrPath, ".yml") {
-		return LoadFile(nameOrPath)
+		return loadTrusted(nameOrPath)
 	}
 	if dir != "" {
 		for _, ext := range []string{".yaml", ".yml"} {
 			p := filepath.Join(dir, nameOrPath+ext)
 			if _, err := os.Stat(p); err == nil {
-				return LoadFile(p)
+				if err := checkNotWritable("templates.dir", dir); err != nil {
+					return nil, Diagnostics{{File: p, Msg: err.Error()}}
+				}
+				return loadTrusted(p)
 			}
 		}
 	}
@@ -53,6 +60,53 @@ func Find(nameOrPath, dir string) (*Template, Diagnostics) {
 		return nil, Diagnostics{{File: nameOrPath, Msg: "no template named " + nameOrPath + " in " + where}}
 	}
 	return Parse("shipped:"+nameOrPath+".yaml", data)
+}
+
+// loadTrusted reads a template file to run, refusing one that group or
+// others may write. The mode is read from the open file, so the check and
+// the read are of the same file.
+func loadTrusted(path string) (*Template, Diagnostics) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, Diagnostics{{File: path, Msg: err.Error()}}
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, Diagnostics{{File: path, Msg: fmt.Sprintf("stat template file: %v", err)}}
+	}
+	if err := writableBy("template file", path, fi); err != nil {
+		return nil, Diagnostics{{File: path, Msg: err.Error()}}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxTemplateSize+1))
+	if err != nil {
+		return nil, Diagnostics{{File: path, Msg: fmt.Sprintf("read template file: %v", err)}}
+	}
+	if len(data) > maxTemplateSize {
+		return nil, Diagnostics{{File: path, Msg: fmt.Sprintf("template file is larger than %d bytes", maxTemplateSize)}}
+	}
+	return Parse(path, data)
+}
+
+// maxTemplateSize bounds a template file: the biggest shipped one is a
+// few kilobytes.
+const maxTemplateSize = 1 << 20
+
+func checkNotWritable(what, path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("stat %s: %w", what, err)
+	}
+	return writableBy(what, path, fi)
+}
+
+// writableBy refuses a file or folder that group or others may write, in
+// the words the master key file's check uses.
+func writableBy(what, path string, fi os.FileInfo) error {
+	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		return fmt.Errorf("%s %s has mode %04o: group or others may write it; run `chmod go-w %s`", what, path, perm, path)
+	}
+	return nil
 }
 
 // ChangePasswordURL returns the change-password page Apple's list gives for

@@ -13,7 +13,10 @@
 //     text.
 //   - Secrets never leak through a template: a secret variable
 //     ({{ password }}, {{ new_password }}, {{ totp }}) is refused in goto
-//     URLs, log messages, screenshot names and eval scripts.
+//     URLs, log messages, screenshot names and eval scripts; goto opens
+//     http and https URLs only; the engine types secrets only into the
+//     site's origins (the base URL's, and the template's origins list).
+//   - A verify flow really signs in with the new password ([SignsIn]).
 //
 // See the README's template reference for every key and step kind.
 package templates
@@ -33,7 +36,11 @@ type Template struct {
 	Description string
 	// BaseURL is the site's root; relative goto URLs resolve against it. An
 	// account may override it.
-	BaseURL   string
+	BaseURL string
+	// Origins are more web origins of the site ("https://login.example.com")
+	// where secrets may be typed, besides the origin of the base URL (or of
+	// the account's URL, which overrides it).
+	Origins   []string
 	UserAgent string
 	Viewport  *Viewport
 	// Proxy is an optional proxy URL for the browser (http://, socks5://).

@@ -104,7 +104,10 @@ func runTemplateTest(ctx context.Context, a *app, opts templateTestOptions) erro
 	if err != nil {
 		return err
 	}
-	vals := browser.Values{Username: acct.Username, Password: pw, Params: map[string]string{}}
+	// A test changes nothing: the verify flow's {{ new_password }} is the
+	// current password, as it is the password just set when a rotation
+	// verifies.
+	vals := browser.Values{Username: acct.Username, Password: pw, NewPassword: pw, Params: map[string]string{}}
 	for name, p := range tpl.Params {
 		vals.Params[name] = p.Default
 	}
