@@ -22,6 +22,8 @@ type fakeEnv struct {
 	key    secret.MasterKey
 	site   *fakeSite
 	budget int
+	// tplBudget is the template's max_failed_sign_ins (0: none).
+	tplBudget int
 	// opens counts vault opens: each later one runs an hour later, so a
 	// crashed run's lease has expired.
 	opens int
@@ -59,9 +61,13 @@ func (e *fakeEnv) open() *store.Store {
 
 func (e *fakeEnv) rotator(st Store) *Rotator {
 	return &Rotator{
-		Store:            st,
-		Opener:           fakeOpener{site: e.site},
-		Templates:        func(string) (*templates.Template, error) { return fakeTemplate(), nil },
+		Store:  st,
+		Opener: fakeOpener{site: e.site},
+		Templates: func(string) (*templates.Template, error) {
+			tpl := fakeTemplate()
+			tpl.MaxFailedSignIns = e.tplBudget
+			return tpl, nil
+		},
 		Actor:            "test",
 		MaxFailedSignIns: e.budget,
 		Now:              func() time.Time { return time.Now().Add(time.Duration(e.opens) * time.Hour) },
@@ -96,6 +102,9 @@ func (e *fakeEnv) run(op string) Result {
 	budget := e.budget
 	if budget == 0 {
 		budget = DefaultMaxFailedSignIns
+	}
+	if e.tplBudget > 0 {
+		budget = e.tplBudget
 	}
 	if n := failedAfter - failedBefore; n > budget {
 		e.t.Errorf("%s: %d failed sign-ins in one run, budget %d", op, n, budget)
@@ -367,6 +376,16 @@ func TestRecoveryOrderAndBudget(t *testing.T) {
 		}
 		if c := e.candidates(); len(c) != 2 {
 			t.Errorf("candidates %v", c)
+		}
+	})
+	t.Run("the template's budget", func(t *testing.T) {
+		e, _ := setup(t)
+		e.budget, e.tplBudget = 5, 1
+		if res := e.run("verify"); res.Outcome != NeedsOperator {
+			t.Fatalf("%s %s", res.Outcome, res.Reason)
+		}
+		if len(e.site.logins) != 1 {
+			t.Errorf("%d sign-ins with a template budget of 1 failure", len(e.site.logins))
 		}
 	})
 	t.Run("never submitted is not probed", func(t *testing.T) {

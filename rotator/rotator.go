@@ -152,13 +152,10 @@ type Rotator struct {
 	KeepRuns    int
 	// MaxCandidates bounds new passwords tried when the site refuses one.
 	MaxCandidates int
-	// MaxFailedSignIns is the default budget of failed sign-ins per run
+	// MaxFailedSignIns is the default budget of failed sign-ins per run,
+	// for templates that set no max_failed_sign_ins
 	// (0: DefaultMaxFailedSignIns). A run stops before it would exceed it.
 	MaxFailedSignIns int
-	// FailedSignInBudget, when set, reads a template's own budget; a result
-	// of 0 or less means the template sets none and MaxFailedSignIns
-	// applies.
-	FailedSignInBudget func(tpl *templates.Template) int
 	// Random is the source for passwords (crypto/rand when nil).
 	Random io.Reader
 	// OnStep and OnEvent report progress.
@@ -275,10 +272,8 @@ func hostnameOr() string {
 
 // budget is the run's budget of failed sign-ins for tpl.
 func (r *Rotator) budget(tpl *templates.Template) int {
-	if r.FailedSignInBudget != nil {
-		if n := r.FailedSignInBudget(tpl); n > 0 {
-			return n
-		}
+	if tpl != nil && tpl.MaxFailedSignIns > 0 {
+		return tpl.MaxFailedSignIns
 	}
 	if r.MaxFailedSignIns > 0 {
 		return r.MaxFailedSignIns

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/go-rod/rod"
 
 	"github.com/rotator-pam/rotator/browser"
+	"github.com/rotator-pam/rotator/secret"
 	"github.com/rotator-pam/rotator/store"
 	"github.com/rotator-pam/rotator/templates"
 )
@@ -110,11 +112,21 @@ type browserSession struct {
 	hooks   Hooks
 	account string
 	state   BrowserState
+	// typed are the passwords the session's flows were given.
+	typed []secret.String
 }
 
+// runner runs a flow of tpl with vals. Its artifacts are scrubbed of every
+// password this session has typed, not only this flow's: a page may still
+// show an earlier one.
 func (s *browserSession) runner(tpl *templates.Template, vals browser.Values) *browser.Runner {
+	for _, pw := range []secret.String{vals.Password, vals.NewPassword} {
+		if !pw.IsZero() && !slices.ContainsFunc(s.typed, pw.Equal) {
+			s.typed = append(s.typed, pw)
+		}
+	}
 	return &browser.Runner{Template: tpl, BaseURL: s.base, Page: s.page, Values: vals, ArtifactDir: s.hooks.ArtifactDir,
-		OnStep: s.hooks.OnStep, OnChallenge: s.hooks.OnChallenge}
+		OnStep: s.hooks.OnStep, OnChallenge: s.hooks.OnChallenge, Secrets: slices.Clone(s.typed)}
 }
 
 // Page is the session's page, for an operator's live view.

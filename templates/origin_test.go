@@ -75,3 +75,25 @@ func TestSignsIn(t *testing.T) {
 		}
 	}
 }
+
+func TestMaxFailedSignIns(t *testing.T) {
+	src := func(n string) []byte {
+		return []byte(`name: t
+base_url: https://www.example.test/
+max_failed_sign_ins: ` + n + `
+flows:
+  login: [{goto: /}, {expect: {url: /}}]
+  change: [{goto: /}, {expect: {url: /}}]
+  logout: [{goto: /}]
+`)
+	}
+	tpl, diags := Parse("t.yaml", src("1"))
+	if tpl == nil || tpl.MaxFailedSignIns != 1 {
+		t.Fatalf("max_failed_sign_ins 1: %v", diags.Err())
+	}
+	for _, bad := range []string{"0", "11", "two"} {
+		if _, diags := Parse("t.yaml", src(bad)); diags.Err() == nil {
+			t.Errorf("max_failed_sign_ins %s was accepted", bad)
+		}
+	}
+}

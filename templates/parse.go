@@ -238,7 +238,7 @@ func (p *parser) positiveInt(f field, what string) int {
 func (p *parser) template(root *yaml.Node) *Template {
 	t := &Template{Timeouts: Timeouts{Step: DefaultStepTimeout, Run: DefaultRunTimeout}}
 	m := p.mapping(root, "template", "name", "description", "base_url", "origins", "user_agent", "viewport", "proxy",
-		"timeouts", "password_rules", "params", "challenges", "rejections", "failures", "flows")
+		"timeouts", "password_rules", "params", "challenges", "rejections", "failures", "max_failed_sign_ins", "flows")
 	if f, ok := m["name"]; ok {
 		t.Name = p.str(f, "name")
 		if t.Name != "" && !validName(t.Name) {
@@ -294,6 +294,12 @@ func (p *parser) template(root *yaml.Node) *Template {
 		}
 		if t.Timeouts.Step > t.Timeouts.Run && t.Timeouts.Run > 0 {
 			p.errorf(f.val, "timeouts.step %v is longer than timeouts.run %v", t.Timeouts.Step, t.Timeouts.Run)
+		}
+	}
+	if f, ok := m["max_failed_sign_ins"]; ok {
+		t.MaxFailedSignIns = p.positiveInt(f, "max_failed_sign_ins")
+		if t.MaxFailedSignIns > 10 {
+			p.errorf(f.val, "max_failed_sign_ins %d: at most 10 (each failure brings a site's lockout closer)", t.MaxFailedSignIns)
 		}
 	}
 	if f, ok := m["password_rules"]; ok {

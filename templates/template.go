@@ -58,7 +58,11 @@ type Template struct {
 	// a wait_for or expect ends at once when one shows, instead of
 	// waiting out its deadline. Rejections count as failures too.
 	Failures []Matcher
-	Flows    Flows
+	// MaxFailedSignIns is how many failed sign-ins one run may spend
+	// proving which password works (0: the rotator's default, 2). A site
+	// that locks an account after N failures wants fewer than N.
+	MaxFailedSignIns int
+	Flows            Flows
 	// File is where the template was loaded from.
 	File string
 }
