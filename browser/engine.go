@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -121,9 +120,6 @@ type Runner struct {
 	Logger      *slog.Logger
 	// OnStep is called after every step (progress display).
 	OnStep func(StepReport)
-	// HTTPClient looks up /.well-known/change-password (default: one that
-	// does not use the browser's cookies).
-	HTTPClient *http.Client
 	// OnChallenge, when set, is called when a step leaves the page showing
 	// a challenge, with the flow's caller's context: the time it takes does
 	// not count against any deadline. It returns nil when a person resolved
@@ -443,9 +439,14 @@ func (r *Runner) do(flowCtx, ctx context.Context, page *rod.Page, flow, path str
 			return "", "", err
 		}
 		if target == templates.ChangePasswordPage {
-			if target, err = r.changePasswordPage(ctx); err != nil {
+			found, there, err := r.changePasswordPage(ctx, page)
+			if err != nil {
 				return "", "", err
 			}
+			if there {
+				return "", found, nil
+			}
+			target = found
 		} else if target, err = templates.ResolveURL(r.base(), target); err != nil {
 			return "", "", err
 		}
@@ -812,49 +813,47 @@ func waitCondition(ctx context.Context, page *rod.Page, c templates.Condition, f
 }
 
 // changePasswordPage finds the site's change-password page: its
-// /.well-known/change-password redirect, else Apple's list.
-func (r *Runner) changePasswordPage(ctx context.Context) (string, error) {
+// /.well-known/change-password redirect, followed by the browser itself
+// (the account's proxy, the browser's name resolution and cookies), else
+// Apple's list. It says whether the page is already there.
+func (r *Runner) changePasswordPage(ctx context.Context, page *rod.Page) (string, bool, error) {
 	wk, err := templates.ResolveURL(r.base(), "/.well-known/change-password")
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	client := r.HTTPClient
-	if client == nil {
-		client = &http.Client{}
+	if err := checkGoto(wk); err != nil {
+		return "", false, err
 	}
-	// The well-known URL answers with a redirect to the page; follow only
-	// that one (the page itself may redirect a client without a session on
-	// to a sign-in page).
-	c := *client
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, wk, nil)
-	if err != nil {
-		return "", err
-	}
-	resp, err := c.Do(req)
+	why := ""
+	err = page.Navigate(wk)
 	if err == nil {
-		resp.Body.Close()
-		switch {
-		case resp.StatusCode >= 300 && resp.StatusCode < 400 && resp.Header.Get("Location") != "":
-			loc, lerr := resp.Request.URL.Parse(resp.Header.Get("Location"))
-			if lerr == nil {
-				return loc.String(), nil
-			}
-		case resp.StatusCode == http.StatusOK:
-			return wk, nil
+		err = page.WaitLoad()
+	}
+	if err == nil {
+		info, ierr := page.Info()
+		if ierr != nil {
+			return "", false, fmt.Errorf("read the page's URL: %w", ierr)
 		}
+		// A redirect may not lead out of http and https.
+		if err := checkGoto(info.URL); err != nil {
+			return "", false, err
+		}
+		status := 0
+		if res, serr := page.Eval(`() => { const n = performance.getEntriesByType("navigation")[0]; return n ? n.responseStatus : 0 }`); serr == nil {
+			status = res.Value.Int()
+		}
+		if status >= 200 && status < 300 {
+			return info.URL, true, nil
+		}
+		why = fmt.Sprintf("HTTP %d", status)
+	} else {
+		why = err.Error()
 	}
 	u, lerr := templates.ChangePasswordURL(r.base())
 	if lerr == nil && u != "" {
-		return u, nil
+		return u, false, nil
 	}
-	why := "no redirect"
-	if err != nil {
-		why = err.Error()
-	} else if resp != nil {
-		why = resp.Status
-	}
-	return "", fmt.Errorf("no change-password page: %s (%s) and Apple's list has no entry for the site; use goto with the page's URL", wk, why)
+	return "", false, fmt.Errorf("no change-password page: %s (%s) and Apple's list has no entry for the site; use goto with the page's URL", wk, why)
 }
 
 func truncate(s string, n int) string {
