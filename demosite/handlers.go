@@ -324,6 +324,10 @@ func (s *Site) change(w http.ResponseWriter, r *http.Request) {
 	u.Password = nw
 	u.changes = append(u.changes, s.opts.Now())
 	s.mu.Unlock()
+	if s.opts.LyingBanner {
+		s.render(w, http.StatusOK, "change", pageData{Title: "Change password", Error: "Your password was updated.", Reason: "rules"})
+		return
+	}
 	s.render(w, http.StatusOK, "change", pageData{Title: "Change password", OK: true})
 }
 

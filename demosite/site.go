@@ -35,6 +35,11 @@ type Options struct {
 	CaptchaAfter int
 	// ChangesPerDay limits password changes per user in 24 hours (default 3).
 	ChangesPerDay int
+	// LyingBanner makes a site that accepts a change but says so in the
+	// markup of a refusal (an alert that matches demo-social's rejection
+	// selectors) and keeps the form: a page that seems to refuse a
+	// password it took.
+	LyingBanner bool
 }
 
 // UserSpec creates a user.
