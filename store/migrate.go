@@ -140,6 +140,11 @@ ALTER TABLE accounts ADD COLUMN candidate_seq INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE accounts ADD COLUMN lease_token INTEGER NOT NULL DEFAULT 0; -- the last fencing token handed out
 ALTER TABLE account_locks ADD COLUMN token INTEGER NOT NULL DEFAULT 0;
 `,
+	// 6: a lease names its holder (an open store's lock file), so that a
+	// lease left by a dead process is taken over at once.
+	`
+ALTER TABLE account_locks ADD COLUMN holder TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // SchemaVersion is the schema version this binary writes.

@@ -86,21 +86,28 @@ func hostname() string {
 
 // LockAccount takes the account for one run, across processes and
 // machines: a lease in the vault that expires after ttl unless renewed. A
-// lease is taken over only once it has expired; whether its holder's
-// process looks alive is not asked (a PID means nothing across PID
-// namespaces and machines). Each take hands out a new fencing token.
+// lease is taken over once it has expired, or at once when its holder is
+// known dead: its lock file beside the vault (see holder) is free, which the
+// kernel guarantees only once the holding process is gone. A PID is never
+// asked: it means nothing across PID namespaces and machines. Each take
+// hands out a new fencing token, which fences the dead holder's writes.
 func (s *Store) LockAccount(ctx context.Context, name, owner string, ttl time.Duration) (Lease, error) {
 	host, pid := hostname(), os.Getpid()
+	holder, err := s.holderID()
+	if err != nil {
+		return Lease{}, err
+	}
 	var l Lease
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		id, err := s.accountIDTx(ctx, tx, name)
 		if err != nil {
 			return err
 		}
 		var cur LockInfo
 		var acq, exp int64
-		err = tx.QueryRowContext(ctx, `SELECT owner, host, pid, acquired_at, expires_at FROM account_locks WHERE account = ?`, name).
-			Scan(&cur.Owner, &cur.Host, &cur.PID, &acq, &exp)
+		var curHolder string
+		err = tx.QueryRowContext(ctx, `SELECT owner, host, pid, acquired_at, expires_at, holder FROM account_locks WHERE account = ?`, name).
+			Scan(&cur.Owner, &cur.Host, &cur.PID, &acq, &exp, &curHolder)
 		now := s.now()
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
@@ -108,6 +115,8 @@ func (s *Store) LockAccount(ctx context.Context, name, owner string, ttl time.Du
 			return fmt.Errorf("lock %s: %w", name, err)
 		case cur.Owner == owner:
 		case !now.Before(time.UnixMilli(exp)):
+		case curHolder != holder && s.holderDead(curHolder):
+			// Its process died: the kernel let go of its holder lock.
 		default:
 			return fmt.Errorf("%w: %s (held by %s, pid %d on %s, since %s, until %s)", ErrLocked, name, cur.Owner, cur.PID, cur.Host,
 				time.UnixMilli(acq).UTC().Format(time.RFC3339), time.UnixMilli(exp).UTC().Format(time.RFC3339))
@@ -116,10 +125,10 @@ func (s *Store) LockAccount(ctx context.Context, name, owner string, ttl time.Du
 		if err := tx.QueryRowContext(ctx, `UPDATE accounts SET lease_token = lease_token + 1 WHERE id = ? RETURNING lease_token`, id).Scan(&token); err != nil {
 			return fmt.Errorf("lock %s: next fencing token: %w", name, err)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO account_locks (account, owner, host, pid, acquired_at, expires_at, token) VALUES (?, ?, ?, ?, ?, ?, ?)
+		_, err = tx.ExecContext(ctx, `INSERT INTO account_locks (account, owner, host, pid, acquired_at, expires_at, token, holder) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (account) DO UPDATE SET owner = excluded.owner, host = excluded.host, pid = excluded.pid,
-	acquired_at = excluded.acquired_at, expires_at = excluded.expires_at, token = excluded.token`,
-			name, owner, host, pid, millis(now), millis(now.Add(ttl)), token)
+	acquired_at = excluded.acquired_at, expires_at = excluded.expires_at, token = excluded.token, holder = excluded.holder`,
+			name, owner, host, pid, millis(now), millis(now.Add(ttl)), token, holder)
 		if err != nil {
 			return fmt.Errorf("lock %s: %w", name, err)
 		}

@@ -58,6 +58,7 @@ type Store struct {
 	path   string
 	now    func() time.Time
 	noSync bool
+	holder holder
 }
 
 // Option configures a Store.
@@ -231,7 +232,10 @@ func (s *Store) checkKey(ctx context.Context, key secret.MasterKey) error {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.releaseHolder()
+	return s.db.Close()
+}
 
 // Path is the database file.
 func (s *Store) Path() string { return s.path }

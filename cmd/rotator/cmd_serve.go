@@ -101,6 +101,14 @@ func startServer(ctx context.Context, a *app, s *store.Store, cfg config.Config,
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) && !useTLS {
 		return nil, usagef("--addr %s is not a loopback address: the console serves beyond this machine only over TLS (set serve.tls_cert and serve.tls_key)", addr)
 	}
+	// Loaded first: a bad certificate stops serve with the reason, before
+	// anything else is started or locked.
+	var cert tls.Certificate
+	if useTLS {
+		if cert, err = tls.LoadX509KeyPair(cfg.Serve.TLSCert, cfg.Serve.TLSKey); err != nil {
+			return nil, fmt.Errorf("serve.tls_cert and serve.tls_key: %w", err)
+		}
+	}
 	// One serve per data folder: holding the lock, any job the queue
 	// shows running was left by a process that died.
 	lock, err := daemon.LockDataDir(cfg.DataDir)
@@ -172,12 +180,6 @@ func startServer(ctx context.Context, a *app, s *store.Store, cfg config.Config,
 	srv := &http.Server{Handler: con.CheckHost(mux), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	scheme := "http"
 	if useTLS {
-		// Loaded now: a bad certificate stops serve here, with the reason.
-		cert, err := tls.LoadX509KeyPair(cfg.Serve.TLSCert, cfg.Serve.TLSKey)
-		if err != nil {
-			ln.Close()
-			return nil, fmt.Errorf("serve.tls_cert and serve.tls_key: %w", err)
-		}
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		scheme = "https"
 		ln = tls.NewListener(ln, srv.TLSConfig)

@@ -230,7 +230,7 @@ func TestServe(t *testing.T) {
 	runRotator(t, data, "", "account", "limit", "ann", "100", "--override")
 	runRotator(t, data, "", "account", "limit", "ben", "1") // ben stays held
 	p = startServe(t, data)
-	if !p.waitLog(`"msg":"new password stored as pending".*"account":"ann"|"account":"ann".*"msg":"new password stored as pending"`, 60*time.Second) &&
+	if !p.waitLog(`"msg":"new password stored as (pending|candidate #\d+)".*"account":"ann"|"account":"ann".*"msg":"new password stored as (pending|candidate #\d+)"`, 60*time.Second) &&
 		!p.waitLog(`rotation starts.*ann`, 1*time.Second) {
 		t.Fatalf("no rotation of ann started:\n%s", p.log())
 	}
