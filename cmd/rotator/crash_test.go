@@ -119,6 +119,17 @@ func orphanChromium() []int {
 	return out
 }
 
+// lingeringChromium waits up to d for orphaned Chromium to be gone, and
+// returns what is still there: a browser closing in another test is an
+// orphan for a moment, a leaked one stays.
+func lingeringChromium(d time.Duration) []int {
+	left := orphanChromium()
+	for deadline := time.Now().Add(d); len(left) > 0 && time.Now().Before(deadline); left = orphanChromium() {
+		time.Sleep(100 * time.Millisecond)
+	}
+	return left
+}
+
 // siteLogin signs in on the demo site over HTTP.
 func siteLogin(base, user, pw string) bool {
 	jar, _ := cookiejar.New(nil)
@@ -212,11 +223,7 @@ func TestCrashAtEveryStepBoundary(t *testing.T) {
 			break
 		}
 		kills++
-		deadline := time.Now().Add(15 * time.Second)
-		for len(orphanChromium()) > 0 && time.Now().Before(deadline) {
-			time.Sleep(100 * time.Millisecond)
-		}
-		if left := orphanChromium(); len(left) > 0 {
+		if left := lingeringChromium(15 * time.Second); len(left) > 0 {
 			t.Fatalf("kill %d (after %q): Chromium %v outlived rotator", kills, last, left)
 		}
 		out, code := runRotator(t, data, "", "verify", "crash")
@@ -235,7 +242,7 @@ func TestCrashAtEveryStepBoundary(t *testing.T) {
 	if kills < 20 {
 		t.Errorf("only %d kills", kills)
 	}
-	if left := orphanChromium(); len(left) > 0 {
+	if left := lingeringChromium(15 * time.Second); len(left) > 0 {
 		t.Errorf("Chromium %v left behind", left)
 	}
 	out, code := runRotator(t, data, "", "audit", "verify")

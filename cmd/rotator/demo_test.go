@@ -42,7 +42,7 @@ func TestDemo(t *testing.T) {
 	if _, err := os.Stat(m[1]); err == nil {
 		t.Errorf("the temporary data directory %s is left behind", m[1])
 	}
-	if n := len(orphanChromium()); n != 0 {
+	if n := len(lingeringChromium(15 * time.Second)); n != 0 {
 		t.Errorf("%d Chromium processes left", n)
 	}
 }
@@ -115,7 +115,7 @@ func TestDemoServe(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(data, "vault.db")); err != nil {
 		t.Errorf("--data DIR is kept: %v", err)
 	}
-	if n := len(orphanChromium()); n != 0 {
+	if n := len(lingeringChromium(15 * time.Second)); n != 0 {
 		t.Errorf("%d Chromium processes left", n)
 	}
 }
