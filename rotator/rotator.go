@@ -21,7 +21,7 @@
 //  4. Before every rotation and verification, an account with submitted or
 //     refused candidates is recovered: sign in with the pending password and
 //     every submitted candidate (newest first), then the current password,
-//     then up to three previous ones, then the refused candidates. A
+//     then the refused candidates, then up to three previous ones. A
 //     candidate proven never submitted is not probed. Whichever signs in
 //     becomes current.
 //  5. Failed sign-ins are bounded per run (the template's budget, else
@@ -598,8 +598,8 @@ const maxPreviousProbes = 3
 
 // probes lists what recovery tries, most likely first: the pending
 // password and every other submitted candidate (newest first), the current
-// password, up to maxPreviousProbes previous ones, then the refused
-// candidates. A candidate proven never submitted (state pending) is left
+// password, the refused candidates, then up to maxPreviousProbes previous
+// ones. A candidate proven never submitted (state pending) is left
 // out, as are the passwords in skip (tried already in this run). needed is
 // false when no candidate calls for recovery.
 func (a *attempt) probes(ctx context.Context, skip ...secret.String) (ps []probe, needed bool, err error) {
@@ -642,6 +642,16 @@ func (a *attempt) probes(ctx context.Context, skip ...secret.String) (ps []probe
 		}
 	}
 	add(probe{label: "current", pw: a.current, kind: probeCurrent})
+	// A refused candidate comes after current but before the previous
+	// passwords: the page that refused it may have lied (a run killed
+	// while proving it leaves it unproven), which is likelier than the
+	// site holding a password it was changed away from.
+	for _, c := range cands {
+		if c.State == store.CandidateRefused {
+			add(probe{label: candLabel(c), pw: c.Password, kind: probeCandidate})
+			needed = true
+		}
+	}
 	hist, err := a.r.Store.History(ctx, a.name)
 	if err != nil {
 		return nil, false, fmt.Errorf("read the previous passwords: %w", err)
@@ -651,12 +661,6 @@ func (a *attempt) probes(ctx context.Context, skip ...secret.String) (ps []probe
 			break
 		}
 		add(probe{label: fmt.Sprintf("previous #%d", h.Seq), pw: h.Password, kind: probePrevious, seq: h.Seq})
-	}
-	for _, c := range cands {
-		if c.State == store.CandidateRefused {
-			add(probe{label: candLabel(c), pw: c.Password, kind: probeCandidate})
-			needed = true
-		}
 	}
 	return ps, needed, nil
 }
@@ -900,7 +904,7 @@ func (a *attempt) rotate(ctx context.Context) Result {
 		}
 		if rejected {
 			// The site's word, recorded at once: the password is never
-			// submitted again, and recovery probes it last.
+			// submitted again, and recovery probes it after current.
 			if err := r.Store.MarkCandidate(ctx, a.name, seq, store.CandidateRefused); err != nil {
 				return a.end(ctx, Result{Outcome: Failed, Reason: out.Reason + "; mark the refused password (it is kept): " + err.Error()}, found)
 			}
