@@ -855,7 +855,14 @@ func (a *attempt) rotate(ctx context.Context) Result {
 		if ok, stop, err := a.try(ctx, "current", a.current, a.login); stop != nil {
 			return a.end(ctx, *stop, "")
 		} else if !ok {
-			return a.end(ctx, stepFailure(templates.FlowLogin, err), "")
+			late := a.tryLiveCandidate(ctx)
+			switch {
+			case late.stop != nil:
+				return a.end(ctx, *late.stop, late.found)
+			case late.promoted:
+				return a.end(ctx, Result{Outcome: Succeeded}, late.found)
+			}
+			return a.end(ctx, stepFailure(templates.FlowLogin, err), late.found)
 		}
 	}
 	// Signed in with the current password.
@@ -1037,7 +1044,45 @@ func (r *Rotator) Verify(ctx context.Context, name string) (Result, error) {
 		return a.end(ctx, *stopRes, ""), nil
 	}
 	if !ok {
-		return a.end(ctx, stepFailure(templates.FlowLogin, lerr), ""), nil
+		late := a.tryLiveCandidate(ctx)
+		switch {
+		case late.stop != nil:
+			return a.end(ctx, *late.stop, late.found), nil
+		case late.promoted:
+			return a.end(ctx, Result{Outcome: Succeeded}, late.found), nil
+		}
+		return a.end(ctx, stepFailure(templates.FlowLogin, lerr), late.found), nil
 	}
 	return a.end(ctx, Result{Outcome: Succeeded}, ""), nil
+}
+
+// tryLiveCandidate runs when the current password no longer signs in and
+// recovery saw no candidate to probe: the account's live candidate (one
+// kept for the next rotation after current signed in, possibly submitted
+// by a run that died) may have reached the site late (a slow back end, a
+// killed run's request still in flight). It is probed, within the budget,
+// and promoted when it signs in.
+func (a *attempt) tryLiveCandidate(ctx context.Context) recovery {
+	cands, err := a.r.Store.Candidates(ctx, a.name)
+	if err != nil {
+		return recovery{}
+	}
+	for _, c := range cands {
+		if !c.Live || c.State == store.CandidateRefused || c.Password.Equal(a.current) || a.spent() {
+			continue
+		}
+		a.r.event(a.name, "the current password does not sign in; probing the pending password, which may have reached the site late")
+		a.sess.TryLogout(ctx)
+		p := probe{label: "pending", pw: c.Password, kind: probeCandidate}
+		ok, stop, _ := a.try(ctx, p.label, p.pw, a.login)
+		if stop != nil {
+			stop.Reason = "probing the pending password: " + stop.Reason + "; every password is kept"
+			return recovery{found: "stopped", stop: stop}
+		}
+		if ok {
+			return a.adopt(ctx, p)
+		}
+		return recovery{found: "the pending password does not sign in either"}
+	}
+	return recovery{}
 }
