@@ -108,12 +108,46 @@ func (r *Runner) redactor(page *rod.Page) *strings.Replacer {
 	return newRedactor(secrets)
 }
 
+// formEncode is how a browser writes s in a form sent by GET or POST
+// (application/x-www-form-urlencoded, WHATWG): unlike Go's QueryEscape it
+// leaves '*' and escapes '~'.
+func formEncode(s string) string {
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '*', c == '-', c == '.', c == '_':
+			b.WriteByte(c)
+		case c == ' ':
+			b.WriteByte('+')
+		default:
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+// uriComponent is JavaScript's encodeURIComponent(s), as a page's script
+// puts s into a URL.
+func uriComponent(s string) string {
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', strings.IndexByte("-_.!~*'()", c) >= 0:
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
 func newRedactor(secrets []string) *strings.Replacer {
 	seen := map[string]bool{}
 	var forms []string
 	for _, s := range secrets {
 		js, _ := json.Marshal(s)
-		for _, f := range []string{s, html.EscapeString(s), url.QueryEscape(s), url.PathEscape(s), strings.Trim(string(js), `"`)} {
+		for _, f := range []string{s, html.EscapeString(s), url.QueryEscape(s), url.PathEscape(s), strings.Trim(string(js), `"`),
+			formEncode(s), uriComponent(s)} {
 			if f != "" && !seen[f] {
 				seen[f] = true
 				forms = append(forms, f)

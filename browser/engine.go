@@ -314,16 +314,19 @@ func (r *Runner) runStep(ctx context.Context, page *rod.Page, flow, path string,
 	start := time.Now()
 	rep := StepReport{Flow: flow, Path: path, Step: st}
 	matched, note, err := r.do(ctx, sctx, page.Context(sctx), flow, path, st)
-	rep.Matched, rep.Note, rep.Duration, rep.Err = matched, note, time.Since(start), err
 	if err != nil && context.Cause(ctx) == errFlowDeadline {
 		err = fmt.Errorf("%w (the whole %s flow took longer than %v)", err, flow, r.Template.Timeouts.Run)
-		rep.Err = err
 	}
 	var nested *StepError
 	var chal *ChallengeError
 	if errors.As(err, &nested) || errors.As(err, &chal) {
 		return err // already reported by the nested step
 	}
+	// A step's error may quote the page (a URL, a script's exception): it
+	// goes into run records, logs and webhooks, so no secret of the run
+	// may be in it.
+	err = r.scrub(err)
+	rep.Matched, rep.Note, rep.Duration, rep.Err = matched, note, time.Since(start), err
 	if err == nil && st.Kind != templates.StepIf && st.Kind != templates.StepFrame {
 		// Challenges are looked for after every step, with a budget of
 		// their own: a slow step must not hide one.
@@ -352,6 +355,43 @@ func (r *Runner) runStep(ctx context.Context, page *rod.Page, flow, path string,
 	}
 	r.report(rep)
 	return nil
+}
+
+// scrub returns err with every secret of the run in its text replaced by
+// [redacted], still wrapping err.
+func (r *Runner) scrub(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if clean := r.redactor(nil).Replace(msg); clean != msg {
+		return &scrubbedError{msg: clean, err: err}
+	}
+	return err
+}
+
+// scrubbedError is an error whose text was scrubbed of secrets; errors.Is
+// and errors.As still see what it wraps.
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }
+
+// withoutQuery is a URL as reported: a query or fragment may hold what a
+// form sent by GET.
+func withoutQuery(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(a URL that does not parse)"
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		u.RawQuery, u.Fragment = "", ""
+		return u.String() + "?..."
+	}
+	return u.String()
 }
 
 // challenge hands a challenge to OnChallenge with the flow's clock stopped;
@@ -799,7 +839,7 @@ func waitCondition(ctx context.Context, page *rod.Page, c templates.Condition, f
 			if c.Kind == templates.CondURL || c.Kind == templates.CondURLRe {
 				ictx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 				if info, err := page.Context(ictx).Info(); err == nil {
-					msg = "the page is at " + info.URL
+					msg = "the page is at " + withoutQuery(info.URL)
 				}
 				cancel()
 			}
