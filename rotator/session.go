@@ -90,7 +90,8 @@ func (o BrowserOpener) Open(ctx context.Context, acct store.Account, tpl *templa
 		b.Close()
 		return nil, err
 	}
-	s := &browserSession{b: b, page: page, tpl: tpl, base: acct.SiteURL, hooks: hooks, account: acct.Name, state: o.State}
+	s := &browserSession{b: b, page: page, tpl: tpl, base: acct.SiteURL, hooks: hooks, account: acct.Name, state: o.State,
+		runCtx: context.WithoutCancel(ctx)}
 	if o.State != nil {
 		saved, err := o.State.Cookies(ctx, acct.Name)
 		if err == nil {
@@ -112,6 +113,8 @@ type browserSession struct {
 	hooks   Hooks
 	account string
 	state   BrowserState
+	// runCtx carries the run's lease, which fences the state's save.
+	runCtx context.Context
 	// typed are the passwords the session's flows were given.
 	typed []secret.String
 }
@@ -178,7 +181,7 @@ func (s *browserSession) Rejected(ctx context.Context) (bool, error) {
 func (s *browserSession) Close() error {
 	var saveErr error
 	if s.state != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(s.runCtx, 10*time.Second)
 		st, err := s.b.SaveState(ctx, s.page, s.origins())
 		if err == nil {
 			err = s.state.SetCookies(ctx, s.account, st)

@@ -282,8 +282,25 @@ func (s *Store) Accounts(ctx context.Context) ([]Account, error) {
 }
 
 // DeleteAccount removes an account with its passwords, history and cookies.
+//
+// It refuses while a run holds the account (a live lease): a rotation in
+// flight may have just changed the site's password, and only its end
+// records which one works.
 func (s *Store) DeleteAccount(ctx context.Context, name string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		var owner, holder string
+		var exp int64
+		err := tx.QueryRowContext(ctx, `SELECT owner, expires_at, holder FROM account_locks WHERE account = ?`, name).Scan(&owner, &exp, &holder)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return fmt.Errorf("delete account %s: %w", name, err)
+		case s.now().Before(time.UnixMilli(exp)) && !s.holderDead(holder):
+			return fmt.Errorf("%w: %s is being rotated or checked (%s); remove it once that run ends", ErrLocked, name, owner)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM account_locks WHERE account = ?`, name); err != nil {
+			return fmt.Errorf("delete account %s: %w", name, err)
+		}
 		return updateAccount(ctx, tx, name, "delete account", `DELETE FROM accounts WHERE name = ?`)
 	})
 }

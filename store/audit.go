@@ -401,6 +401,11 @@ func (s *Store) SetCookies(ctx context.Context, name string, cookies []byte) err
 		if err != nil {
 			return fmt.Errorf("store cookies of %s: %w", name, err)
 		}
+		// A run that lost its lease must not overwrite the state of the
+		// run that took over (a trust cookie an operator just earned).
+		if err := fence(ctx, tx, name); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO browser_state (account_id, cookies, updated_at) VALUES (?, ?, ?)
 ON CONFLICT (account_id) DO UPDATE SET cookies = excluded.cookies, updated_at = excluded.updated_at`,
 			id, s.sealer.Seal(cookies, adCookies(name)), millis(s.now()))

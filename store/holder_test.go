@@ -122,3 +122,42 @@ func TestHolderLockFile(t *testing.T) {
 		t.Fatalf("the dead holder's unlock removed the new lease: %v", err)
 	}
 }
+
+// A run that lost its lease cannot overwrite the browser state the run that
+// took over saved, and an account a live run holds cannot be removed.
+func TestLeaseFencesStateAndRemoval(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now()
+	s, _, _ := newVault(t)
+	s.now = func() time.Time { return now }
+	if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
+		t.Fatal(err)
+	}
+	l1, err := s.LockAccount(ctx, "alice", "run-1", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteAccount(ctx, "alice"); !errors.Is(err, ErrLocked) {
+		t.Fatalf("an account a live run holds was removed: %v", err)
+	}
+	now = now.Add(2 * time.Minute)
+	l2, err := s.LockAccount(ctx, "alice", "run-2", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetCookies(WithLease(ctx, l2), "alice", []byte("trusted by an operator")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetCookies(WithLease(ctx, l1), "alice", []byte("stale")); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("a run that lost its lease saved its browser state: %v", err)
+	}
+	if got, _ := s.Cookies(ctx, "alice"); string(got) != "trusted by an operator" {
+		t.Errorf("browser state %q", got)
+	}
+	if err := s.UnlockAccount(ctx, l2); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteAccount(ctx, "alice"); err != nil {
+		t.Fatalf("remove after the run: %v", err)
+	}
+}

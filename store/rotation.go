@@ -41,8 +41,8 @@ type leaseKey struct{}
 // WithLease returns a context whose writes to the lease's account are
 // fenced: [Store.AddCandidate], [Store.SetPending], [Store.MarkCandidate],
 // [Store.ResolveCandidates], [Store.ReplacePending], [Store.Promote],
-// [Store.RestorePrevious], [Store.Flag], [Store.StartRun] and
-// [Store.FinishRun] check, in their own transaction, that the lease still
+// [Store.RestorePrevious], [Store.Flag], [Store.StartRun],
+// [Store.FinishRun] and [Store.SetCookies] check, in their own transaction, that the lease still
 // holds (the account's lease row still has its owner and token: no other
 // run took the account since, even if the lease ran past its expiry), and
 // fail with [ErrLeaseLost] when it does not. A write for another account
