@@ -134,6 +134,9 @@ type Runner struct {
 	flow *flowClock
 	// codes are the TOTP codes this runner typed, scrubbed from artifacts.
 	codes []secret.String
+	// secretTyped is set once a secret went into a field: from then on a
+	// click or key press that would send a form elsewhere is refused.
+	secretTyped bool
 }
 
 // OriginError is a secret refused because the page or frame that holds the
@@ -144,9 +147,16 @@ type OriginError struct {
 	// Origin is the origin of the field's frame, as the browser knows it.
 	Origin  string
 	Allowed []string
+	// Submit is set when the secret was typed on the site, but the click
+	// or key press would send the form to Origin.
+	Submit bool
 }
 
 func (e *OriginError) Error() string {
+	if e.Submit {
+		return fmt.Sprintf("refusing to send a form that holds a secret to %s: secrets go only to the account's site (%s); if %s belongs to the site, add it to the template's origins",
+			e.Origin, strings.Join(e.Allowed, ", "), e.Origin)
+	}
 	return fmt.Sprintf("refusing to type a secret into a page or frame of %s: secrets are typed only into the account's site (%s); if %s belongs to the site, add it to the template's origins",
 		e.Origin, strings.Join(e.Allowed, ", "), e.Origin)
 }
@@ -235,6 +245,50 @@ func (r *Runner) checkSecretTarget(page *rod.Page, el *rod.Element) error {
 	}
 	if !got.Focused {
 		return errors.New("refusing to type a secret: the field does not hold the focus (another element or frame took it)")
+	}
+	return nil
+}
+
+// checkSubmitTarget refuses a click or key press on el that would send
+// its form to an origin outside the site's, once a secret was typed: markup
+// injected into the site's own page (a formaction, a form action, a base
+// element), with no script at all, would otherwise carry the password away.
+// Before any secret is typed it checks nothing.
+func (r *Runner) checkSubmitTarget(el *rod.Element) error {
+	if !r.secretTyped {
+		return nil
+	}
+	res, err := el.Eval(`() => {
+		const el = this;
+		const form = el.form || (el.closest && el.closest("form"));
+		if (!form) return "";
+		const isSubmit = (e) => (e.tagName === "BUTTON" && (e.getAttribute("type") || "submit").toLowerCase() === "submit") ||
+			(e.tagName === "INPUT" && /^(submit|image)$/i.test(e.type));
+		// Enter in a field sends the form through its default button.
+		const submitter = isSubmit(el) ? el : Array.from(form.elements).find(isSubmit);
+		const method = ((submitter && submitter.getAttribute("formmethod")) || form.getAttribute("method") || "get").toLowerCase();
+		if (method === "dialog") return "";
+		const raw = submitter && submitter.hasAttribute("formaction") ? submitter.getAttribute("formaction") : form.getAttribute("action");
+		try { return new URL(raw === null || raw === "" ? el.ownerDocument.URL : raw, el.ownerDocument.baseURI).href; }
+		catch (e) { return "unparsable:"; }
+	}`)
+	if err != nil {
+		return fmt.Errorf("read where the form sends: %w", err)
+	}
+	target := res.Value.Str()
+	if target == "" {
+		return nil
+	}
+	origin, err := templates.Origin(target)
+	if err != nil {
+		u, perr := url.Parse(target)
+		if perr == nil && u.Scheme == "javascript" {
+			return nil // a script handles it: templates are code
+		}
+		return &OriginError{Origin: "(" + withoutQuery(target) + ")", Allowed: r.allowedOrigins(), Submit: true}
+	}
+	if allowed := r.allowedOrigins(); !slices.Contains(allowed, origin) {
+		return &OriginError{Origin: origin, Allowed: allowed, Submit: true}
 	}
 	return nil
 }
@@ -528,6 +582,9 @@ func (r *Runner) do(flowCtx, ctx context.Context, page *rod.Page, flow, path str
 			tp, te := page.Context(tctx), el.Context(tctx)
 			guard = func() error { return r.checkSecretTarget(tp, te) }
 		}
+		if guard != nil {
+			r.secretTyped = true
+		}
 		if err := fill(page.Context(tctx), el.Context(tctx), value, st.Keys, guard); err != nil {
 			return alt.Raw, "", fmt.Errorf("type into %s: %w", alt.Raw, err)
 		}
@@ -537,6 +594,9 @@ func (r *Runner) do(flowCtx, ctx context.Context, page *rod.Page, flow, path str
 		el, alt, err := waitElement(ctx, page, st.Target, !st.JS)
 		if err != nil {
 			return "", "", err
+		}
+		if err := r.checkSubmitTarget(el); err != nil {
+			return alt.Raw, "", fmt.Errorf("click %s: %w", alt.Raw, err)
 		}
 		err = settle(ctx, page, func() error {
 			if st.JS {
@@ -601,6 +661,18 @@ func (r *Runner) do(flowCtx, ctx context.Context, page *rod.Page, flow, path str
 				return alt.Raw, "", err
 			}
 			matched = alt.Raw
+		}
+		if r.secretTyped {
+			active, err := page.Evaluate(rod.Eval(`() => document.activeElement`).ByObject())
+			if err == nil && active.ObjectID != "" {
+				el, eerr := page.ElementFromObject(active)
+				if eerr == nil {
+					err = r.checkSubmitTarget(el)
+				}
+			}
+			if err != nil {
+				return matched, "", fmt.Errorf("press %s: %w", st.Key, err)
+			}
 		}
 		k, ok := keyFor(st.Key)
 		if !ok {
