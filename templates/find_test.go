@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,5 +62,39 @@ func TestFindRefusesWritableTemplates(t *testing.T) {
 	}
 	if tpl, diags := LoadFile(p); tpl == nil {
 		t.Errorf("LoadFile: %v", diags.Err())
+	}
+}
+
+// A template file or templates.dir owned by another user is refused
+// whatever its mode: its owner may rewrite it.
+func TestFindRefusesOthersTemplates(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give a file to another user")
+	}
+	src, err := os.ReadFile("demo-social.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "mysite.yaml")
+	if err := os.WriteFile(p, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(p, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"mysite", p} {
+		if tpl, diags := Find(name, dir); tpl != nil || !strings.Contains(fmt.Sprint(diags.Err()), "belongs to uid 65534") {
+			t.Errorf("%s owned by another user: %v", name, diags.Err())
+		}
+	}
+	if err := os.Chown(p, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dir, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	if tpl, diags := Find("mysite", dir); tpl != nil || !strings.Contains(fmt.Sprint(diags.Err()), "belongs to uid 65534") {
+		t.Errorf("a templates.dir owned by another user: %v", diags.Err())
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // shipped holds the templates rotator ships, and Apple's list of
@@ -101,10 +102,14 @@ func checkNotWritable(what, path string) error {
 }
 
 // writableBy refuses a file or folder that group or others may write, in
-// the words the master key file's check uses.
+// the words the master key file's check uses, or that belongs to another
+// user than rotator's or root (its owner may rewrite it whatever its mode).
 func writableBy(what, path string, fi os.FileInfo) error {
 	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
 		return fmt.Errorf("%s %s has mode %04o: group or others may write it; run `chmod go-w %s`", what, path, perm, path)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid != 0 && int(st.Uid) != os.Geteuid() {
+		return fmt.Errorf("%s %s belongs to uid %d, who may rewrite it: a template runs with the account's passwords; keep it owned by rotator's user or root (chown)", what, path, st.Uid)
 	}
 	return nil
 }
