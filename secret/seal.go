@@ -69,6 +69,7 @@ func (ad AD) bytes() []byte {
 type Sealer struct {
 	aead   cipher.AEAD
 	check  []byte
+	check2 []byte
 	macKey []byte
 }
 
@@ -98,7 +99,9 @@ func NewSealer(master MasterKey, vaultID []byte) (*Sealer, error) {
 	}
 	mac := hmac.New(sha256.New, checkKey)
 	mac.Write([]byte("rotator master key check"))
-	return &Sealer{aead: aead, check: mac.Sum(nil), macKey: macKey}, nil
+	mac2 := hmac.New(sha256.New, checkKey)
+	mac2.Write([]byte("rotator master key check; the audit log's head is sealed"))
+	return &Sealer{aead: aead, check: mac.Sum(nil), check2: mac2.Sum(nil), macKey: macKey}, nil
 }
 
 // MAC authenticates data under a key derived from the master key, for the
@@ -119,8 +122,19 @@ func (s *Sealer) MAC(parts ...[]byte) []byte {
 // different value, which is how a wrong key is told apart from corruption.
 func (s *Sealer) KeyCheck() []byte { return append([]byte(nil), s.check...) }
 
-// MatchesKeyCheck reports whether stored was made by this key.
-func (s *Sealer) MatchesKeyCheck(stored []byte) bool { return hmac.Equal(stored, s.check) }
+// MatchesKeyCheck reports whether stored was made by this key, by
+// KeyCheck or KeyCheckSealedAudit.
+func (s *Sealer) MatchesKeyCheck(stored []byte) bool {
+	return hmac.Equal(stored, s.check) || hmac.Equal(stored, s.check2)
+}
+
+// KeyCheckSealedAudit is the key check of a vault whose audit log always
+// has a sealed head: a vault that says so cannot be made to say otherwise
+// without the key, so a head removed with every entry is still caught.
+func (s *Sealer) KeyCheckSealedAudit() []byte { return append([]byte(nil), s.check2...) }
+
+// SealedAudit reports whether stored is KeyCheckSealedAudit.
+func (s *Sealer) SealedAudit(stored []byte) bool { return hmac.Equal(stored, s.check2) }
 
 // Seal encrypts plaintext for the place ad. The result is
 // version(1) || nonce(12) || ciphertext || tag(16).

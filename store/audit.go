@@ -166,14 +166,17 @@ func (s *Store) advanceAuditHead(ctx context.Context, tx *sql.Tx, id int64, hash
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM audit_log`).Scan(&count); err != nil {
 			return fmt.Errorf("count audit entries: %w", err)
 		}
-		if !found && count > 1 {
-			return nil // entries, and no head: removed
+		if !found && (count > 1 || s.sealedAudit.Load()) {
+			return nil // entries, and no head (or a vault that always has one): removed
 		}
 		if found && (!ok || head.legacy && !s.legacyHeadHolds(ctx, tx, head)) {
 			return nil
 		}
 	}
-	return writeAuditHead(ctx, tx, s.encodeAuditHead(count, id, hash))
+	if err := writeAuditHead(ctx, tx, s.encodeAuditHead(count, id, hash)); err != nil {
+		return err
+	}
+	return s.markSealedAudit(ctx, tx)
 }
 
 // legacyHeadHolds reports whether the previous version's head names an
@@ -345,6 +348,8 @@ func (s *Store) CheckAudit(ctx context.Context) (AuditStatus, error) {
 	switch {
 	case !found && n > 0:
 		return st, &AuditBroken{Problem: fmt.Sprintf("head record was removed (%d entries remain; entries after them may have been removed too)", n)}
+	case !found && s.sealedAudit.Load():
+		return st, &AuditBroken{Problem: "head record was removed, and every entry with it"}
 	case !found:
 		// An empty vault from before sealed heads: record one.
 	case head.lastID > lastID:
@@ -385,9 +390,26 @@ func (s *Store) recordAuditHead(ctx context.Context, old []byte, found bool, cou
 			return nil
 		}
 		recorded = true
-		return writeAuditHead(ctx, tx, s.encodeAuditHead(count, lastID, hash))
+		if err := writeAuditHead(ctx, tx, s.encodeAuditHead(count, lastID, hash)); err != nil {
+			return err
+		}
+		return s.markSealedAudit(ctx, tx)
 	})
 	return recorded, err
+}
+
+// markSealedAudit records, in the vault's key check, that its audit log
+// now always has a sealed head (once, for a vault of an earlier version):
+// from then on a head removed with every entry is caught.
+func (s *Store) markSealedAudit(ctx context.Context, tx *sql.Tx) error {
+	if s.sealedAudit.Load() {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE vault_meta SET value = ? WHERE key = 'key_check'`, s.sealer.KeyCheckSealedAudit()); err != nil {
+		return fmt.Errorf("record the sealed audit head: %w", err)
+	}
+	s.sealedAudit.Store(true)
+	return nil
 }
 
 // SetCookies stores the account's browser cookies (an opaque, sealed blob).

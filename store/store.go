@@ -32,6 +32,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -59,6 +60,9 @@ type Store struct {
 	now    func() time.Time
 	noSync bool
 	holder holder
+	// sealedAudit: the vault's key check says its audit log always has a
+	// sealed head, so a missing head is a removed one.
+	sealedAudit atomic.Bool
 }
 
 // Option configures a Store.
@@ -124,14 +128,17 @@ func create(ctx context.Context, path string, key secret.MasterKey, opts []Optio
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		for k, v := range map[string][]byte{
 			"vault_id":   vaultID,
-			"key_check":  s.sealer.KeyCheck(),
+			"key_check":  s.sealer.KeyCheckSealedAudit(),
 			"created_at": []byte(s.now().UTC().Format(time.RFC3339)),
 		} {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO vault_meta(key, value) VALUES (?, ?)`, k, v); err != nil {
 				return fmt.Errorf("write vault metadata: %w", err)
 			}
 		}
-		return nil
+		// The audit log starts with a sealed head of no entries, and the
+		// key check says it always has one.
+		s.sealedAudit.Store(true)
+		return writeAuditHead(ctx, tx, s.encodeAuditHead(0, 0, nil))
 	})
 	if err != nil {
 		db.Close()
@@ -228,6 +235,7 @@ func (s *Store) checkKey(ctx context.Context, key secret.MasterKey) error {
 		return ErrWrongKey
 	}
 	s.sealer = sealer
+	s.sealedAudit.Store(sealer.SealedAudit(meta["key_check"]))
 	return nil
 }
 

@@ -649,8 +649,10 @@ func TestChangesAndLimits(t *testing.T) {
 // entries since.
 func TestAuditHeadCatchesTruncation(t *testing.T) {
 	ctx := context.Background()
+	keys := map[*Store]secret.MasterKey{}
 	fill := func(t *testing.T) *Store {
-		s, _, _ := newVault(t)
+		s, _, key := newVault(t)
+		keys[s] = key
 		for i := range 5 {
 			if err := s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "rotation", Detail: fmt.Sprint("run ", i)}); err != nil {
 				t.Fatal(err)
@@ -695,6 +697,28 @@ func TestAuditHeadCatchesTruncation(t *testing.T) {
 			s.db.Exec(`DELETE FROM audit_log`)
 			s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "rotation", Detail: "after"})
 		}},
+		{"all rows and the head record", func(s *Store) {
+			s.db.Exec(`DELETE FROM audit_log`)
+			s.db.Exec(`DELETE FROM vault_meta WHERE key = 'audit_head'`)
+		}},
+		{"all rows and the head record, then written again", func(s *Store) {
+			s.db.Exec(`DELETE FROM audit_log`)
+			s.db.Exec(`DELETE FROM vault_meta WHERE key = 'audit_head'`)
+			s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "rotation", Detail: "after"})
+		}},
+		{"all rows and the head record, in a vault opened again", func(s *Store) {
+			s.db.Exec(`DELETE FROM audit_log`)
+			s.db.Exec(`DELETE FROM vault_meta WHERE key = 'audit_head'`)
+			s2, err := Open(ctx, s.path, keys[s])
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s2.Close()
+			var b *AuditBroken
+			if _, err := s2.VerifyAudit(ctx); !errors.As(err, &b) {
+				t.Errorf("a vault opened again says intact (%v)", err)
+			}
+		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := fill(t)
@@ -708,7 +732,8 @@ func TestAuditHeadCatchesTruncation(t *testing.T) {
 
 	t.Run("empty vault", func(t *testing.T) {
 		s, _, _ := newVault(t)
-		if st, err := s.CheckAudit(ctx); err != nil || st.Entries != 0 || !st.HeadRecorded {
+		// A new vault has its sealed head from the start.
+		if st, err := s.CheckAudit(ctx); err != nil || st.Entries != 0 || st.HeadRecorded {
 			t.Fatalf("empty vault: %+v %v", st, err)
 		}
 		s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "vault.init"})
