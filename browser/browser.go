@@ -13,7 +13,8 @@
 //     on every exit path. rotator takes no fixed port and runs nothing from
 //     a shared folder.
 //   - Chromium never runs as root. When rotator is root, Chromium runs as an
-//     unprivileged user (Options.User, default "nobody") on a profile that
+//     unprivileged user (Options.User; by default a uid of each session's
+//     own, shared with no other process) on a profile that
 //     user owns, so it cannot read the vault or the master key. It keeps
 //     Chromium's sandbox where the kernel allows one and says once in the
 //     log when it does not.
@@ -34,6 +35,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -95,10 +98,15 @@ func FindChromium(bin string) (string, error) {
 	return "", ErrNoChromium
 }
 
-// DefaultUser is the user Chromium runs as when rotator runs as root and no
-// browser.user is configured. A dedicated user of its own is better: see the
-// README's security model.
-const DefaultUser = "nobody"
+// Session uids: when rotator runs as root and no browser.user is set, each
+// browser runs as a uid of its own, unused by any account or process, from
+// this range (within the uids this user namespace maps), so that no other
+// process, nor another account's browser, shares it: none can read its
+// memory, signal it, or write its profile.
+const (
+	sessionUIDLow  = 1_000_000_000
+	sessionUIDHigh = 2_000_000_000
+)
 
 // Options configure a browser.
 type Options struct {
@@ -112,9 +120,10 @@ type Options struct {
 	// It may not carry credentials: they would be on Chromium's command
 	// line, which every local user can read.
 	Proxy string
-	// User is who Chromium runs as when rotator runs as root (default
-	// DefaultUser). It must not be root. Ignored when rotator is not root:
-	// Chromium then runs as rotator's own user.
+	// User is who Chromium runs as when rotator runs as root; empty: a uid
+	// of the session's own (see sessionUIDLow). It must not be root.
+	// Ignored when rotator is not root: Chromium then runs as rotator's own
+	// user.
 	User string
 	// Logger receives the notice that Chromium runs without its sandbox.
 	Logger *slog.Logger
@@ -164,6 +173,11 @@ type Browser struct {
 	rod     *rod.Browser
 	proc    *process
 	tempDir string
+	// sessionUID is the uid of the session's own that Chromium runs as
+	// (0: none): every process left with it is Chromium's, and is killed
+	// at the end, also one that left the process group (Chromium's crash
+	// handler starts a session of its own).
+	sessionUID uint32
 }
 
 // Launch starts Chromium with opts. Close it when done.
@@ -216,6 +230,9 @@ func launch(ctx context.Context, bin string, opts Options, cred *syscall.Credent
 		return nil, fmt.Errorf("create browser profile: %w", err)
 	}
 	b := &Browser{tempDir: dir}
+	if cred != nil && opts.User == "" {
+		b.sessionUID = cred.Uid
+	}
 	if cred != nil {
 		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
 			b.cleanup()
@@ -351,17 +368,21 @@ func checkProxy(proxy string) error {
 }
 
 // browserUser returns who Chromium runs as: nil (rotator's own user) unless
-// rotator is root.
+// rotator is root; then the named user, or a uid of the session's own.
 func browserUser(name string) (*syscall.Credential, error) {
 	if os.Geteuid() != 0 {
 		return nil, nil
 	}
 	if name == "" {
-		name = DefaultUser
+		uid, err := sessionUID()
+		if err != nil {
+			return nil, err
+		}
+		return &syscall.Credential{Uid: uid, Gid: uid, Groups: []uint32{}}, nil
 	}
 	u, err := user.Lookup(name)
 	if err != nil {
-		return nil, fmt.Errorf("browser user %q (Chromium never runs as root; set browser.user to an unprivileged user): %w", name, err)
+		return nil, fmt.Errorf("browser user %q (Chromium never runs as root; set browser.user to an unprivileged user, or leave it empty for a uid of each session's own): %w", name, err)
 	}
 	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
 	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
@@ -372,6 +393,101 @@ func browserUser(name string) (*syscall.Credential, error) {
 		return nil, fmt.Errorf("browser user %q is root: Chromium never runs as root; set browser.user to an unprivileged user", name)
 	}
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}, nil
+}
+
+// sessionUID picks a uid for one browser session: in the session range and
+// mapped in this user namespace, with no account (passwd entry) and no
+// running process.
+func sessionUID() (uint32, error) {
+	lo, hi := uint64(sessionUIDLow), uint64(sessionUIDHigh)
+	if data, err := os.ReadFile("/proc/self/uid_map"); err == nil {
+		// The range must lie within one mapped extent; take the widest
+		// overlap.
+		best := uint64(0)
+		blo, bhi := lo, lo
+		for line := range strings.Lines(string(data)) {
+			f := strings.Fields(line)
+			if len(f) != 3 {
+				continue
+			}
+			in, err1 := strconv.ParseUint(f[0], 10, 64)
+			n, err2 := strconv.ParseUint(f[2], 10, 64)
+			if err1 != nil || err2 != nil {
+				continue
+			}
+			a, b := max(in, lo), min(in+n, hi)
+			if b > a && b-a > best {
+				best, blo, bhi = b-a, a, b
+			}
+		}
+		if best < 1000 {
+			return 0, fmt.Errorf("no free uid for the browser: this user namespace maps none in %d-%d; set browser.user to an unprivileged user of Chromium's own", lo, hi)
+		}
+		lo, hi = blo, bhi
+	}
+	used := uidsInUse()
+	for range 64 {
+		uid := lo + uint64(randUint32())%(hi-lo)
+		if used[uint32(uid)] {
+			continue
+		}
+		if _, err := user.LookupId(strconv.FormatUint(uid, 10)); err == nil {
+			continue
+		}
+		return uint32(uid), nil
+	}
+	return 0, errors.New("no free uid for the browser after 64 tries; set browser.user")
+}
+
+// uidsInUse are the real and effective uids of the running processes.
+func uidsInUse() map[uint32]bool {
+	used := map[uint32]bool{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		data, err := os.ReadFile("/proc/" + e.Name() + "/status")
+		if err != nil {
+			continue
+		}
+		for line := range strings.Lines(string(data)) {
+			if f := strings.Fields(line); len(f) >= 3 && f[0] == "Uid:" {
+				for _, v := range f[1:] {
+					if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+						used[uint32(n)] = true
+					}
+				}
+			}
+		}
+	}
+	return used
+}
+
+// killUID kills every process running as uid.
+func killUID(uid uint32) {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		data, err := os.ReadFile("/proc/" + e.Name() + "/status")
+		if err != nil {
+			continue
+		}
+		for line := range strings.Lines(string(data)) {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "Uid:" && f[1] == strconv.FormatUint(uint64(uid), 10) {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	}
+}
+
+func randUint32() uint32 {
+	var b [4]byte
+	rand.Read(b[:])
+	return binary.LittleEndian.Uint32(b[:])
 }
 
 // profileParent is the folder a browser profile is made in: the temp
@@ -584,6 +700,9 @@ func (b *Browser) cleanup() {
 	if b.proc != nil {
 		b.proc.kill()
 		b.proc.conn.close()
+	}
+	if b.sessionUID != 0 {
+		killUID(b.sessionUID)
 	}
 	if b.tempDir != "" {
 		os.RemoveAll(b.tempDir)

@@ -61,9 +61,42 @@ func procStat(pid int) (ppid, pgid int, ok bool) {
 	return ppid, pgid, true
 }
 
-// tree lists root and every live process descended from it or in its
-// process group.
+// tree lists root and every live process descended from it, in its process
+// group, or (a session uid of its own) running as its uid.
 func tree(root int) []int {
+	uid := uidOf(root)
+	out := descendants(root)
+	if uid < sessionUIDLow {
+		return out
+	}
+	seen := map[int]bool{}
+	for _, p := range out {
+		seen[p] = true
+	}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if pid, err := strconv.Atoi(e.Name()); err == nil && !seen[pid] && uidOf(pid) == uid {
+			if _, _, ok := procStat(pid); ok {
+				out = append(out, pid)
+			}
+		}
+	}
+	return out
+}
+
+// uidOf is a process's real uid (0 when it is gone).
+func uidOf(pid int) uint32 {
+	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for line := range strings.Lines(string(status)) {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "Uid:" {
+			n, _ := strconv.Atoi(f[1])
+			return uint32(n)
+		}
+	}
+	return 0
+}
+
+func descendants(root int) []int {
 	parents := map[int]int{}
 	groups := map[int]int{}
 	entries, _ := os.ReadDir("/proc")
@@ -223,8 +256,14 @@ func TestChromiumCannotReadRootFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(status), "\nUid:\t65534\t") {
-		t.Errorf("Chromium does not run as nobody:\n%s", status)
+	uid := -1
+	for line := range strings.Lines(string(status)) {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "Uid:" {
+			uid, _ = strconv.Atoi(f[1])
+		}
+	}
+	if uid < sessionUIDLow {
+		t.Errorf("Chromium runs as uid %d, not a session uid of its own", uid)
 	}
 	p, err := b.NewPage(ctx, PageOptions{})
 	if err != nil {
@@ -272,5 +311,33 @@ func TestProxyCredentialsRefused(t *testing.T) {
 	}
 	if err := checkProxy("http://127.0.0.1:3128"); err != nil {
 		t.Errorf("a proxy without credentials: %v", err)
+	}
+}
+
+// As root, each browser runs as a uid of its own: two sessions do not share
+// one, and no process but the browser's has it; after Close none is left.
+func TestSessionsGetUIDsOfTheirOwn(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: Chromium then runs as another user")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var uids []uint32
+	for range 2 {
+		b, err := Launch(ctx, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		uid := uidOf(b.PID())
+		for _, p := range tree(b.PID()) {
+			if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", p)); !strings.HasPrefix(exe, "/usr/lib/chromium/") {
+				t.Errorf("process %d (%s) runs as the browser's uid %d", p, exe, uid)
+			}
+		}
+		uids = append(uids, uid)
+	}
+	if uids[0] == uids[1] || uids[0] < sessionUIDLow {
+		t.Errorf("two sessions run as uids %v", uids)
 	}
 }

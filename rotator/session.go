@@ -57,7 +57,7 @@ type BrowserOpener struct {
 	// Bin is the Chromium binary (empty: looked up on PATH).
 	Bin string
 	// User is who Chromium runs as when rotator is root (empty:
-	// browser.DefaultUser).
+	// a uid of each session's own).
 	User string
 	// State keeps each account's browser state in the vault between runs
 	// (nil: every run starts with none, and nothing is kept).

@@ -73,6 +73,7 @@ func orphanChromium() []int {
 		ppid  int
 		owner bool // a rotator or a Go test binary
 		cmd   []byte
+		uid   string
 	}
 	procs := map[int]proc{}
 	entries, _ := os.ReadDir("/proc")
@@ -93,11 +94,39 @@ func orphanChromium() []int {
 		ppid, _ := strconv.Atoi(fields[1])
 		cmd, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
 		exe, _ := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
-		procs[pid] = proc{ppid: ppid, cmd: cmd, owner: strings.HasSuffix(exe, ".test") || filepath.Base(exe) == "rotator"}
+		uid := ""
+		status, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "status"))
+		for _, line := range strings.Split(string(status), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "Uid:" {
+				uid = f[1]
+			}
+		}
+		procs[pid] = proc{ppid: ppid, cmd: cmd, uid: uid, owner: strings.HasSuffix(exe, ".test") || filepath.Base(exe) == "rotator"}
+	}
+	owned := func(p proc) bool {
+		for q, seen := p.ppid, 0; q > 1 && seen < 64; seen++ {
+			pp, ok := procs[q]
+			if !ok {
+				return false
+			}
+			if pp.owner {
+				return true
+			}
+			q = pp.ppid
+		}
+		return false
+	}
+	// A browser's crash handler leaves its process tree, but keeps the
+	// browser's session uid: it is owned while its browser is.
+	ownedUIDs := map[string]bool{}
+	for _, p := range procs {
+		if bytes.Contains(p.cmd, []byte("rotator-chromium-")) && owned(p) && p.uid != "0" {
+			ownedUIDs[p.uid] = true
+		}
 	}
 	var out []int
 	for pid, p := range procs {
-		if !bytes.Contains(p.cmd, []byte("rotator-chromium-")) {
+		if !bytes.Contains(p.cmd, []byte("rotator-chromium-")) || ownedUIDs[p.uid] {
 			continue
 		}
 		owned := false
