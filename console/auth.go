@@ -7,8 +7,10 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"math"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -139,7 +141,12 @@ func operator(r *http.Request) string {
 // the API answers 401.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		who, ok := s.who(r)
+		who, ok, wait := s.who(r)
+		if wait > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			writeError(w, http.StatusTooManyRequests, errors.New("too many refused access tokens from this address: try again later"))
+			return
+		}
 		if !ok {
 			if strings.HasPrefix(r.URL.Path, "/api/") {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="rotator"`)
@@ -153,31 +160,48 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 	})
 }
 
-// who returns the operator a request comes from.
-func (s *Server) who(r *http.Request) (string, bool) {
+// who returns the operator a request comes from. A Bearer token is
+// throttled like the sign-in form: while wait is set it is not even
+// checked.
+func (s *Server) who(r *http.Request) (who string, ok bool, wait time.Duration) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		tok, ok := strings.CutPrefix(h, "Bearer ")
 		if !ok {
-			return "", false
+			return "", false, 0
+		}
+		addr := clientKey(remoteHost(r))
+		wait, first, done := s.throttle.allow(addr, s.now())
+		s.auditSummaries(r.Context(), done)
+		if wait > 0 {
+			if first {
+				s.audit(r.Context(), "api@"+remoteHost(r), "", "console.api", "throttled", "too many refused access tokens from "+addr)
+			}
+			return "", false, wait
 		}
 		if _, ok := s.checkToken(r.Context(), strings.TrimSpace(tok)); ok {
-			return "api@" + remoteHost(r), true
+			s.auditSummaries(r.Context(), s.throttle.succeeded(addr, s.now()))
+			return "api@" + remoteHost(r), true, 0
 		}
-		return "", false
+		first, done = s.throttle.refused(addr, s.now())
+		s.auditSummaries(r.Context(), done)
+		if first {
+			s.audit(r.Context(), "api@"+remoteHost(r), "", "console.api", "refused", "wrong access token")
+		}
+		return "", false, 0
 	}
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
-		return "", false
+		return "", false, 0
 	}
 	sess, ok := s.sessions.get(c.Value, s.now())
 	if !ok {
-		return "", false
+		return "", false, 0
 	}
 	if cur := s.currentToken(r.Context()); subtle.ConstantTimeCompare(cur, sess.tokenHash) != 1 {
 		s.sessions.remove(c.Value)
-		return "", false
+		return "", false, 0
 	}
-	return sess.operator, true
+	return sess.operator, true, 0
 }
 
 func remoteHost(r *http.Request) string {

@@ -273,3 +273,48 @@ func TestSigninThrottled(t *testing.T) {
 		t.Errorf("one IPv6 /64, two keys: %s %s", a, b)
 	}
 }
+
+// A Bearer token on the API is throttled like the sign-in form: after a few
+// wrong ones the address gets 429 and even the right token is not looked
+// at; the refusals make one audit row, not one each.
+func TestBearerThrottled(t *testing.T) {
+	e := newEnv(t, false)
+	var mu sync.Mutex
+	now := time.Now()
+	e.con.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	get := func(token string) int {
+		t.Helper()
+		r := e.request("GET", "/api/accounts", "", map[string]string{"Authorization": "Bearer " + token})
+		r.Body.Close()
+		return r.StatusCode
+	}
+	if code := get(e.token); code != http.StatusOK {
+		t.Fatalf("the right token: %d", code)
+	}
+	var codes []int
+	for range 20 {
+		codes = append(codes, get("rtc_wrong"))
+	}
+	if codes[0] != http.StatusUnauthorized || codes[19] != http.StatusTooManyRequests {
+		t.Fatalf("20 wrong tokens in a row: %v", codes)
+	}
+	if code := get(e.token); code != http.StatusTooManyRequests {
+		t.Fatalf("the right token while throttled: %d", code)
+	}
+	rows := 0
+	log, _ := e.store.AuditLog(context.Background(), "")
+	for _, ev := range log {
+		if ev.Action == "console.api" {
+			rows++
+		}
+	}
+	if rows != 1 {
+		t.Errorf("21 refused or throttled tokens made %d audit rows, want 1", rows)
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Minute)
+	mu.Unlock()
+	if code := get(e.token); code != http.StatusOK {
+		t.Errorf("the right token after the wait: %d", code)
+	}
+}
