@@ -1,0 +1,53 @@
+package browser
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+// Downloads are denied: a page (or a template's goto) that answers with an
+// attachment, or a link with a download attribute, leaves no file anywhere
+// in the browser's profile or home.
+func TestDownloadsDenied(t *testing.T) {
+	const canary = "download-canary-5e0a"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/file":
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.Header().Set("Content-Disposition", `attachment; filename="master.key"`)
+			fmt.Fprint(w, canary)
+		default:
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprint(w, `<!doctype html><a id="dl" href="/file" download="x.key">get</a>`)
+		}
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, err := Launch(ctx, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	p, err := b.NewPage(ctx, PageOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = p.Context(ctx)
+	_ = p.Navigate(srv.URL + "/file")
+	if err := p.Navigate(srv.URL + "/"); err != nil {
+		t.Fatal(err)
+	}
+	p.WaitLoad()
+	if _, err := p.Eval(`() => document.getElementById("dl").click()`); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second) // a download, if allowed, would be written by now
+	if found := grepDir(t, b.tempDir, canary); found != "" {
+		t.Errorf("a download was written to %s", found)
+	}
+}
