@@ -703,17 +703,27 @@ func (a *attempt) recover(ctx context.Context, force bool, skip ...secret.String
 				Reason: fmt.Sprintf("recovery stopped after %d failed sign-ins, the run's budget; not tried: %s; every password is kept; an operator must check the account",
 					a.failed, labels(ps[i:]))}}
 		}
-		ok, stop, _ := a.try(ctx, p.label, p.pw, a.login)
-		if stop != nil {
-			stop.Reason = "recovery stopped: " + stop.Reason + "; every password is kept"
-			return recovery{found: "stopped", stop: stop}
-		}
-		if ok {
-			return a.adopt(ctx, p)
+		if rec, done := a.signInWith(ctx, p, "recovery stopped: "); done {
+			return rec
 		}
 	}
 	return recovery{found: "no password signs in", stop: &Result{Outcome: NeedsOperator,
 		Reason: fmt.Sprintf("no stored password signs in (tried: %s); every one is kept; an operator must check the account", labels(ps))}}
+}
+
+// signInWith signs in with p's password: done when it signed in (and was
+// adopted) or a challenge or an interruption stopped the run (its reason
+// prefixed by what).
+func (a *attempt) signInWith(ctx context.Context, p probe, what string) (recovery, bool) {
+	ok, stop, _ := a.try(ctx, p.label, p.pw, a.login)
+	if stop != nil {
+		stop.Reason = what + stop.Reason + "; every password is kept"
+		return recovery{found: "stopped", stop: stop}, true
+	}
+	if ok {
+		return a.adopt(ctx, p), true
+	}
+	return recovery{}, false
 }
 
 // adopt makes the probe that signed in current.
@@ -1073,14 +1083,8 @@ func (a *attempt) tryLiveCandidate(ctx context.Context) recovery {
 		}
 		a.r.event(a.name, "the current password does not sign in; probing the pending password, which may have reached the site late")
 		a.sess.TryLogout(ctx)
-		p := probe{label: "pending", pw: c.Password, kind: probeCandidate}
-		ok, stop, _ := a.try(ctx, p.label, p.pw, a.login)
-		if stop != nil {
-			stop.Reason = "probing the pending password: " + stop.Reason + "; every password is kept"
-			return recovery{found: "stopped", stop: stop}
-		}
-		if ok {
-			return a.adopt(ctx, p)
+		if rec, done := a.signInWith(ctx, probe{label: "pending", pw: c.Password, kind: probeCandidate}, "probing the pending password: "); done {
+			return rec
 		}
 		return recovery{found: "the pending password does not sign in either"}
 	}
