@@ -288,7 +288,7 @@ func newAccountShowCmd(a *app) *cobra.Command {
 			return runAccountShow(cmd.Context(), a, opts)
 		},
 	}
-	c.Flags().BoolVar(&opts.reveal, "reveal", false, "print the password, pending password and TOTP secret (recorded in the audit log)")
+	c.Flags().BoolVar(&opts.reveal, "reveal", false, "print the password, pending password, candidates and TOTP secret (recorded in the audit log)")
 	return c
 }
 
@@ -314,7 +314,7 @@ func runAccountShow(ctx context.Context, a *app, opts accountShowOptions) error 
 		}
 		// The audit entry is written before anything is shown.
 		if err := s.Audit(ctx, store.AuditEvent{Actor: a.actor(), Account: opts.name, Action: "account.reveal",
-			Detail: "password, pending password and TOTP secret shown by account show --reveal"}); err != nil {
+			Detail: "password, pending password, candidates and TOTP secret shown by account show --reveal"}); err != nil {
 			return fmt.Errorf("record the reveal in the audit log (nothing shown): %w", err)
 		}
 	}
@@ -339,7 +339,24 @@ func runAccountShow(ctx context.Context, a *app, opts accountShowOptions) error 
 	case opts.reveal:
 		row("pending password", fmt.Sprintf("%s (since %s)", pending.Reveal(), formatTime(acct.PendingSince)))
 	default:
-		row("pending password", "since "+formatTime(acct.PendingSince)+": an unfinished rotation; recovery will probe it")
+		row("pending password", "since "+formatTime(acct.PendingSince)+" [hidden: --reveal shows it]")
+	}
+	cands, err := s.Candidates(ctx, opts.name)
+	if err != nil {
+		return err
+	}
+	for _, c := range cands {
+		what := "stored, not known to be sent: the next rotation submits it"
+		switch c.State {
+		case store.CandidateSubmitted:
+			what = "submitted: recovery probes it first"
+		case store.CandidateRefused:
+			what = "refused by the page: never submitted again; recovery probes it after the current password"
+		}
+		if opts.reveal {
+			what = c.Password.Reveal() + " (" + what + ")"
+		}
+		row(fmt.Sprintf("candidate #%d", c.Seq), fmt.Sprintf("%s, since %s", what, formatTime(c.CreatedAt)))
 	}
 	if t := acct.TOTP; t != nil {
 		minV := t.MinValidity
