@@ -295,3 +295,30 @@ func TestDemoTemplateChangesPasswordOnBothLayouts(t *testing.T) {
 		})
 	}
 }
+
+// The browser presses every key a template may name, and no other: one key
+// table, so a press step that validates never fails at run time for its
+// key.
+func TestKeyTableIsTheTemplates(t *testing.T) {
+	for _, name := range templates.KeyNames {
+		if _, ok := keyFor(name); !ok {
+			t.Errorf("press %q validates but the browser has no key for it", name)
+		}
+	}
+	for c := 0x20; c <= 0x7e; c++ {
+		if _, ok := keyFor(string(rune(c))); !ok {
+			t.Errorf("press %q validates but the browser has no key for it", string(rune(c)))
+		}
+	}
+	for _, bad := range []string{"é", "F13", "enter", "", "ab"} {
+		if templates.ValidKey(bad) {
+			t.Errorf("press %q validates", bad)
+		}
+		if _, ok := keyFor(bad); ok {
+			t.Errorf("the browser presses %q, which no template may name", bad)
+		}
+	}
+	if len(namedKeys) != len(templates.KeyNames) {
+		t.Errorf("the browser maps %d named keys, templates name %d", len(namedKeys), len(templates.KeyNames))
+	}
+}

@@ -88,14 +88,16 @@ var namedKeys = map[string]input.Key{
 	"PageUp": input.PageUp, "PageDown": input.PageDown,
 }
 
-// keyFor maps a key name or a single printable ASCII character to a key.
+// keyFor maps a key a template may press (templates.ValidKey) to a key.
 func keyFor(name string) (input.Key, bool) {
+	if !templates.ValidKey(name) {
+		return 0, false
+	}
 	if k, ok := namedKeys[name]; ok {
 		return k, true
 	}
-	r := []rune(name)
-	if len(r) == 1 && r[0] >= 0x20 && r[0] <= 0x7e {
-		return input.Key(r[0]), true
+	if len(name) == 1 {
+		return input.Key(name[0]), true
 	}
 	return 0, false
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -718,8 +719,8 @@ func (p *parser) step(n *yaml.Node, flow string) (Step, bool) {
 		}
 	case StepPress:
 		s.Key = p.str(main, "press")
-		if !validKey(s.Key) {
-			p.errorf(main.val, "press %q: not a key name (Enter, Tab, Escape, Backspace, Space, ArrowDown, ... or one character)", s.Key)
+		if !ValidKey(s.Key) {
+			p.errorf(main.val, "press %q: not a key name (%s) or one printable ASCII character", s.Key, strings.Join(KeyNames, ", "))
 		}
 		if f, ok := m["on"]; ok {
 			s.Target = p.selector(f.val)
@@ -849,10 +850,14 @@ func (p *parser) condition(n *yaml.Node, kind StepKind) Condition {
 	return Condition{}
 }
 
-var namedKeys = map[string]bool{"Enter": true, "Tab": true, "Escape": true, "Backspace": true, "Delete": true,
-	"Space": true, "ArrowUp": true, "ArrowDown": true, "ArrowLeft": true, "ArrowRight": true, "Home": true,
-	"End": true, "PageUp": true, "PageDown": true}
+// KeyNames are the named keys a press step may send. They and
+// ValidKey are the one key table: the browser maps exactly these (a test
+// there checks it).
+var KeyNames = []string{"Enter", "Tab", "Escape", "Backspace", "Delete", "Space", "ArrowUp", "ArrowDown",
+	"ArrowLeft", "ArrowRight", "Home", "End", "PageUp", "PageDown"}
 
-func validKey(k string) bool {
-	return namedKeys[k] || len([]rune(k)) == 1
+// ValidKey reports whether a press step may send k: a named key, or one
+// printable ASCII character (what a keyboard layout-free press can type).
+func ValidKey(k string) bool {
+	return slices.Contains(KeyNames, k) || len(k) == 1 && k[0] >= 0x20 && k[0] <= 0x7e
 }
