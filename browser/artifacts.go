@@ -17,6 +17,7 @@ import (
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 
+	"github.com/rotator-pam/rotator/internal/clip"
 	"github.com/rotator-pam/rotator/secret"
 )
 
@@ -33,7 +34,7 @@ func safeName(s string) string {
 	if s == "" {
 		s = "screenshot"
 	}
-	return truncate(s, 80)
+	return clip.String(s, 83)
 }
 
 // save writes a screenshot (data nil) or data to the artifact folder and

@@ -967,10 +967,3 @@ func (r *Runner) changePasswordPage(ctx context.Context, page *rod.Page) (string
 	}
 	return "", false, fmt.Errorf("no change-password page: %s (%s) and Apple's list has no entry for the site; use goto with the page's URL", wk, why)
 }
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
-}

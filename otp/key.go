@@ -26,6 +26,7 @@ import (
 
 	potp "github.com/pquerna/otp"
 
+	"github.com/rotator-pam/rotator/internal/clip"
 	"github.com/rotator-pam/rotator/secret"
 )
 
@@ -54,7 +55,7 @@ func ParseAlgorithm(s string) (Algorithm, error) {
 	case "":
 		return DefaultAlgorithm, nil
 	}
-	return "", fmt.Errorf("unsupported TOTP algorithm %q: want SHA1, SHA256 or SHA512", truncate(s, 16))
+	return "", fmt.Errorf("unsupported TOTP algorithm %q: want SHA1, SHA256 or SHA512", clip.String(s, 19))
 }
 
 func (a Algorithm) pquerna() potp.Algorithm {
@@ -197,7 +198,7 @@ func ParseURI(s string) (Key, error) {
 	case "hotp":
 		return Key{}, fmt.Errorf("%w: HOTP (counter-based) keys are not supported; rotator needs a TOTP (time-based) key", ErrInvalidURI)
 	default:
-		return Key{}, fmt.Errorf("%w: type %q is not totp", ErrInvalidURI, truncate(u.Host, 16))
+		return Key{}, fmt.Errorf("%w: type %q is not totp", ErrInvalidURI, clip.String(u.Host, 19))
 	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
@@ -205,7 +206,7 @@ func ParseURI(s string) (Key, error) {
 	}
 	for name := range q {
 		if len(q[name]) > 1 {
-			return Key{}, fmt.Errorf("%w: parameter %q given %d times", ErrInvalidURI, truncate(name, 16), len(q[name]))
+			return Key{}, fmt.Errorf("%w: parameter %q given %d times", ErrInvalidURI, clip.String(name, 19), len(q[name]))
 		}
 	}
 	rawSecret := q.Get("secret")
@@ -225,14 +226,14 @@ func ParseURI(s string) (Key, error) {
 	if d := q.Get("digits"); d != "" {
 		n, err := strconv.Atoi(d)
 		if err != nil || (n != 6 && n != 8) {
-			return Key{}, fmt.Errorf("%w: digits must be 6 or 8, not %q", ErrInvalidURI, truncate(d, 16))
+			return Key{}, fmt.Errorf("%w: digits must be 6 or 8, not %q", ErrInvalidURI, clip.String(d, 19))
 		}
 		k.Digits = n
 	}
 	if p := q.Get("period"); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n <= 0 || n > 24*3600 {
-			return Key{}, fmt.Errorf("%w: period must be a positive number of seconds, not %q", ErrInvalidURI, truncate(p, 16))
+			return Key{}, fmt.Errorf("%w: period must be a positive number of seconds, not %q", ErrInvalidURI, clip.String(p, 19))
 		}
 		k.Period = time.Duration(n) * time.Second
 	}
@@ -268,11 +269,4 @@ func (k Key) URI() secret.String {
 	}
 	u := url.URL{Scheme: "otpauth", Host: "totp", Path: "/" + label, RawQuery: v.Encode()}
 	return secret.New(u.String())
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

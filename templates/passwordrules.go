@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/rotator-pam/rotator/internal/clip"
 )
 
 // Character classes of the Password Rules language, as Apple's
@@ -254,32 +256,25 @@ func parseCustomClass(s string) (CharClass, string, error) {
 			// so do we: a generated password simply never uses them.
 			i += size
 			if i >= len(s) {
-				return CharClass{}, "", fmt.Errorf("custom character class %s has no closing ']'", truncate(s, 24))
+				return CharClass{}, "", fmt.Errorf("custom character class %s has no closing ']'", clip.String(s, 27))
 			}
 			continue
 		}
 		if r == '-' && i > 1 {
-			return CharClass{}, "", fmt.Errorf("custom character class %s: '-' may only come first", truncate(s, 24))
+			return CharClass{}, "", fmt.Errorf("custom character class %s: '-' may only come first", clip.String(s, 27))
 		}
 		chars = append(chars, r)
 		i += size
 		if i >= len(s) {
-			return CharClass{}, "", fmt.Errorf("custom character class %s has no closing ']'", truncate(s, 24))
+			return CharClass{}, "", fmt.Errorf("custom character class %s has no closing ']'", clip.String(s, 27))
 		}
 	}
 	if len(chars) == 0 {
-		return CharClass{}, "", fmt.Errorf("custom character class %s has no ASCII printable character", truncate(s[:i], 24))
+		return CharClass{}, "", fmt.Errorf("custom character class %s has no ASCII printable character", clip.String(s[:i], 27))
 	}
 	src := s[:i]
 	slices.Sort(chars)
 	return CharClass{Chars: slices.Compact(chars), Source: src}, s[i:], nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }
 
 // satisfiable reports rules that no password can meet.

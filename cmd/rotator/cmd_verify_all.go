@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rotator-pam/rotator/internal/clip"
 	"github.com/rotator-pam/rotator/rotator"
 	"github.com/rotator-pam/rotator/store"
 	"github.com/rotator-pam/rotator/templates"
@@ -117,7 +118,7 @@ func runVerifyAll(ctx context.Context, a *app, s *store.Store, r *rotator.Rotato
 				m = append(m, fmt.Sprintf("%s x%d", sel, n))
 			}
 			sort.Strings(m)
-			line := fmt.Sprintf("  %-6s %-9s %-45s %d/%d %s", h.flow, h.path, truncateDesc(h.desc, 45), h.ok, h.ok+h.failed, status)
+			line := fmt.Sprintf("  %-6s %-9s %-45s %d/%d %s", h.flow, h.path, clip.String(h.desc, 45), h.ok, h.ok+h.failed, status)
 			if len(m) > 0 {
 				line += "  matched " + strings.Join(m, ", ")
 			}
@@ -134,13 +135,6 @@ func runVerifyAll(ctx context.Context, a *app, s *store.Store, r *rotator.Rotato
 		return fmt.Errorf("%d account(s) did not sign in", bad)
 	}
 	return nil
-}
-
-func truncateDesc(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n-3] + "..."
 }
 
 // stepAt finds a step by its report path: "3", "5.then.1", "6.2" (in a
