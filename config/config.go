@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/rotator-pam/rotator/internal/weburl"
 	"github.com/rotator-pam/rotator/otp"
 	"github.com/rotator-pam/rotator/strictyaml"
 )
@@ -210,7 +210,7 @@ func (c Config) Validate() error {
 		errs = append(errs, FieldError{"console", "keep_paused between 1m and 24h, max_held >= 0 (0: keep no browser), session_ttl >= 1m"})
 	}
 	if c.Notify.WebhookURL != "" {
-		if u, err := url.Parse(c.Notify.WebhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if !weburl.Is(c.Notify.WebhookURL) {
 			errs = append(errs, FieldError{"notify.webhook_url", "must be an http or https URL"})
 		}
 	}

@@ -4,10 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 
+	"github.com/rotator-pam/rotator/internal/weburl"
 	"github.com/rotator-pam/rotator/templates"
 )
 
@@ -203,8 +203,8 @@ func (c *recConv) step(n int, s recStep) {
 			c.d.viewport = [2]int{s.Width, s.Height}
 		}
 	case "navigate":
-		u, err := url.Parse(s.URL)
-		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		u, err := weburl.Parse(s.URL)
+		if err != nil {
 			c.note(n, true, "navigate to %q: not an http or https URL; not imported", s.URL)
 			return
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rotator-pam/rotator/internal/weburl"
 	"github.com/rotator-pam/rotator/templates"
 )
 
@@ -312,8 +313,8 @@ func (c *segConv) startAt(line int, raw string) {
 	c.start = v
 	// base_url is static: an installation value stands for a host the
 	// account's --url (or the parameter) supplies.
-	u, err := url.Parse(standIn(v))
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+	u, err := weburl.Parse(standIn(v))
+	if err != nil {
 		c.err = fmt.Errorf("line %d: start-at %q is not an absolute http or https URL", line, v)
 		return
 	}

@@ -4,23 +4,19 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/rotator-pam/rotator/internal/weburl"
 )
 
 // Origin returns the web origin of an absolute http or https URL, as a
 // browser serialises it: "https://example.com", "http://127.0.0.1:8080"
 // (lower-case scheme and host, no default port, no path).
 func Origin(rawURL string) (string, error) {
-	u, err := url.Parse(rawURL)
+	u, err := weburl.Parse(rawURL)
 	if err != nil {
-		return "", fmt.Errorf("%q is not a URL", rawURL)
+		return "", err
 	}
 	scheme := strings.ToLower(u.Scheme)
-	if scheme != "http" && scheme != "https" {
-		return "", fmt.Errorf("%q is not an http or https URL", rawURL)
-	}
-	if u.Hostname() == "" {
-		return "", fmt.Errorf("%q has no host", rawURL)
-	}
 	host := strings.ToLower(u.Hostname())
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]"

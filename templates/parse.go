@@ -15,6 +15,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/rotator-pam/rotator/internal/weburl"
 	"github.com/rotator-pam/rotator/strictyaml"
 )
 
@@ -253,7 +254,7 @@ func (p *parser) template(root *yaml.Node) *Template {
 	}
 	if f, ok := m["base_url"]; ok {
 		t.BaseURL = p.str(f, "base_url")
-		if u, err := url.Parse(t.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if !weburl.Is(t.BaseURL) {
 			p.errorf(f.val, "base_url %q must be an absolute http or https URL", t.BaseURL)
 		}
 	} else {

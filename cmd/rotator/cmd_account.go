@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/rotator-pam/rotator/internal/weburl"
 	"github.com/rotator-pam/rotator/config"
 	"github.com/rotator-pam/rotator/otp"
 	"github.com/rotator-pam/rotator/secret"
@@ -103,8 +103,8 @@ func accountFields(name, template, username, siteURL, schedule, proxy string) er
 }
 
 func validateSiteURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	u, err := weburl.Parse(s)
+	if err != nil {
 		return fmt.Errorf("site URL %q must be an absolute http or https URL", s)
 	}
 	if u.User != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/rotator-pam/rotator/browser"
 	"github.com/rotator-pam/rotator/importer"
+	"github.com/rotator-pam/rotator/internal/weburl"
 )
 
 type templateSuggestOptions struct {
@@ -54,8 +54,7 @@ func runTemplateSuggest(ctx context.Context, a *app, opts templateSuggestOptions
 	// Chromium (another user when rotator is root) need not read the file,
 	// and file: URLs are never opened.
 	target, html := opts.target, ""
-	u, err := url.Parse(target)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+	if !weburl.Is(target) {
 		data, ferr := os.ReadFile(target)
 		if ferr != nil {
 			if errors.Is(ferr, fs.ErrNotExist) {
