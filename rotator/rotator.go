@@ -105,8 +105,6 @@ const (
 	Refused       Outcome = "refused"
 )
 
-// DefaultMaxChanges is the most password changes per account in any 24 hours.
-const DefaultMaxChanges = 2
 
 // DefaultMaxFailedSignIns is the default budget of failed sign-ins per run.
 const DefaultMaxFailedSignIns = 2
@@ -197,27 +195,10 @@ func (r *Rotator) event(account, format string, args ...any) {
 // NextAllowed returns when the account may change its password again (zero
 // when it may now), why not before, and the changes counted.
 func (r *Rotator) NextAllowed(ctx context.Context, name string) (time.Time, string, error) {
-	max := r.MaxChanges
-	if max <= 0 {
-		max = DefaultMaxChanges
-	}
-	l, err := r.Store.GetLimit(ctx, name)
-	if err != nil {
-		return time.Time{}, "", err
-	}
-	policy := schedule.Policy{MaxChanges: max, MinGap: r.MinGap}.ForAccount(l.Max, l.Override)
 	now := r.now()
-	window := 24 * time.Hour
-	if r.MinGap > window {
-		window = r.MinGap
-	}
-	changes, err := r.Store.Changes(ctx, name, now.Add(-window))
-	if err != nil {
+	at, why, err := schedule.Policy{MaxChanges: r.MaxChanges, MinGap: r.MinGap}.Allowed(ctx, r.Store, name, now)
+	if err != nil || !at.After(now) {
 		return time.Time{}, "", err
-	}
-	at, why := policy.NextAllowed(changes, now)
-	if !at.After(now) {
-		return time.Time{}, "", nil
 	}
 	return at, why, nil
 }

@@ -13,12 +13,15 @@
 package schedule
 
 import (
+	"context"
 	"fmt"
 	"hash/fnv"
 	"sort"
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/rotator-pam/rotator/store"
 )
 
 // Defaults.
@@ -44,6 +47,34 @@ func (p Policy) max() int {
 }
 
 func (p Policy) gap() time.Duration { return max(p.MinGap, 0) }
+
+// History is what Allowed reads of an account: its changes and its own
+// limit.
+type History interface {
+	Changes(ctx context.Context, name string, since time.Time) ([]time.Time, error)
+	GetLimit(ctx context.Context, name string) (store.Limit, error)
+}
+
+// Allowed decides, from the stored history, when the account may change its
+// password again at or after now, and why not before ("" and now when it
+// may now). The scheduler and a rotation both ask it: one rule for the cap
+// and the gap.
+func (p Policy) Allowed(ctx context.Context, h History, name string, now time.Time) (time.Time, string, error) {
+	since := now.Add(-24 * time.Hour)
+	if g := p.gap(); g > 24*time.Hour {
+		since = now.Add(-g)
+	}
+	changes, err := h.Changes(ctx, name, since)
+	if err != nil {
+		return time.Time{}, "", err
+	}
+	l, err := h.GetLimit(ctx, name)
+	if err != nil {
+		return time.Time{}, "", err
+	}
+	at, why := p.ForAccount(l.Max, l.Override).NextAllowed(changes, now)
+	return at, why, nil
+}
 
 // ForAccount applies an account's own limit: lower than the policy's cap
 // always, higher only with the (audited) override.

@@ -214,20 +214,7 @@ func (s *Scheduler) Due(ctx context.Context) ([]string, error) {
 
 // Allowed says when the account may change its password, from the history.
 func (s *Scheduler) allowed(ctx context.Context, name string, now time.Time) (time.Time, string, error) {
-	since := now.Add(-24 * time.Hour)
-	if g := s.Policy.gap(); g > 24*time.Hour {
-		since = now.Add(-g)
-	}
-	changes, err := s.Store.Changes(ctx, name, since)
-	if err != nil {
-		return time.Time{}, "", err
-	}
-	l, err := s.Store.GetLimit(ctx, name)
-	if err != nil {
-		return time.Time{}, "", err
-	}
-	at, why := s.Policy.ForAccount(l.Max, l.Override).NextAllowed(changes, now)
-	return at, why, nil
+	return s.Policy.Allowed(ctx, s.Store, name, now)
 }
 
 func (s *Scheduler) reschedule(ctx context.Context, e *entry, due time.Time, failures int, hold string) error {
