@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -395,28 +396,50 @@ func TestNoPlaintextOnDisk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const pw, pending, old, cookie = "Pl41ntext-Password-Canary", "Pending-Canary-77", "History-Canary-31", "Cookie-Canary-99"
+	const pw, pending, old, cookie, refused = "Pl41ntext-Password-Canary", "Pending-Canary-77", "History-Canary-31", "Cookie-Canary-99", "Refused-Canary-45"
 	a := testAccount("alice")
 	a.Password = secret.New(old)
-	k, _ := otp.ParseSecret("KRUGS4ZANFZSAYJAONSWG4TFOQQGC3TE")
-	a.TOTP.Key = k
-	if err := s.AddAccount(ctx, a); err != nil {
+	k, err := otp.ParseSecret("KRUGS4ZANFZSAYJAONSWG4TFOQQGC3TE")
+	if err != nil {
 		t.Fatal(err)
 	}
-	s.SetPending(ctx, "alice", secret.New(pw))
-	s.Promote(ctx, "alice", secret.New(pw), "rotation")
-	s.SetPending(ctx, "alice", secret.New(pending))
-	s.SetCookies(ctx, "alice", []byte(cookie))
+	a.TOTP.Key = k
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	must("add", s.AddAccount(ctx, a))
+	must("set pending", s.SetPending(ctx, "alice", secret.New(pw)))
+	must("promote", s.Promote(ctx, "alice", secret.New(pw), "rotation"))
+	seq, err := s.AddCandidate(ctx, "alice", secret.New(refused))
+	must("add candidate", err)
+	must("submitted", s.MarkCandidate(ctx, "alice", seq, CandidateSubmitted))
+	must("refused", s.MarkCandidate(ctx, "alice", seq, CandidateRefused))
+	must("set pending", s.SetPending(ctx, "alice", secret.New(pending)))
+	must("set cookies", s.SetCookies(ctx, "alice", []byte(cookie)))
 	// Check with the WAL still in place, then after the checkpoint on close.
 	check := func(when string) {
-		entries, _ := os.ReadDir(dir)
-		for _, e := range entries {
-			b, _ := os.ReadFile(filepath.Join(dir, e.Name()))
-			for _, needle := range []string{pw, pending, old, cookie, k.Secret.Reveal(), "This is a secret and"} {
+		files := 0
+		must("walk", filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			files++
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			for _, needle := range []string{pw, pending, old, cookie, refused, k.Secret.Reveal(), "This is a secret and"} {
 				if bytes.Contains(b, []byte(needle)) {
-					t.Errorf("%s: %s holds a plaintext secret", when, e.Name())
+					t.Errorf("%s: %s holds a plaintext secret", when, p)
 				}
 			}
+			return nil
+		}))
+		if files == 0 {
+			t.Fatalf("%s: no file to check", when)
 		}
 	}
 	check("open")
