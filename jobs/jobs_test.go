@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -34,9 +35,14 @@ func TestQueueOnTheVault(t *testing.T) {
 	defer st.Close()
 
 	var runs atomic.Int32
+	var mu sync.Mutex
+	perJob := map[int64]int{}
 	release := make(chan struct{})
 	q, err := Open(path, func(ctx context.Context, account string, job int64) error {
 		runs.Add(1)
+		mu.Lock()
+		perJob[job]++
+		mu.Unlock()
 		<-release
 		return context.DeadlineExceeded // an error: must not be retried
 	}, Options{MaxWorkers: 2})
@@ -61,14 +67,27 @@ func TestQueueOnTheVault(t *testing.T) {
 		t.Error("a job was added while one runs")
 	}
 	close(release)
-	time.Sleep(2 * time.Second)
-	if n := runs.Load(); n != 1 {
-		t.Errorf("ran %d times", n)
+	// Once finished (failed, not retried: a retry would keep the job
+	// unique), the account can be enqueued again.
+	added = false
+	for deadline := time.Now().Add(10 * time.Second); !added && time.Now().Before(deadline); {
+		if added, err = q.Enqueue(ctx, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		if !added {
+			time.Sleep(50 * time.Millisecond)
+		}
 	}
-	// Once finished, the account can be enqueued again.
-	if added, _ := q.Enqueue(ctx, "alice"); !added {
+	if !added {
 		t.Error("no new job after the first finished")
 	}
+	mu.Lock()
+	for job, n := range perJob {
+		if n != 1 {
+			t.Errorf("job %d ran %d times: a failed job must not be retried", job, n)
+		}
+	}
+	mu.Unlock()
 	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := q.Stop(sctx); err != nil {

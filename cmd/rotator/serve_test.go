@@ -154,8 +154,24 @@ func TestServe(t *testing.T) {
 	if n := metric(t, port, `rotator_rotations_total\{outcome="succeeded",template="demo-social"\}`); n != 4 {
 		t.Fatalf("%v successful rotations, want 4\n%s", n, p.log())
 	}
-	// Held by the cap: no third change, however often the schedule says.
-	time.Sleep(8 * time.Second)
+	// Held by the cap: once the scheduler has recorded the hold for each
+	// user, and the CAPTCHA account has paused (and the webhook heard of
+	// it), there is no third change, however often the schedule says.
+	settled := func() bool {
+		out, _ := runRotator(t, data, "", "schedule")
+		for _, u := range users {
+			if !regexp.MustCompile(`(?m)^` + u + ` .* cap: 2 changes`).MatchString(out) {
+				return false
+			}
+		}
+		hookMu.Lock()
+		heard := len(hooks) > 0
+		hookMu.Unlock()
+		return heard && metric(t, port, `rotator_accounts\{state="paused"\}`) == 1
+	}
+	for deadline := time.Now().Add(time.Minute); !settled() && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+	}
 	if n := metric(t, port, `rotator_rotations_total\{outcome="succeeded",template="demo-social"\}`); n != 4 {
 		t.Errorf("%v rotations after the cap", n)
 	}
