@@ -45,6 +45,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -439,33 +440,9 @@ func sessionUID() (uint32, error) {
 	return 0, errors.New("no free uid for the browser after 64 tries; set browser.user")
 }
 
-// uidsInUse are the real and effective uids of the running processes.
-func uidsInUse() map[uint32]bool {
-	used := map[uint32]bool{}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		if e.Name()[0] < '0' || e.Name()[0] > '9' {
-			continue
-		}
-		data, err := os.ReadFile("/proc/" + e.Name() + "/status")
-		if err != nil {
-			continue
-		}
-		for line := range strings.Lines(string(data)) {
-			if f := strings.Fields(line); len(f) >= 3 && f[0] == "Uid:" {
-				for _, v := range f[1:] {
-					if n, err := strconv.ParseUint(v, 10, 32); err == nil {
-						used[uint32(n)] = true
-					}
-				}
-			}
-		}
-	}
-	return used
-}
-
-// killUID kills every process running as uid.
-func killUID(uid uint32) {
+// processUIDs reads the real and effective uids of every running process.
+func processUIDs() map[int][]uint32 {
+	out := map[int][]uint32{}
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
@@ -477,9 +454,34 @@ func killUID(uid uint32) {
 			continue
 		}
 		for line := range strings.Lines(string(data)) {
-			if f := strings.Fields(line); len(f) >= 2 && f[0] == "Uid:" && f[1] == strconv.FormatUint(uint64(uid), 10) {
-				syscall.Kill(pid, syscall.SIGKILL)
+			if f := strings.Fields(line); len(f) >= 3 && f[0] == "Uid:" {
+				for _, v := range f[1:3] {
+					if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+						out[pid] = append(out[pid], uint32(n))
+					}
+				}
 			}
+		}
+	}
+	return out
+}
+
+// uidsInUse are the uids of the running processes.
+func uidsInUse() map[uint32]bool {
+	used := map[uint32]bool{}
+	for _, uids := range processUIDs() {
+		for _, u := range uids {
+			used[u] = true
+		}
+	}
+	return used
+}
+
+// killUID kills every process running as uid.
+func killUID(uid uint32) {
+	for pid, uids := range processUIDs() {
+		if slices.Contains(uids, uid) {
+			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
 }
