@@ -174,6 +174,8 @@ type Browser struct {
 	rod     *rod.Browser
 	proc    *process
 	tempDir string
+	// profileLock is held while the browser lives (see sweepProfiles).
+	profileLock *os.File
 	// sessionUID is the uid of the session's own that Chromium runs as
 	// (0: none): every process left with it is Chromium's, and is killed
 	// at the end, also one that left the process group (Chromium's crash
@@ -226,11 +228,22 @@ type sandboxError struct{ detail string }
 func (e *sandboxError) Error() string { return "chromium has no usable sandbox: " + e.detail }
 
 func launch(ctx context.Context, bin string, opts Options, cred *syscall.Credential, noSandbox bool) (*Browser, error) {
-	dir, err := os.MkdirTemp(profileParent(cred), "rotator-chromium-")
+	parent := profileParent(cred)
+	sweepProfiles(parent)
+	dir, err := os.MkdirTemp(parent, profilePrefix)
 	if err != nil {
 		return nil, fmt.Errorf("create browser profile: %w", err)
 	}
 	b := &Browser{tempDir: dir}
+	// The profile's lock, held while the browser lives, tells a later
+	// launch whether a profile left behind (its rotator killed) is stale.
+	if b.profileLock, err = os.OpenFile(dir+".lock", os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		err = syscall.Flock(int(b.profileLock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	}
+	if err != nil {
+		b.cleanup()
+		return nil, fmt.Errorf("lock the browser profile: %w", err)
+	}
 	if cred != nil && opts.User == "" {
 		b.sessionUID = cred.Uid
 	}
@@ -708,6 +721,47 @@ func (b *Browser) cleanup() {
 	}
 	if b.tempDir != "" {
 		os.RemoveAll(b.tempDir)
+	}
+	if b.profileLock != nil {
+		os.Remove(b.profileLock.Name())
+		b.profileLock.Close()
+		b.profileLock = nil
+	}
+}
+
+// profilePrefix names the browser profiles rotator makes in the temp
+// folder.
+const profilePrefix = "rotator-chromium-"
+
+// sweepProfiles removes the profiles in parent that a killed rotator left
+// behind: each has a lock file of this user's beside it, which nobody holds
+// any more. (They hold no site data, which never leaves memory, but they
+// pile up.)
+func sweepProfiles(parent string) {
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasPrefix(name, profilePrefix) || !strings.HasSuffix(name, ".lock") || !e.Type().IsRegular() {
+			continue
+		}
+		lockPath := filepath.Join(parent, name)
+		f, err := os.OpenFile(lockPath, os.O_RDWR|syscall.O_NOFOLLOW, 0)
+		if err != nil {
+			continue
+		}
+		fi, err := f.Stat()
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if err != nil || !ok || int(st.Uid) != os.Geteuid() ||
+			syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+			f.Close()
+			continue // another user's, or a live browser's
+		}
+		os.RemoveAll(strings.TrimSuffix(lockPath, ".lock"))
+		os.Remove(lockPath)
+		f.Close()
 	}
 }
 

@@ -341,3 +341,36 @@ func TestSessionsGetUIDsOfTheirOwn(t *testing.T) {
 		t.Errorf("two sessions run as uids %v", uids)
 	}
 }
+
+// A profile that a killed rotator left behind (its lock no longer held) is
+// removed by the next launch; a live browser's profile is not.
+func TestStaleProfilesSwept(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	live, err := Launch(ctx, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	parent := filepath.Dir(live.tempDir)
+	stale := filepath.Join(parent, profilePrefix+"stale-test")
+	if err := os.MkdirAll(filepath.Join(stale, "Default"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(stale+".lock", nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Launch(ctx, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		os.RemoveAll(stale)
+		os.Remove(stale + ".lock")
+		t.Errorf("a stale profile was left: %v", err)
+	}
+	if _, err := os.Stat(live.tempDir); err != nil {
+		t.Errorf("a live browser's profile was removed: %v", err)
+	}
+}
