@@ -105,7 +105,6 @@ const (
 	Refused       Outcome = "refused"
 )
 
-
 // DefaultMaxFailedSignIns is the default budget of failed sign-ins per run.
 const DefaultMaxFailedSignIns = 2
 
