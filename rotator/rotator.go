@@ -845,14 +845,7 @@ func (a *attempt) rotate(ctx context.Context) Result {
 		if ok, stop, err := a.try(ctx, "current", a.current, a.login); stop != nil {
 			return a.end(ctx, *stop, "")
 		} else if !ok {
-			late := a.tryLiveCandidate(ctx)
-			switch {
-			case late.stop != nil:
-				return a.end(ctx, *late.stop, late.found)
-			case late.promoted:
-				return a.end(ctx, Result{Outcome: Succeeded}, late.found)
-			}
-			return a.end(ctx, stepFailure(templates.FlowLogin, err), late.found)
+			return a.currentFailed(ctx, err)
 		}
 	}
 	// Signed in with the current password.
@@ -1034,28 +1027,32 @@ func (r *Rotator) Verify(ctx context.Context, name string) (Result, error) {
 		return a.end(ctx, *stopRes, ""), nil
 	}
 	if !ok {
-		late := a.tryLiveCandidate(ctx)
-		switch {
-		case late.stop != nil:
-			return a.end(ctx, *late.stop, late.found), nil
-		case late.promoted:
-			return a.end(ctx, Result{Outcome: Succeeded}, late.found), nil
-		}
-		return a.end(ctx, stepFailure(templates.FlowLogin, lerr), late.found), nil
+		return a.currentFailed(ctx, lerr), nil
 	}
 	return a.end(ctx, Result{Outcome: Succeeded}, ""), nil
 }
 
-// tryLiveCandidate runs when the current password no longer signs in and
-// recovery saw no candidate to probe: the account's live candidate (one
-// kept for the next rotation after current signed in, possibly submitted
-// by a run that died) may have reached the site late (a slow back end, a
-// killed run's request still in flight). It is probed, within the budget,
-// and promoted when it signs in.
+// currentFailed ends a run whose sign-in with the current password failed
+// (loginErr) although recovery saw no candidate to probe: the account's
+// live candidate (one kept for the next rotation after current signed in,
+// possibly submitted by a run that died) may have reached the site late (a
+// slow back end, a killed run's request still in flight). It is probed,
+// within the budget, and promoted when it signs in: that run succeeded.
+func (a *attempt) currentFailed(ctx context.Context, loginErr error) Result {
+	late := a.tryLiveCandidate(ctx)
+	switch {
+	case late.stop != nil:
+		return a.end(ctx, *late.stop, late.found)
+	case late.promoted:
+		return a.end(ctx, Result{Outcome: Succeeded}, late.found)
+	}
+	return a.end(ctx, stepFailure(templates.FlowLogin, loginErr), late.found)
+}
+
 func (a *attempt) tryLiveCandidate(ctx context.Context) recovery {
 	cands, err := a.r.Store.Candidates(ctx, a.name)
 	if err != nil {
-		return recovery{}
+		return recovery{found: "the pending password could not be read: " + err.Error()}
 	}
 	for _, c := range cands {
 		if !c.Live || c.State == store.CandidateRefused || c.Password.Equal(a.current) || a.spent() {
