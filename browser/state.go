@@ -26,6 +26,8 @@ func (b *Browser) LoadState(ctx context.Context, page *rod.Page, data []byte) er
 	if len(data) == 0 {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
 	var st State
 	if err := json.Unmarshal(data, &st); err != nil {
 		return fmt.Errorf("read the saved browser state: %w", err)
@@ -78,6 +80,8 @@ const restoredMark = "\u0000rotator-restored"
 // browser context, and the local storage of the origins among origins that
 // the page's frames show now.
 func (b *Browser) SaveState(ctx context.Context, page *rod.Page, origins []string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
 	res, err := proto.StorageGetCookies{BrowserContextID: b.rod.BrowserContextID}.Call(b.root.Context(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("read the browser's cookies: %w", err)
