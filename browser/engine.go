@@ -14,6 +14,7 @@ import (
 	"github.com/go-rod/rod"
 	"github.com/go-rod/rod/lib/proto"
 
+	"github.com/rotator-pam/rotator/internal/weburl"
 	"github.com/rotator-pam/rotator/secret"
 	"github.com/rotator-pam/rotator/templates"
 )
@@ -285,7 +286,7 @@ func (r *Runner) checkSubmitTarget(el *rod.Element) error {
 		if perr == nil && u.Scheme == "javascript" {
 			return nil // a script handles it: templates are code
 		}
-		return &OriginError{Origin: "(" + withoutQuery(target) + ")", Allowed: r.allowedOrigins(), Submit: true}
+		return &OriginError{Origin: "(" + weburl.Shown(target, false) + ")", Allowed: r.allowedOrigins(), Submit: true}
 	}
 	if allowed := r.allowedOrigins(); !slices.Contains(allowed, origin) {
 		return &OriginError{Origin: origin, Allowed: allowed, Submit: true}
@@ -433,20 +434,6 @@ type scrubbedError struct {
 
 func (e *scrubbedError) Error() string { return e.msg }
 func (e *scrubbedError) Unwrap() error { return e.err }
-
-// withoutQuery is a URL as reported: a query or fragment may hold what a
-// form sent by GET.
-func withoutQuery(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(a URL that does not parse)"
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		u.RawQuery, u.Fragment = "", ""
-		return u.String() + "?..."
-	}
-	return u.String()
-}
 
 // challenge hands a challenge to OnChallenge with the flow's clock stopped;
 // nil means a person resolved it and the flow goes on.
@@ -911,7 +898,7 @@ func waitCondition(ctx context.Context, page *rod.Page, c templates.Condition, f
 			if c.Kind == templates.CondURL || c.Kind == templates.CondURLRe {
 				ictx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 				if info, err := page.Context(ictx).Info(); err == nil {
-					msg = "the page is at " + withoutQuery(info.URL)
+					msg = "the page is at " + weburl.Shown(info.URL, false)
 				}
 				cancel()
 			}

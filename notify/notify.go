@@ -14,6 +14,8 @@ import (
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/rotator-pam/rotator/internal/weburl"
 )
 
 // Event is the JSON body of a webhook POST.
@@ -112,16 +114,9 @@ func (w *Webhook) deliver(e Event) error {
 	return fmt.Errorf("gave up after %d attempts: %w", attempts, last)
 }
 
-// Redact returns a webhook URL as scheme://host/path: its query string,
-// fragment and userinfo, where tokens live, are left out.
-func Redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "[unparsable URL]"
-	}
-	r := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
-	return r.String()
-}
+// Redact returns a webhook URL as scheme://host only: services put their
+// token in the path (Slack, Discord), the query or the userinfo.
+func Redact(raw string) string { return weburl.Shown(raw, true) }
 
 // redactURLError strips the URL from net/http's errors: *url.Error prints
 // the full URL (query string included) in its message.

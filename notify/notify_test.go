@@ -67,9 +67,9 @@ func TestWebhookGivesUp(t *testing.T) {
 	nilHook.Send(Event{}) // no URL configured: nothing happens
 }
 
-// A failed webhook never logs the URL's query string or userinfo (where
-// its token lives), not even through net/http's *url.Error, which quotes
-// the full URL.
+// A failed webhook never logs the URL's path, query string or userinfo
+// (where services put their token: Slack and Discord in the path), not
+// even through net/http's *url.Error, which quotes the full URL.
 func TestWebhookLogsNoURLSecrets(t *testing.T) {
 	refused := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	addr := refused.Listener.Addr().String()
@@ -80,7 +80,7 @@ func TestWebhookLogsNoURLSecrets(t *testing.T) {
 	defer failing.Close()
 	for _, base := range []string{"http://" + addr, failing.URL} {
 		var logs bytes.Buffer
-		raw := strings.Replace(base, "http://", "http://hookuser:hookpass-s3cret@", 1) + "/hooks/rotator?token=tok-s3cret&x=1#frag-s3cret"
+		raw := strings.Replace(base, "http://", "http://hookuser:hookpass-s3cret@", 1) + "/hooks/path-s3cret?token=tok-s3cret&x=1#frag-s3cret"
 		w := &Webhook{URL: raw, Attempts: 2, Wait: time.Millisecond, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 		err := w.deliver(Event{Event: "rotation.failed", Account: "alice"})
 		if err == nil {
@@ -94,8 +94,8 @@ func TestWebhookLogsNoURLSecrets(t *testing.T) {
 		if strings.Contains(out, "s3cret") || strings.Contains(out, "hookuser") {
 			t.Errorf("%s: a URL secret in the log or the error:\n%s", base, out)
 		}
-		if !strings.Contains(logs.String(), base+"/hooks/rotator") {
-			t.Errorf("%s: the log does not name the endpoint (scheme://host/path):\n%s", base, logs.String())
+		if !strings.Contains(logs.String(), base+"/...") {
+			t.Errorf("%s: the log does not name the endpoint (scheme://host):\n%s", base, logs.String())
 		}
 	}
 }

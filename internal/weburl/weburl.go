@@ -31,3 +31,28 @@ func Is(raw string) bool {
 	_, err := Parse(raw)
 	return err == nil
 }
+
+// Shown returns raw as it may be shown in a message or a log: scheme, host
+// and path, with "?..." where a query or fragment was left out; never the
+// user name or password, the query or the fragment, where forms sent by
+// GET and tokens put secrets. With hostOnly the path goes too (webhook
+// services put their token in it).
+func Shown(raw string, hostOnly bool) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(a URL that does not parse)"
+	}
+	r := url.URL{Scheme: u.Scheme, Host: u.Host, Opaque: u.Opaque}
+	if hostOnly {
+		if u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+			r.Opaque = ""
+			return r.String() + "/..."
+		}
+		return r.String()
+	}
+	r.Path, r.RawPath = u.Path, u.RawPath
+	if u.RawQuery != "" || u.Fragment != "" {
+		return r.String() + "?..."
+	}
+	return r.String()
+}

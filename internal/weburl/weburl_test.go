@@ -15,3 +15,21 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+func TestShown(t *testing.T) {
+	for _, c := range []struct {
+		in       string
+		hostOnly bool
+		want     string
+	}{
+		{"https://u:secret@example.com/login?pw=secret#x", false, "https://example.com/login?..."},
+		{"https://example.com/trust", false, "https://example.com/trust"},
+		{"https://hooks.example.com/services/T1/B2/secret", true, "https://hooks.example.com/..."},
+		{"https://u:secret@hooks.example.com", true, "https://hooks.example.com"},
+		{"%zz", false, "(a URL that does not parse)"},
+	} {
+		if got := Shown(c.in, c.hostOnly); got != c.want {
+			t.Errorf("Shown(%q, %v) = %q, want %q", c.in, c.hostOnly, got, c.want)
+		}
+	}
+}
