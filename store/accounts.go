@@ -288,15 +288,12 @@ func (s *Store) Accounts(ctx context.Context) ([]Account, error) {
 // records which one works.
 func (s *Store) DeleteAccount(ctx context.Context, name string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		var owner, holder string
-		var exp int64
-		err := tx.QueryRowContext(ctx, `SELECT owner, expires_at, holder FROM account_locks WHERE account = ?`, name).Scan(&owner, &exp, &holder)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
+		l, found, err := readLease(ctx, tx, name)
+		if err != nil {
 			return fmt.Errorf("delete account %s: %w", name, err)
-		case s.now().Before(time.UnixMilli(exp)) && !s.holderDead(holder):
-			return fmt.Errorf("%w: %s is being rotated or checked (%s); remove it once that run ends", ErrLocked, name, owner)
+		}
+		if found && s.live(l) {
+			return fmt.Errorf("%w: %s is being rotated or checked (%s); remove it once that run ends", ErrLocked, name, l.Owner)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM account_locks WHERE account = ?`, name); err != nil {
 			return fmt.Errorf("delete account %s: %w", name, err)

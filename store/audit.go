@@ -122,9 +122,7 @@ func parseAuditHead(v []byte) (h auditHead, ok bool) {
 }
 
 // readAuditHead returns the stored head; found is false when there is none.
-func readAuditHead(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}) (raw []byte, found bool, err error) {
+func readAuditHead(ctx context.Context, q queryRower) (raw []byte, found bool, err error) {
 	err = q.QueryRowContext(ctx, `SELECT value FROM vault_meta WHERE key = 'audit_head'`).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil

@@ -103,23 +103,14 @@ func (s *Store) LockAccount(ctx context.Context, name, owner string, ttl time.Du
 		if err != nil {
 			return err
 		}
-		var cur LockInfo
-		var acq, exp int64
-		var curHolder string
-		err = tx.QueryRowContext(ctx, `SELECT owner, host, pid, acquired_at, expires_at, holder FROM account_locks WHERE account = ?`, name).
-			Scan(&cur.Owner, &cur.Host, &cur.PID, &acq, &exp, &curHolder)
-		now := s.now()
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
+		cur, found, err := readLease(ctx, tx, name)
+		if err != nil {
 			return fmt.Errorf("lock %s: %w", name, err)
-		case cur.Owner == owner:
-		case !now.Before(time.UnixMilli(exp)):
-		case curHolder != holder && s.holderDead(curHolder):
-			// Its process died: the kernel let go of its holder lock.
-		default:
+		}
+		now := s.now()
+		if found && cur.Owner != owner && s.live(cur) {
 			return fmt.Errorf("%w: %s (held by %s, pid %d on %s, since %s, until %s)", ErrLocked, name, cur.Owner, cur.PID, cur.Host,
-				time.UnixMilli(acq).UTC().Format(time.RFC3339), time.UnixMilli(exp).UTC().Format(time.RFC3339))
+				cur.acquired.UTC().Format(time.RFC3339), cur.expires.UTC().Format(time.RFC3339))
 		}
 		var token int64
 		if err := tx.QueryRowContext(ctx, `UPDATE accounts SET lease_token = lease_token + 1 WHERE id = ? RETURNING lease_token`, id).Scan(&token); err != nil {
@@ -136,6 +127,35 @@ ON CONFLICT (account) DO UPDATE SET owner = excluded.owner, host = excluded.host
 		return nil
 	})
 	return l, err
+}
+
+// leaseRow is an account's lease as stored.
+type leaseRow struct {
+	LockInfo
+	acquired, expires time.Time
+	holder            string
+}
+
+// readLease reads the account's lease, if any.
+func readLease(ctx context.Context, q queryRower, name string) (leaseRow, bool, error) {
+	var l leaseRow
+	var acq, exp int64
+	err := q.QueryRowContext(ctx, `SELECT owner, host, pid, acquired_at, expires_at, holder FROM account_locks WHERE account = ?`, name).
+		Scan(&l.Owner, &l.Host, &l.PID, &acq, &exp, &l.holder)
+	if errors.Is(err, sql.ErrNoRows) {
+		return l, false, nil
+	}
+	if err != nil {
+		return l, false, err
+	}
+	l.acquired, l.expires = time.UnixMilli(acq), time.UnixMilli(exp)
+	return l, true, nil
+}
+
+// live reports whether a run still holds the lease: it has not expired and
+// its holder's lock is held (a dead process's is free: see holder).
+func (s *Store) live(l leaseRow) bool {
+	return s.now().Before(l.expires) && !s.holderDead(l.holder)
 }
 
 // RenewLock extends the lease l by ttl from now. It fails with
