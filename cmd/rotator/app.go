@@ -161,12 +161,14 @@ func (a *app) openVault(ctx context.Context) (*store.Store, config.Config, error
 	}
 	// Browser profiles of earlier versions hold site cookies that open
 	// without the master key; browser state now lives in the vault.
+	// A failure is said, not fatal: every command, the ones an operator
+	// needs to sort it out too, opens the vault.
 	if legacy := cfg.LegacyProfilesDir(); dirExists(legacy) {
 		if err := os.RemoveAll(legacy); err != nil {
-			s.Close()
-			return nil, cfg, fmt.Errorf("remove the old browser profiles %s (their cookies are readable without the master key): %w", legacy, err)
+			fmt.Fprintf(a.stderr, "warning: remove the old browser profiles %s by hand: their cookies are readable without the master key (%v)\n", legacy, err)
+		} else {
+			fmt.Fprintf(a.stderr, "removed the old browser profiles in %s: browser state is kept in the vault now; sites may ask to trust the browser once more\n", legacy)
 		}
-		fmt.Fprintf(a.stderr, "removed the old browser profiles in %s: browser state is kept in the vault now; sites may ask to trust the browser once more\n", legacy)
 	}
 	return s, cfg, nil
 }
