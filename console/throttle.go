@@ -89,7 +89,13 @@ type throttle struct {
 	mu     sync.Mutex
 	global bucket
 	addrs  map[string]*addrState
+	// swept is when the address table was last swept: a request sweeps it
+	// at most every sweepEvery, not on every call.
+	swept time.Time
 }
+
+// sweepEvery bounds how often a request walks the address table.
+const sweepEvery = 10 * time.Second
 
 // clientKey is the address a client is throttled by: the IP, and for IPv6
 // its /64 (one host usually holds a whole /64).
@@ -111,7 +117,9 @@ func clientKey(host string) string {
 func (t *throttle) allow(addr string, now time.Time) (wait time.Duration, audit bool, done []summary) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	done = t.sweep(now)
+	if now.Sub(t.swept) >= sweepEvery {
+		done = t.sweep(now)
+	}
 	t.global.refill(now, globalBurst, globalEvery)
 	a := t.state(addr, now, &done)
 	a.bucket.refill(now, perAddrBurst, perAddrEvery)
@@ -227,6 +235,7 @@ func (t *throttle) evict(now time.Time, done *[]summary) {
 // and forgets addresses whose bucket is full again and whose window is
 // closed.
 func (t *throttle) sweep(now time.Time) []summary {
+	t.swept = now
 	var out []summary
 	for addr, a := range t.addrs {
 		if !a.window.IsZero() && now.Sub(a.window) >= auditWindow {
