@@ -42,6 +42,17 @@ func safeName(s string) string {
 // one place artifacts are written: every secret of the run (the
 // passwords, the TOTP codes typed, the page's cookies) is replaced by
 // [redacted] in the name and, but for screenshots, in the data.
+// maskFields draws every input's and textarea's text as dots, remembering
+// each one's own setting; unmaskFields puts it back.
+const (
+	maskFields = `() => { for (const el of document.querySelectorAll("input, textarea")) {
+		el.dataset.rotatorMask = el.style.getPropertyValue("-webkit-text-security") + "|" + el.style.getPropertyPriority("-webkit-text-security");
+		el.style.setProperty("-webkit-text-security", "disc", "important"); } }`
+	unmaskFields = `() => { for (const el of document.querySelectorAll("input[data-rotator-mask], textarea[data-rotator-mask]")) {
+		const [v, p] = el.dataset.rotatorMask.split("|"); delete el.dataset.rotatorMask;
+		if (v) el.style.setProperty("-webkit-text-security", v, p); else el.style.removeProperty("-webkit-text-security"); } }`
+)
+
 func (r *Runner) save(page *rod.Page, name string, data []byte) string {
 	if r.ArtifactDir == "" {
 		return ""
@@ -54,7 +65,14 @@ func (r *Runner) save(page *rod.Page, name string, data []byte) string {
 	defer cancel()
 	red := r.redactor(page.Context(ctx))
 	if data == nil {
+		// What fields hold is drawn as dots in the picture: a TOTP code or
+		// a password in a text field would otherwise be in the file.
+		// (Through the CSSOM, which a page's CSP does not block.)
+		_, merr := page.Context(ctx).Eval(maskFields)
 		png, err := page.Context(ctx).Screenshot(false, &proto.PageCaptureScreenshot{Format: proto.PageCaptureScreenshotFormatPng})
+		if merr == nil {
+			page.Context(ctx).Eval(unmaskFields)
+		}
 		if err != nil {
 			r.logger().Warn("screenshot", "err", err)
 			return ""

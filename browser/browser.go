@@ -139,7 +139,6 @@ type Options struct {
 type Sandbox struct {
 	mu       sync.Mutex
 	disabled bool
-	why      string
 	told     bool
 }
 
@@ -157,7 +156,7 @@ func (s *Sandbox) disable(log *slog.Logger, why string) {
 	tell := true
 	if s != nil {
 		s.mu.Lock()
-		s.disabled, s.why = true, why
+		s.disabled = true
 		tell = !s.told
 		s.told = true
 		s.mu.Unlock()
