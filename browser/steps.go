@@ -1,0 +1,437 @@
+package browser
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/go-rod/rod"
+	"github.com/go-rod/rod/lib/proto"
+
+	"github.com/rotator-pam/rotator/templates"
+)
+
+// do runs one step and returns the matched alternative and a note. ctx is
+// the step's deadline; flowCtx the flow's, for nested steps and for waiting
+// on a fresh TOTP code, which may take up to a period and must not count
+// against the step.
+func (r *Runner) do(flowCtx, ctx context.Context, page *rod.Page, flow, path string, st templates.Step) (string, string, error) {
+	lookup := r.lookup(flowCtx)
+	switch st.Kind {
+	case templates.StepGoto:
+		return r.doGoto(ctx, page, st, lookup)
+	case templates.StepFill, templates.StepTOTP:
+		return r.doFill(flowCtx, ctx, page, st, lookup)
+	case templates.StepClick:
+		return r.doClick(ctx, page, st)
+	case templates.StepSelect:
+		return doSelect(ctx, page, st, lookup)
+	case templates.StepCheck:
+		return doCheck(ctx, page, st)
+	case templates.StepPress:
+		return r.doPress(ctx, page, st)
+	case templates.StepWaitFor, templates.StepExpect:
+		return "", "", r.doWait(ctx, page, st)
+	case templates.StepIf:
+		return r.doIf(flowCtx, page, flow, path, st)
+	case templates.StepFrame:
+		return r.doFrame(flowCtx, ctx, page, flow, path, st)
+	case templates.StepScreenshot:
+		return r.doScreenshot(page, st, lookup)
+	case templates.StepSleep:
+		return "", "", doSleep(ctx, st)
+	case templates.StepEval:
+		return "", "", doEval(ctx, page, st)
+	case templates.StepLog:
+		return r.doLog(flow, path, st, lookup)
+	case templates.StepProp:
+		return doProp(ctx, page, st, lookup)
+	}
+	return "", "", fmt.Errorf("unknown step kind %q", st.Kind)
+}
+
+// doGoto opens the step's URL, relative to the base URL, or the site's
+// change-password page; the note is the URL opened.
+func (r *Runner) doGoto(ctx context.Context, page *rod.Page, st templates.Step, lookup func(string) (string, error)) (string, string, error) {
+	target, err := st.URL.Expand(lookup)
+	if err != nil {
+		return "", "", err
+	}
+	if target == templates.ChangePasswordPage {
+		found, there, err := r.changePasswordPage(ctx, page)
+		if err != nil {
+			return "", "", err
+		}
+		if there {
+			return "", found, nil
+		}
+		target = found
+	} else if target, err = templates.ResolveURL(r.base(), target); err != nil {
+		return "", "", err
+	}
+	if err := checkGoto(target); err != nil {
+		return "", "", err
+	}
+	if err := page.Navigate(target); err != nil {
+		return "", "", fmt.Errorf("open %s: %w", target, err)
+	}
+	if err := page.WaitLoad(); err != nil {
+		return "", "", fmt.Errorf("load %s: %w", target, err)
+	}
+	return "", target, nil
+}
+
+// changePasswordPage finds the site's change-password page: its
+// /.well-known/change-password redirect, followed by the browser itself
+// (the account's proxy, the browser's name resolution and cookies), else
+// Apple's list. It says whether the page is already there.
+func (r *Runner) changePasswordPage(ctx context.Context, page *rod.Page) (string, bool, error) {
+	wk, err := templates.ResolveURL(r.base(), "/.well-known/change-password")
+	if err != nil {
+		return "", false, err
+	}
+	if err := checkGoto(wk); err != nil {
+		return "", false, err
+	}
+	why := ""
+	err = page.Navigate(wk)
+	if err == nil {
+		err = page.WaitLoad()
+	}
+	if err == nil {
+		info, ierr := page.Info()
+		if ierr != nil {
+			return "", false, fmt.Errorf("read the page's URL: %w", ierr)
+		}
+		// A redirect may not lead out of http and https.
+		if err := checkGoto(info.URL); err != nil {
+			return "", false, err
+		}
+		status := 0
+		if res, serr := page.Eval(`() => { const n = performance.getEntriesByType("navigation")[0]; return n ? n.responseStatus : 0 }`); serr == nil {
+			status = res.Value.Int()
+		}
+		if status >= 200 && status < 300 {
+			return info.URL, true, nil
+		}
+		why = fmt.Sprintf("HTTP %d", status)
+	} else {
+		why = err.Error()
+	}
+	u, lerr := templates.ChangePasswordURL(r.base())
+	if lerr == nil && u != "" {
+		return u, false, nil
+	}
+	return "", false, fmt.Errorf("no change-password page: %s (%s) and Apple's list has no entry for the site; use goto with the page's URL", wk, why)
+}
+
+// doFill types the step's value, or a fresh TOTP code, into its field.
+func (r *Runner) doFill(flowCtx, ctx context.Context, page *rod.Page, st templates.Step, lookup func(string) (string, error)) (string, string, error) {
+	el, alt, err := waitElement(ctx, page, st.Target, true)
+	if err != nil {
+		return "", "", err
+	}
+	var value string
+	if st.Kind == templates.StepTOTP {
+		value, err = lookup(templates.VarTOTP)
+	} else {
+		value, err = st.Value.Expand(lookup)
+	}
+	if err != nil {
+		return alt.Raw, "", err
+	}
+	// A wait for a TOTP window may have used up the step's deadline:
+	// typing gets a fresh one.
+	tctx, cancel := context.WithTimeout(flowCtx, r.stepTimeout(st))
+	defer cancel()
+	// A secret goes only to the account's site: checked with the
+	// field focused, before anything is typed, and again before each
+	// key when typing key by key. A username or a param may go
+	// anywhere.
+	var guard func() error
+	if st.Kind == templates.StepTOTP || st.Value.HasSecret() {
+		tp, te := page.Context(tctx), el.Context(tctx)
+		guard = func() error { return r.checkSecretTarget(tp, te) }
+	}
+	if guard != nil {
+		r.secretTyped = true
+	}
+	if err := fill(page.Context(tctx), el.Context(tctx), value, st.Keys, guard); err != nil {
+		return alt.Raw, "", fmt.Errorf("type into %s: %w", alt.Raw, err)
+	}
+	return alt.Raw, "", nil
+}
+
+// doClick clicks the step's element, with the mouse or from a script, and
+// waits for the page to settle.
+func (r *Runner) doClick(ctx context.Context, page *rod.Page, st templates.Step) (string, string, error) {
+	el, alt, err := waitElement(ctx, page, st.Target, !st.JS)
+	if err != nil {
+		return "", "", err
+	}
+	if err := r.checkSubmitTarget(el); err != nil {
+		return alt.Raw, "", fmt.Errorf("click %s: %w", alt.Raw, err)
+	}
+	err = settle(ctx, page, func() error {
+		if st.JS {
+			_, err := el.Eval(`() => this.click()`)
+			return err
+		}
+		return el.Click(proto.InputMouseButtonLeft, 1)
+	})
+	if err != nil {
+		return alt.Raw, "", fmt.Errorf("click %s: %w", alt.Raw, err)
+	}
+	return alt.Raw, "", nil
+}
+
+// doSelect picks the option of a select element whose value or text is
+// the step's value.
+func doSelect(ctx context.Context, page *rod.Page, st templates.Step, lookup func(string) (string, error)) (string, string, error) {
+	el, alt, err := waitElement(ctx, page, st.Target, true)
+	if err != nil {
+		return "", "", err
+	}
+	opt, err := st.Value.Expand(lookup)
+	if err != nil {
+		return alt.Raw, "", err
+	}
+	res, err := el.Eval(`(want) => {
+		const o = Array.from(this.options || []).find(o => o.value === want || o.text.trim() === want);
+		if (!o) return false;
+		this.value = o.value;
+		this.dispatchEvent(new Event("input", {bubbles: true}));
+		this.dispatchEvent(new Event("change", {bubbles: true}));
+		return true; }`, opt)
+	if err != nil {
+		return alt.Raw, "", err
+	}
+	if !res.Value.Bool() {
+		return alt.Raw, "", fmt.Errorf("%s has no option %q", alt.Raw, opt)
+	}
+	return alt.Raw, "", nil
+}
+
+// doCheck clicks a checkbox when its state is not the step's.
+func doCheck(ctx context.Context, page *rod.Page, st templates.Step) (string, string, error) {
+	el, alt, err := waitElement(ctx, page, st.Target, true)
+	if err != nil {
+		return "", "", err
+	}
+	prop, err := el.Property("checked")
+	if err != nil {
+		return alt.Raw, "", err
+	}
+	if prop.Bool() != st.Checked {
+		if err := el.Click(proto.InputMouseButtonLeft, 1); err != nil {
+			return alt.Raw, "", err
+		}
+	}
+	return alt.Raw, "", nil
+}
+
+// doPress presses a key, in the step's element when it names one, and
+// waits for the page to settle.
+func (r *Runner) doPress(ctx context.Context, page *rod.Page, st templates.Step) (string, string, error) {
+	matched := ""
+	if st.Target != nil {
+		el, alt, err := waitElement(ctx, page, st.Target, true)
+		if err != nil {
+			return "", "", err
+		}
+		if err := el.Focus(); err != nil {
+			return alt.Raw, "", err
+		}
+		matched = alt.Raw
+	}
+	if r.secretTyped {
+		active, err := page.Evaluate(rod.Eval(`() => document.activeElement`).ByObject())
+		if err == nil && active.ObjectID != "" {
+			el, eerr := page.ElementFromObject(active)
+			if eerr == nil {
+				err = r.checkSubmitTarget(el)
+			}
+		}
+		if err != nil {
+			return matched, "", fmt.Errorf("press %s: %w", st.Key, err)
+		}
+	}
+	k, ok := keyFor(st.Key)
+	if !ok {
+		return matched, "", fmt.Errorf("unknown key %q", st.Key)
+	}
+	return matched, "", settle(ctx, page, func() error { return page.Keyboard.Type(k) })
+}
+
+// doWait waits for a wait_for or expect step's condition; an expect's
+// message leads its error.
+func (r *Runner) doWait(ctx context.Context, page *rod.Page, st templates.Step) error {
+	err := waitCondition(ctx, page, st.Cond, r.failed)
+	if err != nil && st.Kind == templates.StepExpect && st.Message != "" {
+		err = fmt.Errorf("%s (%v)", st.Message, err)
+	}
+	return err
+}
+
+// doIf runs the branch its condition chooses, with the flow's deadline.
+func (r *Runner) doIf(flowCtx context.Context, page *rod.Page, flow, path string, st templates.Step) (string, string, error) {
+	ok, err := checkCondition(page, st.Cond)
+	if err != nil {
+		return "", "", err
+	}
+	branch, name := st.Then, "then"
+	if !ok {
+		branch, name = st.Else, "else"
+	}
+	if len(branch) == 0 {
+		return "", "condition false, nothing to do", nil
+	}
+	r.report(StepReport{Flow: flow, Path: path, Step: st, Note: "condition " + strconv.FormatBool(ok) + ": " + name})
+	return "", "", r.runSteps(flowCtx, page.Context(flowCtx), flow, path+"."+name+".", branch)
+}
+
+// doFrame runs its nested steps inside the frame element it names, with
+// the flow's deadline.
+func (r *Runner) doFrame(flowCtx, ctx context.Context, page *rod.Page, flow, path string, st templates.Step) (string, string, error) {
+	el, alt, err := waitElement(ctx, page, st.Target, false)
+	if err != nil {
+		return "", "", err
+	}
+	fr, err := el.Frame()
+	if err != nil {
+		return alt.Raw, "", fmt.Errorf("%s is not a frame: %w", alt.Raw, err)
+	}
+	r.report(StepReport{Flow: flow, Path: path, Step: st, Matched: alt.Raw, Note: "entering frame"})
+	return alt.Raw, "", r.runSteps(flowCtx, fr.Context(flowCtx), flow, path+".", st.Steps)
+}
+
+// doScreenshot saves a screenshot under the step's name; the note is its
+// file.
+func (r *Runner) doScreenshot(page *rod.Page, st templates.Step, lookup func(string) (string, error)) (string, string, error) {
+	name, err := st.Text.Expand(lookup)
+	if err != nil {
+		return "", "", err
+	}
+	p := r.save(page, name+".png", nil)
+	return "", p, nil
+}
+
+// doSleep waits for the step's duration.
+func doSleep(ctx context.Context, st templates.Step) error {
+	select {
+	case <-time.After(st.Duration):
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("sleep %v: %w", st.Duration, ctx.Err())
+	}
+}
+
+// doEval runs the step's script in the page and waits for the page to
+// settle.
+func doEval(ctx context.Context, page *rod.Page, st templates.Step) error {
+	err := settle(ctx, page, func() error {
+		_, err := page.Evaluate(rod.Eval("() => {" + st.Script + "\n}").ByPromise())
+		return err
+	})
+	// What a script returns or throws may be anything the page holds,
+	// a typed password too: it is never shown, logged or saved.
+	var evalErr *rod.EvalError
+	switch {
+	case errors.As(err, &evalErr):
+		return errors.New("eval: the script threw an exception (its message is not shown: it may hold what the page holds)")
+	case err != nil:
+		return fmt.Errorf("eval: %w", err)
+	}
+	return nil
+}
+
+// doLog logs the step's text; the note is the text.
+func (r *Runner) doLog(flow, path string, st templates.Step, lookup func(string) (string, error)) (string, string, error) {
+	msg, err := st.Text.Expand(lookup)
+	if err != nil {
+		return "", "", err
+	}
+	r.logger().Info(msg, "template", r.Template.Name, "flow", flow, "step", path)
+	return "", msg, nil
+}
+
+// doProp sets a property of the step's element: a boolean, a number or
+// else a string.
+func doProp(ctx context.Context, page *rod.Page, st templates.Step, lookup func(string) (string, error)) (string, string, error) {
+	el, alt, err := waitElement(ctx, page, st.Target, false)
+	if err != nil {
+		return "", "", err
+	}
+	raw, err := st.Value.Expand(lookup)
+	if err != nil {
+		return alt.Raw, "", err
+	}
+	var v any = raw
+	if b, err := strconv.ParseBool(raw); err == nil {
+		v = b
+	} else if n, err := strconv.ParseFloat(raw, 64); err == nil {
+		v = n
+	}
+	if _, err := el.Eval(`(name, v) => { this[name] = v; }`, st.Property, v); err != nil {
+		return alt.Raw, "", err
+	}
+	return alt.Raw, "", nil
+}
+
+// fill clears the field and types value, all at once or key by key. guard,
+// when set, is called with the field focused before the text is typed, and
+// before each key: typing stops at its first error.
+func fill(page *rod.Page, el *rod.Element, value string, keyByKey bool, guard func() error) error {
+	if guard == nil {
+		guard = func() error { return nil }
+	}
+	if err := el.Focus(); err != nil {
+		return err
+	}
+	// Before the field is touched at all: clearing it fires an input
+	// event too.
+	if err := guard(); err != nil {
+		return err
+	}
+	if _, err := el.Eval(`() => { if ("value" in this) { this.value = ""; this.dispatchEvent(new Event("input", {bubbles: true})); } }`); err != nil {
+		return err
+	}
+	if !keyByKey {
+		// el.Input, with the guard between the focus and the text.
+		if err := el.Focus(); err != nil {
+			return err
+		}
+		if err := el.WaitEnabled(); err != nil {
+			return err
+		}
+		if err := el.WaitWritable(); err != nil {
+			return err
+		}
+		if err := guard(); err != nil {
+			return err
+		}
+		if err := page.InsertText(value); err != nil {
+			return err
+		}
+		_, err := el.Eval(`() => { this.dispatchEvent(new Event("input", {bubbles: true})); this.dispatchEvent(new Event("change", {bubbles: true})); }`)
+		return err
+	}
+	for _, r := range value {
+		if err := guard(); err != nil {
+			return err
+		}
+		if k, ok := keyFor(string(r)); ok {
+			if err := page.Keyboard.Type(k); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := page.InsertText(string(r)); err != nil {
+			return err
+		}
+	}
+	_, err := el.Eval(`() => this.dispatchEvent(new Event("change", {bubbles: true}))`)
+	return err
+}

@@ -1,0 +1,128 @@
+package browser
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-rod/rod"
+
+	"github.com/rotator-pam/rotator/internal/weburl"
+	"github.com/rotator-pam/rotator/templates"
+)
+
+// waitElement polls for sel until ctx ends.
+func waitElement(ctx context.Context, page *rod.Page, sel *templates.Selector, visible bool) (*rod.Element, *templates.Alternative, error) {
+	for {
+		find := findOnce
+		if visible {
+			find = visibleOnce
+		}
+		el, alt, err := find(page, sel)
+		if err != nil && ctx.Err() == nil {
+			return nil, nil, err
+		}
+		if el != nil {
+			return el, alt, nil
+		}
+		select {
+		case <-ctx.Done():
+			what := "matches"
+			if visible {
+				what = "is visible for"
+			}
+			return nil, nil, fmt.Errorf("no element %s %s within the step's deadline", what, sel.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// settle waits after an action for the page to stop loading: no request in
+// flight for 300 ms and the document complete, within at most 5 s (pages
+// that poll forever do not hold a flow up).
+func settle(ctx context.Context, page *rod.Page, action func() error) error {
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	wait := page.Context(sctx).WaitRequestIdle(300*time.Millisecond, nil, nil, nil)
+	if err := action(); err != nil {
+		return err
+	}
+	wait()
+	for sctx.Err() == nil {
+		res, err := page.Context(sctx).Eval(`() => document.readyState`)
+		if err == nil && res.Value.Str() == "complete" {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nil
+}
+
+// checkCondition evaluates a condition once.
+func checkCondition(page *rod.Page, c templates.Condition) (bool, error) {
+	switch c.Kind {
+	case templates.CondExists:
+		el, _, err := findOnce(page, c.Selector)
+		return el != nil, err
+	case templates.CondVisible:
+		el, _, err := visibleOnce(page, c.Selector)
+		return el != nil, err
+	case templates.CondHidden:
+		el, _, err := visibleOnce(page, c.Selector)
+		return el == nil, err
+	case templates.CondURL, templates.CondURLRe:
+		info, err := page.Info()
+		if err != nil {
+			return false, err
+		}
+		if c.Kind == templates.CondURL {
+			return strings.Contains(info.URL, c.Pattern), nil
+		}
+		return c.Regexp.MatchString(info.URL), nil
+	case templates.CondText:
+		res, err := page.Eval(`() => document.body ? document.body.innerText : ""`)
+		if err != nil {
+			return false, err
+		}
+		return strings.Contains(strings.ToLower(res.Value.Str()), strings.ToLower(c.Pattern)), nil
+	}
+	return false, fmt.Errorf("unknown condition %q", c.Kind)
+}
+
+// waitCondition polls a condition until it holds or ctx ends; it stops at
+// once when failed sees the site say the step failed.
+func waitCondition(ctx context.Context, page *rod.Page, c templates.Condition, failed func(*rod.Page) (string, bool)) error {
+	var last error
+	for {
+		ok, err := checkCondition(page, c)
+		if err == nil && ok {
+			return nil
+		}
+		if failed != nil {
+			if what, bad := failed(page); bad {
+				return fmt.Errorf("%s: the page shows the template's failure %s", c.String(), what)
+			}
+		}
+		if err != nil {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			msg := "not met"
+			if c.Kind == templates.CondURL || c.Kind == templates.CondURLRe {
+				ictx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				if info, err := page.Context(ictx).Info(); err == nil {
+					msg = "the page is at " + weburl.Shown(info.URL, false)
+				}
+				cancel()
+			}
+			if last != nil && !errors.Is(last, context.DeadlineExceeded) && !errors.Is(last, context.Canceled) {
+				msg += ": " + last.Error()
+			}
+			return fmt.Errorf("%s: %s within the step's deadline", c.String(), msg)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
