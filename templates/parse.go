@@ -267,18 +267,7 @@ func (p *parser) template(root *yaml.Node) *Template {
 		t.UserAgent = p.str(f, "user_agent")
 	}
 	if f, ok := m["viewport"]; ok {
-		vm := p.mapping(f.val, "viewport", "width", "height")
-		t.Viewport = &Viewport{}
-		if w, ok := vm["width"]; ok {
-			t.Viewport.Width = p.positiveInt(w, "viewport width")
-		} else {
-			p.errorf(f.val, "viewport needs width and height")
-		}
-		if h, ok := vm["height"]; ok {
-			t.Viewport.Height = p.positiveInt(h, "viewport height")
-		} else if _, ok := vm["width"]; ok {
-			p.errorf(f.val, "viewport needs width and height")
-		}
+		t.Viewport = p.viewport(f)
 	}
 	if f, ok := m["proxy"]; ok {
 		t.Proxy = p.str(f, "proxy")
@@ -287,16 +276,7 @@ func (p *parser) template(root *yaml.Node) *Template {
 		}
 	}
 	if f, ok := m["timeouts"]; ok {
-		tm := p.mapping(f.val, "timeouts", "step", "run")
-		if s, ok := tm["step"]; ok {
-			t.Timeouts.Step = p.duration(s, "timeouts.step")
-		}
-		if r, ok := tm["run"]; ok {
-			t.Timeouts.Run = p.duration(r, "timeouts.run")
-		}
-		if t.Timeouts.Step > t.Timeouts.Run && t.Timeouts.Run > 0 {
-			p.errorf(f.val, "timeouts.step %v is longer than timeouts.run %v", t.Timeouts.Step, t.Timeouts.Run)
-		}
+		p.timeouts(f, &t.Timeouts)
 	}
 	if f, ok := m["max_failed_sign_ins"]; ok {
 		t.MaxFailedSignIns = p.positiveInt(f, "max_failed_sign_ins")
@@ -304,39 +284,10 @@ func (p *parser) template(root *yaml.Node) *Template {
 			p.errorf(f.val, "max_failed_sign_ins %d: at most 10 (each failure brings a site's lockout closer)", t.MaxFailedSignIns)
 		}
 	}
-	if f, ok := m["password_rules"]; ok {
-		src := p.str(f, "password_rules")
-		pr, err := ParsePasswordRules(src)
-		if err != nil {
-			p.errorf(f.val, "%v", err)
-		}
-		t.Rules = pr
-	} else {
-		t.Rules, _ = ParsePasswordRules("")
-	}
+	t.Rules = p.passwordRules(m)
 	t.Params = map[string]Param{}
 	if f, ok := m["params"]; ok {
-		pm := resolveAlias(f.val)
-		if pm.Kind != yaml.MappingNode {
-			p.errorf(pm, "params must be a mapping of name to {description, default}")
-		} else {
-			for i := 0; i+1 < len(pm.Content); i += 2 {
-				k := pm.Content[i]
-				if !validParamName(k.Value) {
-					p.errorf(k, "param name %q: use lower-case letters, digits and '_'", k.Value)
-					continue
-				}
-				fm := p.mapping(pm.Content[i+1], "param "+k.Value, "description", "default")
-				var prm Param
-				if d, ok := fm["description"]; ok {
-					prm.Description = p.str(d, "description")
-				}
-				if d, ok := fm["default"]; ok {
-					prm.Default = p.str(d, "default")
-				}
-				t.Params[k.Value] = prm
-			}
-		}
+		p.paramsInto(f, t.Params)
 	}
 	p.params = t.Params
 	if f, ok := m["challenges"]; ok {
@@ -349,36 +300,117 @@ func (p *parser) template(root *yaml.Node) *Template {
 		t.Failures = p.matchers(f.val, "failure")
 	}
 	if f, ok := m["flows"]; ok {
-		fm := p.mapping(f.val, "flows", FlowLogin, FlowChange, FlowLogout, FlowVerify)
-		for _, name := range []string{FlowLogin, FlowChange} {
-			if _, ok := fm[name]; !ok {
-				p.errorf(f.val, "flows has no %s flow", name)
-			}
-		}
-		if x, ok := fm[FlowLogin]; ok {
-			t.Flows.Login = p.flow(x.val, FlowLogin)
-		}
-		if x, ok := fm[FlowChange]; ok {
-			t.Flows.Change = p.flow(x.val, FlowChange)
-		}
-		if x, ok := fm[FlowLogout]; ok {
-			t.Flows.Logout = p.flow(x.val, FlowLogout)
-		}
-		if x, ok := fm[FlowVerify]; ok {
-			t.Flows.Verify = p.flow(x.val, FlowVerify)
-			if len(t.Flows.Verify) > 0 && !SignsIn(t.Flows.Verify) {
-				p.errorf(x.key, "verify flow does not sign in: it must fill {{ new_password }} (or {{ password }}, which is the new password there) outside any if, then click or press to submit, then expect or wait_for the signed-in page; a confirmation message alone does not show that the new password works. Or remove the verify flow: rotator then runs the logout flow and the login flow with the new password")
-			}
-		}
-		_, hasLogout := fm[FlowLogout]
-		_, hasVerify := fm[FlowVerify]
-		if !hasLogout && !hasVerify {
-			p.errorf(f.val, "flows needs a logout flow or a verify flow: by default a change is verified by logging out and signing in with the new password")
-		}
+		t.Flows = p.flows(f)
 	} else {
 		p.errorf(root, "template has no flows")
 	}
 	return t
+}
+
+// passwordRules reads the template's password rules; without any, the
+// rules of an empty rule text.
+func (p *parser) passwordRules(m map[string]field) PasswordRules {
+	f, ok := m["password_rules"]
+	if !ok {
+		pr, _ := ParsePasswordRules("")
+		return pr
+	}
+	pr, err := ParsePasswordRules(p.str(f, "password_rules"))
+	if err != nil {
+		p.errorf(f.val, "%v", err)
+	}
+	return pr
+}
+
+// viewport reads the viewport mapping: width and height, both needed.
+func (p *parser) viewport(f field) *Viewport {
+	vm := p.mapping(f.val, "viewport", "width", "height")
+	v := &Viewport{}
+	if w, ok := vm["width"]; ok {
+		v.Width = p.positiveInt(w, "viewport width")
+	} else {
+		p.errorf(f.val, "viewport needs width and height")
+	}
+	if h, ok := vm["height"]; ok {
+		v.Height = p.positiveInt(h, "viewport height")
+	} else if _, ok := vm["width"]; ok {
+		p.errorf(f.val, "viewport needs width and height")
+	}
+	return v
+}
+
+// timeouts reads the timeouts mapping into to, which holds the defaults:
+// a step may take no longer than the whole run.
+func (p *parser) timeouts(f field, to *Timeouts) {
+	tm := p.mapping(f.val, "timeouts", "step", "run")
+	if s, ok := tm["step"]; ok {
+		to.Step = p.duration(s, "timeouts.step")
+	}
+	if r, ok := tm["run"]; ok {
+		to.Run = p.duration(r, "timeouts.run")
+	}
+	if to.Step > to.Run && to.Run > 0 {
+		p.errorf(f.val, "timeouts.step %v is longer than timeouts.run %v", to.Step, to.Run)
+	}
+}
+
+// paramsInto reads the params mapping, name to {description, default},
+// into params.
+func (p *parser) paramsInto(f field, params map[string]Param) {
+	pm := resolveAlias(f.val)
+	if pm.Kind != yaml.MappingNode {
+		p.errorf(pm, "params must be a mapping of name to {description, default}")
+		return
+	}
+	for i := 0; i+1 < len(pm.Content); i += 2 {
+		k := pm.Content[i]
+		if !validParamName(k.Value) {
+			p.errorf(k, "param name %q: use lower-case letters, digits and '_'", k.Value)
+			continue
+		}
+		fm := p.mapping(pm.Content[i+1], "param "+k.Value, "description", "default")
+		var prm Param
+		if d, ok := fm["description"]; ok {
+			prm.Description = p.str(d, "description")
+		}
+		if d, ok := fm["default"]; ok {
+			prm.Default = p.str(d, "default")
+		}
+		params[k.Value] = prm
+	}
+}
+
+// flows reads the flows mapping: login and change, and logout or verify
+// (a verify flow must sign in).
+func (p *parser) flows(f field) Flows {
+	var fl Flows
+	fm := p.mapping(f.val, "flows", FlowLogin, FlowChange, FlowLogout, FlowVerify)
+	for _, name := range []string{FlowLogin, FlowChange} {
+		if _, ok := fm[name]; !ok {
+			p.errorf(f.val, "flows has no %s flow", name)
+		}
+	}
+	if x, ok := fm[FlowLogin]; ok {
+		fl.Login = p.flow(x.val, FlowLogin)
+	}
+	if x, ok := fm[FlowChange]; ok {
+		fl.Change = p.flow(x.val, FlowChange)
+	}
+	if x, ok := fm[FlowLogout]; ok {
+		fl.Logout = p.flow(x.val, FlowLogout)
+	}
+	if x, ok := fm[FlowVerify]; ok {
+		fl.Verify = p.flow(x.val, FlowVerify)
+		if len(fl.Verify) > 0 && !SignsIn(fl.Verify) {
+			p.errorf(x.key, "verify flow does not sign in: it must fill {{ new_password }} (or {{ password }}, which is the new password there) outside any if, then click or press to submit, then expect or wait_for the signed-in page; a confirmation message alone does not show that the new password works. Or remove the verify flow: rotator then runs the logout flow and the login flow with the new password")
+		}
+	}
+	_, hasLogout := fm[FlowLogout]
+	_, hasVerify := fm[FlowVerify]
+	if !hasLogout && !hasVerify {
+		p.errorf(f.val, "flows needs a logout flow or a verify flow: by default a change is verified by logging out and signing in with the new password")
+	}
+	return fl
 }
 
 // origins reads the origins list: http or https origins, no paths.
@@ -638,30 +670,10 @@ func (p *parser) step(n *yaml.Node, flow string) (Step, bool) {
 		p.errorf(n, "a step must be a mapping like {click: \"#submit\"}")
 		return Step{}, false
 	}
-	var kindKeys []*yaml.Node
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if _, ok := stepKeys[StepKind(n.Content[i].Value)]; ok {
-			kindKeys = append(kindKeys, n.Content[i])
-		}
-	}
-	switch len(kindKeys) {
-	case 0:
-		if len(n.Content) == 0 {
-			p.errorf(n, "empty step (want one of %s)", kindNames())
-			return Step{}, false
-		}
-		keys := []string{}
-		for i := 0; i < len(n.Content); i += 2 {
-			keys = append(keys, n.Content[i].Value)
-		}
-		p.errorf(n, "step has no kind (keys: %s; want one of %s)", strings.Join(keys, ", "), kindNames())
-		return Step{}, false
-	case 1:
-	default:
-		p.errorf(kindKeys[1], "step has two kinds, %s and %s: split it into two steps", kindKeys[0].Value, kindKeys[1].Value)
+	kind, ok := p.stepKind(n)
+	if !ok {
 		return Step{}, false
 	}
-	kind := StepKind(kindKeys[0].Value)
 	allowed := append([]string{string(kind), "name", "timeout"}, stepKeys[kind]...)
 	m := p.mapping(n, string(kind)+" step", allowed...)
 	s := Step{Kind: kind, Line: n.Line, Column: n.Column}
@@ -674,32 +686,9 @@ func (p *parser) step(n *yaml.Node, flow string) (Step, bool) {
 	main := m[string(kind)]
 	switch kind {
 	case StepGoto:
-		raw := p.str(main, "goto")
-		s.URL = p.text(main.val, raw, flow, "goto URL", false)
-		if raw != ChangePasswordPage && s.URL.Raw != "" {
-			// A variable ({{ param.host }}) may stand for any part, the
-			// host too: the URL is checked with a stand-in for each.
-			standIn, _ := s.URL.Expand(func(string) (string, error) { return "var", nil })
-			if u, err := url.Parse(standIn); err != nil {
-				p.errorf(main.val, "goto %q is not a URL", raw)
-			} else if !u.IsAbs() && !strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "./") && !strings.HasPrefix(raw, "?") {
-				p.errorf(main.val, "goto %q: want an absolute URL, a path starting with '/', or %s", raw, ChangePasswordPage)
-			} else if scheme, _, _ := strings.Cut(raw, ":"); u.IsAbs() && !strings.Contains(scheme, "{{") &&
-				u.Scheme != "http" && u.Scheme != "https" {
-				// A variable in the scheme is checked when the flow runs.
-				p.errorf(main.val, "goto %q: only http and https URLs may be opened, not %s:", raw, u.Scheme)
-			}
-		}
+		p.gotoStep(&s, main, flow)
 	case StepFill:
-		s.Target = p.selector(main.val)
-		if f, ok := m["value"]; ok {
-			s.Value = p.text(f.val, p.str(f, "value"), flow, "value", true)
-		} else {
-			p.errorf(main.key, "fill needs a value, like value: \"{{ username }}\"")
-		}
-		if f, ok := m["keys"]; ok {
-			s.Keys = p.boolean(f, "keys")
-		}
+		p.fillStep(&s, main, m, flow)
 	case StepClick:
 		s.Target = p.selector(main.val)
 		if f, ok := m["js"]; ok {
@@ -719,51 +708,13 @@ func (p *parser) step(n *yaml.Node, flow string) (Step, bool) {
 			s.Checked = p.boolean(f, "checked")
 		}
 	case StepPress:
-		s.Key = p.str(main, "press")
-		if !ValidKey(s.Key) {
-			p.errorf(main.val, "press %q: not a key name (%s) or one printable ASCII character", s.Key, strings.Join(KeyNames, ", "))
-		}
-		if f, ok := m["on"]; ok {
-			s.Target = p.selector(f.val)
-		}
+		p.pressStep(&s, main, m)
 	case StepWaitFor, StepExpect, StepIf:
-		s.Cond = p.condition(main.val, kind)
-		if kind == StepExpect {
-			if f, ok := m["message"]; ok {
-				s.Message = p.str(f, "message")
-			}
-		}
-		if kind == StepIf {
-			if f, ok := m["then"]; ok {
-				s.Then = p.steps(f.val, flow)
-				if len(s.Then) == 0 {
-					p.errorf(f.val, "then has no steps")
-				}
-			} else {
-				p.errorf(main.key, "if needs then: (and optionally else:)")
-			}
-			if f, ok := m["else"]; ok {
-				s.Else = p.steps(f.val, flow)
-			}
-		}
+		p.conditionStep(&s, main, m, flow)
 	case StepFrame:
-		s.Target = p.selector(main.val)
-		if f, ok := m["steps"]; ok {
-			s.Steps = p.steps(f.val, flow)
-			if len(s.Steps) == 0 {
-				p.errorf(f.val, "frame has no steps")
-			}
-		} else {
-			p.errorf(main.key, "frame needs steps: to run inside the frame")
-		}
+		p.frameStep(&s, main, m, flow)
 	case StepTOTP:
-		s.Target = p.selector(main.val)
-		if !contains(flowVars[flow], VarTOTP) {
-			p.errorf(main.key, "a TOTP code cannot be used in the %s flow", flow)
-		}
-		if f, ok := m["keys"]; ok {
-			s.Keys = p.boolean(f, "keys")
-		}
+		p.totpStep(&s, main, m, flow)
 	case StepScreenshot:
 		s.Text = p.text(main.val, p.str(main, "screenshot"), flow, "screenshot name", false)
 	case StepSleep:
@@ -777,22 +728,150 @@ func (p *parser) step(n *yaml.Node, flow string) (Step, bool) {
 	case StepLog:
 		s.Text = p.text(main.val, p.str(main, "log"), flow, "log message", false)
 	case StepProp:
-		s.Target = p.selector(main.val)
-		if f, ok := m["property"]; ok {
-			s.Property = p.str(f, "property")
-			if !validProperty(s.Property) {
-				p.errorf(f.val, "property %q is not a DOM property name", s.Property)
-			}
-		} else {
-			p.errorf(main.key, "prop needs property: (like disabled) and value:")
-		}
-		if f, ok := m["value"]; ok {
-			s.Value = p.text(f.val, f.val.Value, flow, "value", false)
-		} else {
-			p.errorf(main.key, "prop needs value:")
-		}
+		p.propStep(&s, main, m, flow)
 	}
 	return s, true
+}
+
+// stepKind finds a step's kind: the one key of the step mapping n that
+// names a kind.
+func (p *parser) stepKind(n *yaml.Node) (StepKind, bool) {
+	var kindKeys []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if _, ok := stepKeys[StepKind(n.Content[i].Value)]; ok {
+			kindKeys = append(kindKeys, n.Content[i])
+		}
+	}
+	switch len(kindKeys) {
+	case 0:
+		if len(n.Content) == 0 {
+			p.errorf(n, "empty step (want one of %s)", kindNames())
+			return "", false
+		}
+		keys := []string{}
+		for i := 0; i < len(n.Content); i += 2 {
+			keys = append(keys, n.Content[i].Value)
+		}
+		p.errorf(n, "step has no kind (keys: %s; want one of %s)", strings.Join(keys, ", "), kindNames())
+		return "", false
+	case 1:
+	default:
+		p.errorf(kindKeys[1], "step has two kinds, %s and %s: split it into two steps", kindKeys[0].Value, kindKeys[1].Value)
+		return "", false
+	}
+	return StepKind(kindKeys[0].Value), true
+}
+
+// gotoStep reads a goto step's URL: absolute http or https, a path, or
+// the change-password page.
+func (p *parser) gotoStep(s *Step, main field, flow string) {
+	raw := p.str(main, "goto")
+	s.URL = p.text(main.val, raw, flow, "goto URL", false)
+	if raw != ChangePasswordPage && s.URL.Raw != "" {
+		// A variable ({{ param.host }}) may stand for any part, the
+		// host too: the URL is checked with a stand-in for each.
+		standIn, _ := s.URL.Expand(func(string) (string, error) { return "var", nil })
+		if u, err := url.Parse(standIn); err != nil {
+			p.errorf(main.val, "goto %q is not a URL", raw)
+		} else if !u.IsAbs() && !strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "./") && !strings.HasPrefix(raw, "?") {
+			p.errorf(main.val, "goto %q: want an absolute URL, a path starting with '/', or %s", raw, ChangePasswordPage)
+		} else if scheme, _, _ := strings.Cut(raw, ":"); u.IsAbs() && !strings.Contains(scheme, "{{") &&
+			u.Scheme != "http" && u.Scheme != "https" {
+			// A variable in the scheme is checked when the flow runs.
+			p.errorf(main.val, "goto %q: only http and https URLs may be opened, not %s:", raw, u.Scheme)
+		}
+	}
+}
+
+// fillStep reads a fill step's value and keys.
+func (p *parser) fillStep(s *Step, main field, m map[string]field, flow string) {
+	s.Target = p.selector(main.val)
+	if f, ok := m["value"]; ok {
+		s.Value = p.text(f.val, p.str(f, "value"), flow, "value", true)
+	} else {
+		p.errorf(main.key, "fill needs a value, like value: \"{{ username }}\"")
+	}
+	if f, ok := m["keys"]; ok {
+		s.Keys = p.boolean(f, "keys")
+	}
+}
+
+// pressStep reads a press step's key and the element it is pressed on.
+func (p *parser) pressStep(s *Step, main field, m map[string]field) {
+	s.Key = p.str(main, "press")
+	if !ValidKey(s.Key) {
+		p.errorf(main.val, "press %q: not a key name (%s) or one printable ASCII character", s.Key, strings.Join(KeyNames, ", "))
+	}
+	if f, ok := m["on"]; ok {
+		s.Target = p.selector(f.val)
+	}
+}
+
+// totpStep reads a totp step's field and keys; the flow must be one that
+// may type a TOTP code.
+func (p *parser) totpStep(s *Step, main field, m map[string]field, flow string) {
+	s.Target = p.selector(main.val)
+	if !contains(flowVars[flow], VarTOTP) {
+		p.errorf(main.key, "a TOTP code cannot be used in the %s flow", flow)
+	}
+	if f, ok := m["keys"]; ok {
+		s.Keys = p.boolean(f, "keys")
+	}
+}
+
+// conditionStep reads the condition of a wait_for, expect or if step,
+// an expect's message and an if's branches.
+func (p *parser) conditionStep(s *Step, main field, m map[string]field, flow string) {
+	s.Cond = p.condition(main.val, s.Kind)
+	if s.Kind == StepExpect {
+		if f, ok := m["message"]; ok {
+			s.Message = p.str(f, "message")
+		}
+	}
+	if s.Kind == StepIf {
+		if f, ok := m["then"]; ok {
+			s.Then = p.steps(f.val, flow)
+			if len(s.Then) == 0 {
+				p.errorf(f.val, "then has no steps")
+			}
+		} else {
+			p.errorf(main.key, "if needs then: (and optionally else:)")
+		}
+		if f, ok := m["else"]; ok {
+			s.Else = p.steps(f.val, flow)
+		}
+	}
+}
+
+// frameStep reads a frame step's frame and nested steps.
+func (p *parser) frameStep(s *Step, main field, m map[string]field, flow string) {
+	s.Target = p.selector(main.val)
+	if f, ok := m["steps"]; ok {
+		s.Steps = p.steps(f.val, flow)
+		if len(s.Steps) == 0 {
+			p.errorf(f.val, "frame has no steps")
+		}
+	} else {
+		p.errorf(main.key, "frame needs steps: to run inside the frame")
+	}
+}
+
+// propStep reads a prop step's property and value.
+func (p *parser) propStep(s *Step, main field, m map[string]field, flow string) {
+	s.Target = p.selector(main.val)
+	if f, ok := m["property"]; ok {
+		s.Property = p.str(f, "property")
+		if !validProperty(s.Property) {
+			p.errorf(f.val, "property %q is not a DOM property name", s.Property)
+		}
+	} else {
+		p.errorf(main.key, "prop needs property: (like disabled) and value:")
+	}
+	if f, ok := m["value"]; ok {
+		s.Value = p.text(f.val, f.val.Value, flow, "value", false)
+	} else {
+		p.errorf(main.key, "prop needs value:")
+	}
 }
 
 // text parses a substitution string and checks its variables against the
