@@ -355,117 +355,150 @@ func loopbackOnly(h http.Handler) http.Handler {
 
 func (s *Site) adminHandler() http.Handler {
 	mux := http.NewServeMux()
-	writeJSON := func(w http.ResponseWriter, status int, v any) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		json.NewEncoder(w).Encode(v)
-	}
-	fail := func(w http.ResponseWriter, status int, msg string) {
-		writeJSON(w, status, map[string]string{"error": msg})
-	}
-	mux.HandleFunc("GET /admin/users", func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		out := []UserState{}
-		for _, u := range s.users {
-			out = append(out, s.stateLocked(u))
-		}
-		s.mu.Unlock()
-		slices.SortFunc(out, func(a, b UserState) int { return strings.Compare(a.Name, b.Name) })
-		writeJSON(w, http.StatusOK, out)
-	})
-	mux.HandleFunc("POST /admin/users", func(w http.ResponseWriter, r *http.Request) {
-		var u UserSpec
-		dec := json.NewDecoder(r.Body)
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&u); err != nil {
-			fail(w, http.StatusBadRequest, "bad JSON: "+err.Error())
-			return
-		}
-		if err := s.AddUser(u); err != nil {
-			fail(w, http.StatusConflict, err.Error())
-			return
-		}
-		st, _ := s.User(u.Name)
-		writeJSON(w, http.StatusCreated, st)
-	})
-	mux.HandleFunc("GET /admin/users/{name}", func(w http.ResponseWriter, r *http.Request) {
-		st, ok := s.User(r.PathValue("name"))
-		if !ok {
-			fail(w, http.StatusNotFound, "no such user")
-			return
-		}
-		writeJSON(w, http.StatusOK, st)
-	})
-	mux.HandleFunc("PATCH /admin/users/{name}", func(w http.ResponseWriter, r *http.Request) {
-		var patch struct {
-			Captcha     *bool `json:"captcha"`
-			TrustPrompt *bool `json:"trust_prompt"`
-			TwoStep     *bool `json:"two_step"`
-			Locked      *bool `json:"locked"`
-			Break       *bool `json:"break_login_after_change"`
-		}
-		dec := json.NewDecoder(r.Body)
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&patch); err != nil {
-			fail(w, http.StatusBadRequest, "bad JSON: "+err.Error())
-			return
-		}
-		s.mu.Lock()
-		u, ok := s.users[r.PathValue("name")]
-		if ok {
-			if patch.Captcha != nil {
-				u.Captcha = *patch.Captcha
-			}
-			if patch.TrustPrompt != nil {
-				u.TrustPrompt = *patch.TrustPrompt
-			}
-			if patch.TwoStep != nil {
-				u.TwoStep = *patch.TwoStep
-			}
-			if patch.Locked != nil {
-				u.locked = *patch.Locked
-			}
-			if patch.Break != nil {
-				u.breakAfterChange = *patch.Break
-			}
-		}
-		s.mu.Unlock()
-		if !ok {
-			fail(w, http.StatusNotFound, "no such user")
-			return
-		}
-		st, _ := s.User(r.PathValue("name"))
-		writeJSON(w, http.StatusOK, st)
-	})
+	mux.HandleFunc("GET /admin/users", s.adminListUsers)
+	mux.HandleFunc("POST /admin/users", s.adminAddUser)
+	mux.HandleFunc("GET /admin/users/{name}", s.adminGetUser)
+	mux.HandleFunc("PATCH /admin/users/{name}", s.adminPatchUser)
 	mux.HandleFunc("GET /admin/layout", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"layout": s.Layout()})
 	})
-	mux.HandleFunc("PUT /admin/layout", func(w http.ResponseWriter, r *http.Request) {
-		var body struct {
-			Layout string `json:"layout"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-			fail(w, http.StatusBadRequest, "bad JSON: "+err.Error())
-			return
-		}
-		if err := s.SetLayout(body.Layout); err != nil {
-			fail(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]string{"layout": body.Layout})
-	})
-	mux.HandleFunc("PUT /admin/captcha", func(w http.ResponseWriter, r *http.Request) {
-		var body struct {
-			After int `json:"after"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.After < 0 {
-			fail(w, http.StatusBadRequest, "want {\"after\": N}, N >= 0")
-			return
-		}
-		s.mu.Lock()
-		s.opts.CaptchaAfter = body.After
-		s.mu.Unlock()
-		writeJSON(w, http.StatusOK, map[string]int{"after": body.After})
-	})
+	mux.HandleFunc("PUT /admin/layout", s.adminSetLayout)
+	mux.HandleFunc("PUT /admin/captcha", s.adminSetCaptcha)
 	return mux
+}
+
+// writeJSON answers an admin API request with v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// adminFail answers an admin API request with {"error": msg}.
+func adminFail(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// adminListUsers lists every user's state, by name.
+func (s *Site) adminListUsers(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	out := []UserState{}
+	for _, u := range s.users {
+		out = append(out, s.stateLocked(u))
+	}
+	s.mu.Unlock()
+	slices.SortFunc(out, func(a, b UserState) int { return strings.Compare(a.Name, b.Name) })
+	writeJSON(w, http.StatusOK, out)
+}
+
+// adminAddUser adds the user the body describes.
+func (s *Site) adminAddUser(w http.ResponseWriter, r *http.Request) {
+	var u UserSpec
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&u); err != nil {
+		adminFail(w, http.StatusBadRequest, "bad JSON: "+err.Error())
+		return
+	}
+	if err := s.AddUser(u); err != nil {
+		adminFail(w, http.StatusConflict, err.Error())
+		return
+	}
+	st, _ := s.User(u.Name)
+	writeJSON(w, http.StatusCreated, st)
+}
+
+// adminGetUser reports one user's state.
+func (s *Site) adminGetUser(w http.ResponseWriter, r *http.Request) {
+	st, ok := s.User(r.PathValue("name"))
+	if !ok {
+		adminFail(w, http.StatusNotFound, "no such user")
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// userPatch is what PATCH /admin/users/{name} may change; a field left
+// out stays as it is.
+type userPatch struct {
+	Captcha     *bool `json:"captcha"`
+	TrustPrompt *bool `json:"trust_prompt"`
+	TwoStep     *bool `json:"two_step"`
+	Locked      *bool `json:"locked"`
+	Break       *bool `json:"break_login_after_change"`
+}
+
+// apply sets u's fields that the patch gives; the caller holds the site's
+// lock.
+func (patch userPatch) apply(u *user) {
+	if patch.Captcha != nil {
+		u.Captcha = *patch.Captcha
+	}
+	if patch.TrustPrompt != nil {
+		u.TrustPrompt = *patch.TrustPrompt
+	}
+	if patch.TwoStep != nil {
+		u.TwoStep = *patch.TwoStep
+	}
+	if patch.Locked != nil {
+		u.locked = *patch.Locked
+	}
+	if patch.Break != nil {
+		u.breakAfterChange = *patch.Break
+	}
+}
+
+// adminPatchUser changes a user's challenges and failure modes.
+func (s *Site) adminPatchUser(w http.ResponseWriter, r *http.Request) {
+	var patch userPatch
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&patch); err != nil {
+		adminFail(w, http.StatusBadRequest, "bad JSON: "+err.Error())
+		return
+	}
+	s.mu.Lock()
+	u, ok := s.users[r.PathValue("name")]
+	if ok {
+		patch.apply(u)
+	}
+	s.mu.Unlock()
+	if !ok {
+		adminFail(w, http.StatusNotFound, "no such user")
+		return
+	}
+	st, _ := s.User(r.PathValue("name"))
+	writeJSON(w, http.StatusOK, st)
+}
+
+// adminSetLayout switches the site's layout, "v1" or "v2".
+func (s *Site) adminSetLayout(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Layout string `json:"layout"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		adminFail(w, http.StatusBadRequest, "bad JSON: "+err.Error())
+		return
+	}
+	if err := s.SetLayout(body.Layout); err != nil {
+		adminFail(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"layout": body.Layout})
+}
+
+// adminSetCaptcha sets after how many sign-ins from untrusted browsers a
+// user gets the CAPTCHA (Options.CaptchaAfter).
+func (s *Site) adminSetCaptcha(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		After int `json:"after"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.After < 0 {
+		adminFail(w, http.StatusBadRequest, "want {\"after\": N}, N >= 0")
+		return
+	}
+	s.mu.Lock()
+	s.opts.CaptchaAfter = body.After
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]int{"after": body.After})
 }
