@@ -40,11 +40,9 @@ const liveQuality = 70
 func (s *Server) live(w http.ResponseWriter, r *http.Request) {
 	// Another site's page cannot open the live view with the operator's
 	// cookie (websocket.Accept checks this too; this says so first).
-	if o := r.Header.Get("Origin"); o != "" {
-		if u, err := url.Parse(o); err != nil || !strings.EqualFold(u.Host, r.Host) {
-			writeError(w, http.StatusForbidden, errors.New("cross-origin WebSocket refused"))
-			return
-		}
+	if crossOrigin(r) {
+		writeError(w, http.StatusForbidden, errors.New("cross-origin WebSocket refused"))
+		return
 	}
 	name := r.PathValue("name")
 	h, ok := s.Rotator.Holds.Get(name)
@@ -73,45 +71,11 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request) {
 
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	var mu sync.Mutex // one writer at a time
-	write := func(v any) error {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-		defer wcancel()
-		return c.Write(wctx, websocket.MessageText, b)
-	}
+	write := liveWriter(ctx, c)
 
 	counts := map[string]int{}
 	readDone := make(chan error, 1)
-	go func() {
-		for {
-			_, b, err := c.Read(ctx)
-			if err != nil {
-				readDone <- err
-				return
-			}
-			var in browser.Input
-			if err := json.Unmarshal(b, &in); err != nil {
-				readDone <- fmt.Errorf("bad input message: %w", err)
-				return
-			}
-			ictx, icancel := context.WithTimeout(ctx, 5*time.Second)
-			err = browser.Dispatch(ictx, h.Page(), in)
-			icancel()
-			switch {
-			case err == nil:
-				counts[in.Type]++
-			case !errors.Is(err, browser.ErrBadInput) && ctx.Err() == nil:
-				// CDP errors name the call, never the text typed.
-				s.log().Warn("live input", "account", name, "type", in.Type, "err", err)
-			}
-		}
-	}()
+	go func() { readDone <- s.liveInput(ctx, c, h, name, counts) }()
 	castDone := make(chan error, 1)
 	go func() {
 		castDone <- browser.Screencast(ctx, h.Page(), liveQuality, func(f browser.Frame) error {
@@ -147,4 +111,58 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request) {
 	s.audit(context.WithoutCancel(r.Context()), who, name, "live.close", "succeeded",
 		fmt.Sprintf("run %d; %s; input: %d mouse down, %d keys, %d texts typed or pasted, %d wheel", h.RunID, reason,
 			counts["mousedown"], counts["key"], counts["text"], counts["wheel"]))
+}
+
+// crossOrigin reports whether r comes from another site's page: an Origin
+// header whose host is not this one.
+func crossOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return false
+	}
+	u, err := url.Parse(o)
+	return err != nil || !strings.EqualFold(u.Host, r.Host)
+}
+
+// liveWriter returns what sends v on c as one JSON text message: one
+// writer at a time, each within 10 s.
+func liveWriter(ctx context.Context, c *websocket.Conn) func(v any) error {
+	var mu sync.Mutex
+	return func(v any) error {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+		defer wcancel()
+		return c.Write(wctx, websocket.MessageText, b)
+	}
+}
+
+// liveInput reads the operator's input messages from c and dispatches them
+// to the held page until the connection ends or a message is not input;
+// counts records, per input type, the inputs that reached the page.
+func (s *Server) liveInput(ctx context.Context, c *websocket.Conn, h *rotator.Held, name string, counts map[string]int) error {
+	for {
+		_, b, err := c.Read(ctx)
+		if err != nil {
+			return err
+		}
+		var in browser.Input
+		if err := json.Unmarshal(b, &in); err != nil {
+			return fmt.Errorf("bad input message: %w", err)
+		}
+		ictx, icancel := context.WithTimeout(ctx, 5*time.Second)
+		err = browser.Dispatch(ictx, h.Page(), in)
+		icancel()
+		switch {
+		case err == nil:
+			counts[in.Type]++
+		case !errors.Is(err, browser.ErrBadInput) && ctx.Err() == nil:
+			// CDP errors name the call, never the text typed.
+			s.log().Warn("live input", "account", name, "type", in.Type, "err", err)
+		}
+	}
 }
