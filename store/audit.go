@@ -297,52 +297,12 @@ func (s *Store) CheckAudit(ctx context.Context) (AuditStatus, error) {
 	if found && !head.legacy && !hmac.Equal(head.mac, s.auditHeadMAC(head.count, head.lastID, head.hash)) {
 		return st, &AuditBroken{Problem: "head record was altered (its MAC does not hold)"}
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, at, actor, account, action, outcome, detail, hash FROM audit_log ORDER BY id`)
+	c, err := s.walkAudit(ctx, found, head.lastID)
+	st.Entries = c.n
 	if err != nil {
-		return st, fmt.Errorf("read audit log: %w", err)
-	}
-	defer rows.Close()
-	var (
-		prev     []byte
-		lastID   int64
-		n        int
-		headHash []byte // the hash of the entry the head names
-		// sealedByThis: an entry was written by this version, which
-		// always writes a sealed head with it.
-		sealedByThis bool
-	)
-	for rows.Next() {
-		var e AuditEvent
-		var at int64
-		var h []byte
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Account, &e.Action, &e.Outcome, &e.Detail, &h); err != nil {
-			return st, fmt.Errorf("read audit log: %w", err)
-		}
-		e.At = time.UnixMilli(at)
-		if e.ID != lastID+1 {
-			return st, &AuditBroken{ID: lastID + 1, Problem: "was removed"}
-		}
-		if h == nil {
-			return st, &AuditBroken{ID: e.ID, Problem: "was not written by rotator (no seal)"}
-		}
-		switch {
-		case hmac.Equal(h, s.auditMAC(prev, e)):
-			sealedByThis = true
-		case hmac.Equal(h, s.auditMACv1(prev, e)):
-		default:
-			return st, &AuditBroken{ID: e.ID, Problem: "was altered"}
-		}
-		if found && e.ID == head.lastID {
-			headHash = h
-		}
-		prev, lastID = h, e.ID
-		n++
-		st.Entries = n
-	}
-	if err := rows.Err(); err != nil {
 		return st, err
 	}
-	rows.Close()
+	n, lastID := c.n, c.lastID
 	switch {
 	case !found && n > 0:
 		return st, &AuditBroken{Problem: fmt.Sprintf("head record was removed (%d entries remain; entries after them may have been removed too)", n)}
@@ -352,9 +312,9 @@ func (s *Store) CheckAudit(ctx context.Context) (AuditStatus, error) {
 		// An empty vault from before sealed heads: record one.
 	case head.lastID > lastID:
 		return st, &AuditBroken{ID: lastID + 1, Problem: fmt.Sprintf("and the %d entries after it were removed", head.lastID-lastID-1)}
-	case !bytes.Equal(headHash, head.hash):
+	case !bytes.Equal(c.headHash, head.hash):
 		return st, &AuditBroken{ID: head.lastID, Problem: "was altered (it differs from the recorded head)"}
-	case head.legacy && sealedByThis:
+	case head.legacy && c.sealedByThis:
 		return st, &AuditBroken{Problem: "head record is unsealed although this vault had a sealed one: it was replaced (or an older rotator wrote to this vault)"}
 	case head.legacy:
 		// The previous version's head holds: seal it.
@@ -365,9 +325,62 @@ func (s *Store) CheckAudit(ctx context.Context) (AuditStatus, error) {
 	default:
 		return st, nil
 	}
-	recorded, err := s.recordAuditHead(ctx, raw, found, int64(n), lastID, prev)
+	recorded, err := s.recordAuditHead(ctx, raw, found, int64(n), lastID, c.last)
 	st.HeadRecorded = recorded
 	return st, err
+}
+
+// auditChain is what a walk of the audit log found.
+type auditChain struct {
+	n      int
+	lastID int64
+	last   []byte // the last entry's hash
+	// headHash is the hash of the entry the recorded head names.
+	headHash []byte
+	// sealedByThis: an entry was written by this version, which always
+	// writes a sealed head with it.
+	sealedByThis bool
+}
+
+// walkAudit reads the audit log in order and checks that no entry is
+// missing and that each entry's seal holds over the one before; headID is
+// the entry the recorded head names, when found. On an error, the chain
+// holds the entries checked until then.
+func (s *Store) walkAudit(ctx context.Context, found bool, headID int64) (auditChain, error) {
+	var c auditChain
+	rows, err := s.db.QueryContext(ctx, `SELECT id, at, actor, account, action, outcome, detail, hash FROM audit_log ORDER BY id`)
+	if err != nil {
+		return c, fmt.Errorf("read audit log: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e AuditEvent
+		var at int64
+		var h []byte
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Account, &e.Action, &e.Outcome, &e.Detail, &h); err != nil {
+			return c, fmt.Errorf("read audit log: %w", err)
+		}
+		e.At = time.UnixMilli(at)
+		if e.ID != c.lastID+1 {
+			return c, &AuditBroken{ID: c.lastID + 1, Problem: "was removed"}
+		}
+		if h == nil {
+			return c, &AuditBroken{ID: e.ID, Problem: "was not written by rotator (no seal)"}
+		}
+		switch {
+		case hmac.Equal(h, s.auditMAC(c.last, e)):
+			c.sealedByThis = true
+		case hmac.Equal(h, s.auditMACv1(c.last, e)):
+		default:
+			return c, &AuditBroken{ID: e.ID, Problem: "was altered"}
+		}
+		if found && e.ID == headID {
+			c.headHash = h
+		}
+		c.last, c.lastID = h, e.ID
+		c.n++
+	}
+	return c, rows.Err()
 }
 
 // recordAuditHead seals the head of a chain just verified, unless the log
