@@ -329,10 +329,7 @@ func (c *segConv) startAt(line int, raw string) {
 
 func (c *segConv) jscript(line int, code string) {
 	sel, call, ok := jqCall(code)
-	val, isVal := "", false
-	if v, found := strings.CutPrefix(call, ".val("); found && strings.HasSuffix(v, ")") {
-		val, isVal = quoted(strings.TrimSuffix(v, ")"))
-	}
+	val, isVal := jqVal(call)
 	switch {
 	case ok && call == ".click()":
 		c.note(line, false, "jscript %s read as a JavaScript click on %s", code, sel)
