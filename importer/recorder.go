@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -62,12 +63,20 @@ func hints(s string, words []string) bool {
 	return slices.ContainsFunc(words, func(w string) bool { return strings.Contains(s, w) })
 }
 
-// totpField: a TOTP hint, or the word "code" on its own.
+var (
+	// hintSeparatorRE joins words for the TOTP hints: "one-time",
+	// "one_time", "one time" and "one.time" all read "onetime".
+	hintSeparatorRE = regexp.MustCompile(`[-_ .]`)
+	// codeWordRE is "code" as a word of its own: not inside a longer run
+	// of lower-case letters and digits ("code", "#code", "otp-code", but
+	// not "postcode" or "code2").
+	codeWordRE = regexp.MustCompile(`(?:^|[^a-z0-9])code(?:[^a-z0-9]|$)`)
+)
+
+// totpField: a TOTP hint, or the word "code" on its own, in s (lower
+// case).
 func totpField(s string) bool {
-	if hints(strings.NewReplacer("-", "", "_", "", " ", "", ".", "").Replace(s), totpHints) {
-		return true
-	}
-	return slices.Contains(strings.FieldsFunc(s, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9') }), "code")
+	return hints(hintSeparatorRE.ReplaceAllString(s, ""), totpHints) || codeWordRE.MatchString(s)
 }
 
 // Recorder converts a Chrome DevTools Recorder export. Typed values are
