@@ -9,6 +9,7 @@ package importer
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -109,10 +110,12 @@ var flowOrder = []string{templates.FlowLogin, templates.FlowChange, templates.Fl
 
 func (d *doc) render() ([]byte, error) {
 	root := &yaml.Node{Kind: yaml.MappingNode, HeadComment: d.headComment}
-	kv := func(k string, v any) {
+	// kv adds a key and its value, and returns the value's node.
+	kv := func(k string, v any) *yaml.Node {
 		var vn yaml.Node
 		vn.Encode(v)
 		root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k}, &vn)
+		return &vn
 	}
 	kv("name", d.name)
 	kv("description", d.description)
@@ -121,8 +124,7 @@ func (d *doc) render() ([]byte, error) {
 		kv("user_agent", d.userAgent)
 	}
 	if d.viewport[0] > 0 {
-		kv("viewport", map[string]int{"width": d.viewport[0], "height": d.viewport[1]})
-		root.Content[len(root.Content)-1].Style = yaml.FlowStyle
+		kv("viewport", map[string]int{"width": d.viewport[0], "height": d.viewport[1]}).Style = yaml.FlowStyle
 	}
 	if d.stepTimeout != "" || d.runTimeout != "" {
 		tm := map[string]string{}
@@ -132,8 +134,7 @@ func (d *doc) render() ([]byte, error) {
 		if d.runTimeout != "" {
 			tm["run"] = d.runTimeout
 		}
-		kv("timeouts", tm)
-		root.Content[len(root.Content)-1].Style = yaml.FlowStyle
+		kv("timeouts", tm).Style = yaml.FlowStyle
 	}
 	if len(d.params) > 0 {
 		names := make([]string, 0, len(d.params))
@@ -194,18 +195,15 @@ func (d *doc) result(notes []Note) (*Result, error) {
 	return &Result{YAML: y, Notes: notes}, nil
 }
 
-// safeName makes a template name (lower case, digits, . _ -).
+// notInNameRE is what a template name may not hold: anything but lower-case
+// ASCII letters, digits, '.', '_' and '-'.
+var notInNameRE = regexp.MustCompile(`[^a-z0-9._-]`)
+
+// safeName makes a template name (lower case, digits, . _ -): spaces
+// become '-', other characters go.
 func safeName(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(s) {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
-			b.WriteRune(r)
-		case r == ' ':
-			b.WriteRune('-')
-		}
-	}
-	out := strings.Trim(b.String(), "-._")
+	out := notInNameRE.ReplaceAllString(strings.ReplaceAll(strings.ToLower(s), " ", "-"), "")
+	out = strings.Trim(out, "-._")
 	if out == "" {
 		return "imported"
 	}
