@@ -212,19 +212,7 @@ func (c *recConv) step(n int, s recStep) {
 			c.d.viewport = [2]int{s.Width, s.Height}
 		}
 	case "navigate":
-		u, err := weburl.Parse(s.URL)
-		if err != nil {
-			c.note(n, true, "navigate to %q: not an http or https URL; not imported", s.URL)
-			return
-		}
-		target := s.URL
-		if c.d.baseURL == "" {
-			c.d.baseURL = u.Scheme + "://" + u.Host + "/"
-		}
-		if strings.HasPrefix(s.URL, c.d.baseURL) {
-			target = "/" + strings.TrimPrefix(s.URL, c.d.baseURL)
-		}
-		c.add(recStepOut{step: step{kind: "goto", arg: target, line: n}, index: n})
+		c.navigate(n, s)
 	case "click", "doubleClick":
 		sels := c.selectors(n, s.Selectors)
 		if len(sels) == 0 {
@@ -237,32 +225,7 @@ func (c *recConv) step(n int, s recStep) {
 		c.add(recStepOut{step: step{kind: "click", arg: target(sels), line: n}, submit: true, index: n})
 		c.passwords = 0
 	case "change":
-		sels := c.selectors(n, s.Selectors)
-		if len(sels) == 0 {
-			c.note(n, true, "change without a usable selector: not imported")
-			return
-		}
-		role := c.role(sels, s.Value)
-		st := recStepOut{role: role, index: n}
-		switch role {
-		case "totp":
-			st.step = step{kind: "totp", arg: target(sels), line: n}
-			c.note(n, true, "%s: typed value replaced by a fresh TOTP code; check this is the one-time-code field", sels[0])
-		case "":
-			// Not a credential by its looks: the recorded value is kept (a
-			// select, a search box), unless it looks like a secret.
-			if looksSecret(s.Value) {
-				st.step = step{kind: "fill", arg: target(sels), line: n, extra: [][2]any{{"value", "{{ password }}"}}}
-				c.note(n, true, "%s: the typed value looks like a password and was not copied: the field got {{ password }}; change it to {{ new_password }} if it takes the new one", sels[0])
-				break
-			}
-			st.step = step{kind: "fill", arg: target(sels), line: n, extra: [][2]any{{"value", s.Value}}}
-			c.note(n, true, "%s: not recognised as a username, password or code field: the recorded value %q is kept; replace it with {{ username }}, {{ password }}, {{ new_password }} or {{ totp }} if it is one", sels[0], s.Value)
-		default:
-			st.step = step{kind: "fill", arg: target(sels), line: n, extra: [][2]any{{"value", "{{ " + role + " }}"}}}
-			c.note(n, true, "%s: typed value replaced by {{ %s }}; check it", sels[0], role)
-		}
-		c.add(st)
+		c.change(n, s)
 	case "keyDown":
 		k := s.Key
 		if k == "Enter" {
@@ -276,22 +239,7 @@ func (c *recConv) step(n int, s recStep) {
 	case "keyUp":
 		// The keyDown made the key press.
 	case "waitForElement":
-		sels := c.selectors(n, s.Selectors)
-		if len(sels) == 0 {
-			c.note(n, true, "waitForElement without a usable selector: not imported")
-			return
-		}
-		cond := "visible"
-		if s.Visible != nil && !*s.Visible {
-			cond = "hidden"
-		}
-		if s.Count != nil && *s.Count == 0 {
-			cond = "hidden"
-		}
-		c.add(recStepOut{step: step{kind: "wait_for", condKey: cond, condVal: sels[0], line: n}, index: n})
-		if len(sels) > 1 {
-			c.note(n, false, "waitForElement: waits for the first selector %s only", sels[0])
-		}
+		c.waitForElement(n, s)
 	case "waitForExpression":
 		c.note(n, false, "waitForExpression imported as an eval step that polls the expression for up to 10 s")
 		c.add(recStepOut{step: step{kind: "eval", line: n, arg: "return new Promise((ok, fail) => { const t0 = Date.now(); const f = () => { let v = false; try { v = (" +
@@ -302,6 +250,77 @@ func (c *recConv) step(n int, s recStep) {
 		c.note(n, true, "%s: not supported; left out", s.Type)
 	default:
 		c.note(n, true, "unknown step type %q: left out", s.Type)
+	}
+}
+
+// navigate maps a navigate step to a goto; the first one sets the base URL,
+// and URLs under it become paths.
+func (c *recConv) navigate(n int, s recStep) {
+	u, err := weburl.Parse(s.URL)
+	if err != nil {
+		c.note(n, true, "navigate to %q: not an http or https URL; not imported", s.URL)
+		return
+	}
+	target := s.URL
+	if c.d.baseURL == "" {
+		c.d.baseURL = u.Scheme + "://" + u.Host + "/"
+	}
+	if strings.HasPrefix(s.URL, c.d.baseURL) {
+		target = "/" + strings.TrimPrefix(s.URL, c.d.baseURL)
+	}
+	c.add(recStepOut{step: step{kind: "goto", arg: target, line: n}, index: n})
+}
+
+// change maps typing into a field to a fill (or totp) step whose value is
+// the variable the field's role says, never the typed value of a
+// credential.
+func (c *recConv) change(n int, s recStep) {
+	sels := c.selectors(n, s.Selectors)
+	if len(sels) == 0 {
+		c.note(n, true, "change without a usable selector: not imported")
+		return
+	}
+	role := c.role(sels, s.Value)
+	st := recStepOut{role: role, index: n}
+	switch role {
+	case "totp":
+		st.step = step{kind: "totp", arg: target(sels), line: n}
+		c.note(n, true, "%s: typed value replaced by a fresh TOTP code; check this is the one-time-code field", sels[0])
+	case "":
+		// Not a credential by its looks: the recorded value is kept (a
+		// select, a search box), unless it looks like a secret.
+		if looksSecret(s.Value) {
+			st.step = step{kind: "fill", arg: target(sels), line: n, extra: [][2]any{{"value", "{{ password }}"}}}
+			c.note(n, true, "%s: the typed value looks like a password and was not copied: the field got {{ password }}; change it to {{ new_password }} if it takes the new one", sels[0])
+			break
+		}
+		st.step = step{kind: "fill", arg: target(sels), line: n, extra: [][2]any{{"value", s.Value}}}
+		c.note(n, true, "%s: not recognised as a username, password or code field: the recorded value %q is kept; replace it with {{ username }}, {{ password }}, {{ new_password }} or {{ totp }} if it is one", sels[0], s.Value)
+	default:
+		st.step = step{kind: "fill", arg: target(sels), line: n, extra: [][2]any{{"value", "{{ " + role + " }}"}}}
+		c.note(n, true, "%s: typed value replaced by {{ %s }}; check it", sels[0], role)
+	}
+	c.add(st)
+}
+
+// waitForElement maps to a wait_for the first selector becoming visible,
+// or hidden when the step waits for it to go.
+func (c *recConv) waitForElement(n int, s recStep) {
+	sels := c.selectors(n, s.Selectors)
+	if len(sels) == 0 {
+		c.note(n, true, "waitForElement without a usable selector: not imported")
+		return
+	}
+	cond := "visible"
+	if s.Visible != nil && !*s.Visible {
+		cond = "hidden"
+	}
+	if s.Count != nil && *s.Count == 0 {
+		cond = "hidden"
+	}
+	c.add(recStepOut{step: step{kind: "wait_for", condKey: cond, condVal: sels[0], line: n}, index: n})
+	if len(sels) > 1 {
+		c.note(n, false, "waitForElement: waits for the first selector %s only", sels[0])
 	}
 }
 
