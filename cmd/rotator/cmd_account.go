@@ -311,42 +311,55 @@ func runAccountShow(ctx context.Context, a *app, opts accountShowOptions) error 
 		return err
 	}
 	for _, c := range cands {
-		what := "stored, not known to be sent: the next rotation submits it"
-		switch c.State {
-		case store.CandidateSubmitted:
-			what = "submitted: recovery probes it first"
-		case store.CandidateRefused:
-			what = "refused by the page: never submitted again; recovery probes it after the current password"
-		}
-		if opts.reveal {
-			what = c.Password.Reveal() + " (" + what + ")"
-		}
-		row(fmt.Sprintf("candidate #%d", c.Seq), fmt.Sprintf("%s, since %s", what, formatTime(c.CreatedAt)))
+		row(fmt.Sprintf("candidate #%d", c.Seq), fmt.Sprintf("%s, since %s", candidateText(c, opts.reveal), formatTime(c.CreatedAt)))
 	}
-	if t := acct.TOTP; t != nil {
-		minV := t.MinValidity
-		if minV == 0 {
-			minV = cfg.TOTP.MinValidity
-		}
-		row("TOTP", fmt.Sprintf("yes: %s, %d digits, %v period, minimum validity %v", t.Key.Algorithm, t.Key.Digits, t.Key.Period, minV))
-		if t.Key.Issuer != "" || t.Key.Label != "" {
-			row("TOTP issuer/label", orDash(t.Key.Issuer, "-")+" / "+orDash(t.Key.Label, "-"))
-		}
-		if opts.reveal {
-			k := t.Key
-			if k.Label == "" {
-				k.Label = acct.Username
-			}
-			row("TOTP secret", k.Secret.Reveal())
-			row("TOTP URI", k.URI().Reveal())
-		}
-	} else {
-		row("TOTP", "no")
-	}
+	totpRows(row, acct, cfg.TOTP.MinValidity, opts.reveal)
 	row("previous passwords", fmt.Sprint(len(history)))
 	row("last change", formatTime(acct.LastChange))
 	row("created", formatTime(acct.CreatedAt))
 	return w.Flush()
+}
+
+// candidateText says what a candidate password is to the rotation; with
+// reveal, it shows the password too.
+func candidateText(c store.Candidate, reveal bool) string {
+	what := "stored, not known to be sent: the next rotation submits it"
+	switch c.State {
+	case store.CandidateSubmitted:
+		what = "submitted: recovery probes it first"
+	case store.CandidateRefused:
+		what = "refused by the page: never submitted again; recovery probes it after the current password"
+	}
+	if reveal {
+		what = c.Password.Reveal() + " (" + what + ")"
+	}
+	return what
+}
+
+// totpRows shows the account's TOTP settings (defaultMin is the
+// configuration's minimum validity); with reveal, its secret and URI too.
+func totpRows(row func(k, v string), acct store.Account, defaultMin time.Duration, reveal bool) {
+	t := acct.TOTP
+	if t == nil {
+		row("TOTP", "no")
+		return
+	}
+	minV := t.MinValidity
+	if minV == 0 {
+		minV = defaultMin
+	}
+	row("TOTP", fmt.Sprintf("yes: %s, %d digits, %v period, minimum validity %v", t.Key.Algorithm, t.Key.Digits, t.Key.Period, minV))
+	if t.Key.Issuer != "" || t.Key.Label != "" {
+		row("TOTP issuer/label", orDash(t.Key.Issuer, "-")+" / "+orDash(t.Key.Label, "-"))
+	}
+	if reveal {
+		k := t.Key
+		if k.Label == "" {
+			k.Label = acct.Username
+		}
+		row("TOTP secret", k.Secret.Reveal())
+		row("TOTP URI", k.URI().Reveal())
+	}
 }
 
 func orDash(s, dflt string) string {
