@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
 
 	"github.com/rotator-pam/rotator/internal/weburl"
@@ -47,23 +46,16 @@ type recStepOut struct {
 	index  int
 }
 
-// Words that say what a field is, looked for in its selectors.
+// Words that say what a field is, looked for anywhere in its selectors
+// (lower case).
 var (
-	passHints = []string{"pass", "pwd", "secret"}
-	curHints  = []string{"current", "old", "existing"}
-	newHints  = []string{"new", "confirm", "repeat", "again", "retype", "verify"}
-	userHints = []string{"user", "login", "email", "e-mail", "account", "identifier", "session_key"}
-	// TOTP hints are looked for with separators removed: "one-time",
-	// "one_time" and "onetime" are one hint.
-	totpHints = []string{"otp", "2fa", "mfa", "onetime", "verificationcode", "authcode", "securitycode", "approvalscode", "pin"}
-)
-
-// hints reports whether s holds any of the words.
-func hints(s string, words []string) bool {
-	return slices.ContainsFunc(words, func(w string) bool { return strings.Contains(s, w) })
-}
-
-var (
+	passHintRE = regexp.MustCompile(`pass|pwd|secret`)
+	curHintRE  = regexp.MustCompile(`current|old|existing`)
+	newHintRE  = regexp.MustCompile(`new|confirm|repeat|again|retype|verify`)
+	userHintRE = regexp.MustCompile(`user|login|email|e-mail|account|identifier|session_key`)
+	// totpHintRE is looked for with separators removed (hintSeparatorRE):
+	// "one-time", "one_time" and "onetime" are one hint.
+	totpHintRE = regexp.MustCompile(`otp|2fa|mfa|onetime|verificationcode|authcode|securitycode|approvalscode|pin`)
 	// hintSeparatorRE joins words for the TOTP hints: "one-time",
 	// "one_time", "one time" and "one.time" all read "onetime".
 	hintSeparatorRE = regexp.MustCompile(`[-_ .]`)
@@ -76,7 +68,7 @@ var (
 // totpField: a TOTP hint, or the word "code" on its own, in s (lower
 // case).
 func totpField(s string) bool {
-	return hints(hintSeparatorRE.ReplaceAllString(s, ""), totpHints) || codeWordRE.MatchString(s)
+	return totpHintRE.MatchString(hintSeparatorRE.ReplaceAllString(s, "")) || codeWordRE.MatchString(s)
 }
 
 // Recorder converts a Chrome DevTools Recorder export. Typed values are
@@ -184,12 +176,12 @@ func target(sels []string) any {
 func (c *recConv) role(sels []string, value string) string {
 	all := strings.ToLower(strings.Join(sels, " "))
 	switch {
-	case hints(all, passHints):
+	case passHintRE.MatchString(all):
 		c.passwords++
 		switch {
-		case hints(all, curHints):
+		case curHintRE.MatchString(all):
 			return "password"
-		case hints(all, newHints):
+		case newHintRE.MatchString(all):
 			return "new_password"
 		case c.passwords >= 2:
 			return "new_password"
@@ -197,7 +189,7 @@ func (c *recConv) role(sels []string, value string) string {
 		return "password"
 	case totpField(all) || (len(value) >= 6 && len(value) <= 8 && strings.Trim(value, "0123456789") == ""):
 		return "totp"
-	case hints(all, userHints):
+	case userHintRE.MatchString(all):
 		return "username"
 	}
 	return ""

@@ -106,8 +106,6 @@ type doc struct {
 // so the flow stops with its message until a person writes the flow.
 const noLogoutSelector = "#rotator-import-add-a-logout-flow"
 
-var flowOrder = []string{templates.FlowLogin, templates.FlowChange, templates.FlowLogout, templates.FlowVerify}
-
 func (d *doc) render() ([]byte, error) {
 	root := &yaml.Node{Kind: yaml.MappingNode, HeadComment: d.headComment}
 	// kv adds a key and its value, and returns the value's node.
@@ -152,7 +150,7 @@ func (d *doc) render() ([]byte, error) {
 		root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "params"}, pm)
 	}
 	flows := &yaml.Node{Kind: yaml.MappingNode}
-	for _, f := range flowOrder {
+	for _, f := range []string{templates.FlowLogin, templates.FlowChange, templates.FlowLogout, templates.FlowVerify} {
 		steps, ok := d.flows[f]
 		if !ok {
 			continue
