@@ -32,18 +32,32 @@ type Note struct {
 }
 
 func (n Note) String() string {
-	level := "note"
-	if n.Warning {
-		level = "warning"
-	}
 	if n.Line == 0 {
-		return level + ": " + n.Msg
+		return n.level() + ": " + n.Msg
 	}
 	unit := "line"
 	if n.Step {
 		unit = "step"
 	}
-	return fmt.Sprintf("%s %d: %s: %s", unit, n.Line, level, n.Msg)
+	return fmt.Sprintf("%s %d: %s: %s", unit, n.Line, n.level(), n.Msg)
+}
+
+// In is the note as said of the source file: "file:12: warning: ..." for
+// a source line, as compilers write it so that editors jump to it; "file:
+// step 3: note: ..." for a Recorder step, "file: warning: ..." for the
+// whole file.
+func (n Note) In(file string) string {
+	if n.Line > 0 && !n.Step {
+		return fmt.Sprintf("%s:%d: %s: %s", file, n.Line, n.level(), n.Msg)
+	}
+	return file + ": " + n.String()
+}
+
+func (n Note) level() string {
+	if n.Warning {
+		return "warning"
+	}
+	return "note"
 }
 
 // Result is an imported template.

@@ -16,3 +16,22 @@ func TestSafeName(t *testing.T) {
 		}
 	}
 }
+
+func TestNoteIn(t *testing.T) {
+	for _, c := range []struct {
+		n       Note
+		str, in string
+	}{
+		{Note{Line: 12, Warning: true, Msg: "m"}, "line 12: warning: m", "f.psc:12: warning: m"},
+		{Note{Line: 3, Step: true, Msg: "m"}, "step 3: note: m", "f.psc: step 3: note: m"},
+		{Note{Warning: true, Msg: "m"}, "warning: m", "f.psc: warning: m"},
+		{Note{Msg: "m"}, "note: m", "f.psc: note: m"},
+	} {
+		if got := c.n.String(); got != c.str {
+			t.Errorf("String() = %q, want %q", got, c.str)
+		}
+		if got := c.n.In("f.psc"); got != c.in {
+			t.Errorf("In() = %q, want %q", got, c.in)
+		}
+	}
+}
