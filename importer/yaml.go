@@ -5,6 +5,9 @@
 // reported with the source's line (or step) number and what to do: it is
 // never dropped silently. The YAML it writes passes `rotator template
 // validate`; the notes say what a person must still check.
+//
+// [Suggest] turns the fields the browser's detector finds on a page into a
+// template fragment, for `rotator template suggest`.
 package importer
 
 import (
