@@ -1,103 +1,78 @@
 package importer
 
-import "strings"
+import (
+	"regexp"
+	"strings"
+)
 
 // senhasegura's templates are jQuery-flavoured text; these read the few
-// shapes they use, by hand.
+// shapes they use, each with one pattern.
 
-// replacePlaceholders replaces each [#NAME#] (NAME of letters, digits and
-// '_') with f(NAME).
+// placeholderRE is a senhasegura placeholder, [#NAME#], NAME being letters,
+// digits and '_' (group 1).
+var placeholderRE = regexp.MustCompile(`\[#(\w+)#\]`)
+
+// replacePlaceholders replaces each [#NAME#] with f(NAME). A [# ... #] whose
+// inside is not such a name ("[#bad name#]") is left as it is.
 func replacePlaceholders(s string, f func(name string) string) string {
-	var b strings.Builder
-	for {
-		i := strings.Index(s, "[#")
-		if i < 0 {
-			break
-		}
-		j := strings.Index(s[i+2:], "#]")
-		if j < 0 {
-			break
-		}
-		name := s[i+2 : i+2+j]
-		if !placeholderName(name) {
-			b.WriteString(s[:i+2])
-			s = s[i+2:]
-			continue
-		}
-		b.WriteString(s[:i])
-		b.WriteString(f(name))
-		s = s[i+2+j+2:]
-	}
-	b.WriteString(s)
-	return b.String()
-}
-
-func placeholderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_') {
-			return false
-		}
-	}
-	return true
+	return placeholderRE.ReplaceAllStringFunc(s, func(m string) string {
+		return f(placeholderRE.FindStringSubmatch(m)[1])
+	})
 }
 
 // hasPlaceholder reports whether s holds a [#NAME#].
-func hasPlaceholder(s string) bool {
-	found := false
-	replacePlaceholders(s, func(string) string { found = true; return "" })
-	return found
-}
+func hasPlaceholder(s string) bool { return placeholderRE.MatchString(s) }
 
-// jqueryPseudos have no CSS equivalent.
-var jqueryPseudos = []string{"eq", "gt", "lt", "first", "last", "even", "odd", "visible", "hidden"}
+// jqueryPseudoRE is a jQuery-only pseudo-class, which has no CSS
+// equivalent: the name (group "pseudo"), then its arguments up to the first
+// ')' (group "args"), or else the end of the selector or a character that
+// cannot continue the name. So ":first-child" and ":lastly" are CSS (or
+// nothing jQuery knows) and do not match; ":eq(" with no ')' matches as
+// ":eq" alone.
+var jqueryPseudoRE = regexp.MustCompile(`(?P<pseudo>:(?:eq|gt|lt|first|last|even|odd|visible|hidden))(?:(?P<args>\([^)]*\))|$|[^a-z-])`)
 
 // cutJQueryPseudo removes the first jQuery-only pseudo-class (":eq(1)",
 // ":visible") from sel; it leaves CSS ones (":first-child") alone.
 func cutJQueryPseudo(sel string) (rest, cut string) {
-	for i := 0; i < len(sel); i++ {
-		if sel[i] != ':' {
-			continue
-		}
-		for _, p := range jqueryPseudos {
-			end := i + 1 + len(p)
-			if !strings.HasPrefix(sel[i+1:], p) {
-				continue
-			}
-			if end < len(sel) && sel[end] == '(' {
-				if k := strings.IndexByte(sel[end:], ')'); k >= 0 {
-					end += k + 1
-				}
-			} else if end < len(sel) && (sel[end] == '-' || sel[end] >= 'a' && sel[end] <= 'z') {
-				continue // :first-child, :lastly
-			}
-			return sel[:i] + sel[end:], sel[i:end]
-		}
+	m := jqueryPseudoRE.FindStringSubmatchIndex(sel)
+	if m == nil {
+		return sel, ""
 	}
-	return sel, ""
+	start, end := m[2], m[3] // the pseudo-class's name
+	if m[4] >= 0 {
+		end = m[5] // and its arguments
+	}
+	return sel[:start] + sel[end:], sel[start:end]
 }
 
-// jqCall reads `$('SEL')` followed by an optional call and ';', as
-// senhasegura's jscript lines write them: it returns SEL and what follows
-// the $(...) without the final ';'.
+// jqCallRE is `$('SEL')` or `$("SEL")` (SEL, up to the first quote that
+// closes the call, in group 1 or 2) and what follows (group 3), as
+// senhasegura's jscript lines write them.
+var jqCallRE = regexp.MustCompile(`(?s)^\$\((?:'(.*?)'|"(.*?)")\)(.*)$`)
+
+// jqCall reads `$('SEL')` followed by an optional call and ';': it returns
+// SEL, never empty, and what follows the $(...) without the final ';'.
 func jqCall(code string) (sel, call string, ok bool) {
-	code = strings.TrimSuffix(strings.TrimSpace(code), ";")
-	if len(code) < 5 || !strings.HasPrefix(code, "$(") || (code[2] != '\'' && code[2] != '"') {
+	m := jqCallRE.FindStringSubmatch(strings.TrimSuffix(strings.TrimSpace(code), ";"))
+	if m == nil {
 		return "", "", false
 	}
-	end := strings.Index(code[3:], string(code[2])+")")
-	if end <= 0 {
+	sel = m[1] + m[2] // one of them is empty
+	if sel == "" {
 		return "", "", false
 	}
-	return code[3 : 3+end], code[3+end+2:], true
+	return sel, m[3], true
 }
 
-// quoted reads a string literal in ' or ".
-func quoted(s string) (string, bool) {
-	if len(s) < 2 || (s[0] != '\'' && s[0] != '"') || s[len(s)-1] != s[0] {
+// jqValRE is a call of .val('V') or .val("V") (V, to the last quote, in
+// group 1 or 2).
+var jqValRE = regexp.MustCompile(`(?s)^\.val\((?:'(.*)'|"(.*)")\)$`)
+
+// jqVal reads the value of a .val('V') call.
+func jqVal(call string) (string, bool) {
+	m := jqValRE.FindStringSubmatch(call)
+	if m == nil {
 		return "", false
 	}
-	return s[1 : len(s)-1], true
+	return m[1] + m[2], true
 }

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
+	"regexp"
 	"strings"
 
 	"github.com/rotator-pam/rotator/internal/weburl"
@@ -46,28 +46,29 @@ type recStepOut struct {
 	index  int
 }
 
-// Words that say what a field is, looked for in its selectors.
+// Words that say what a field is, looked for anywhere in its selectors
+// (lower case).
 var (
-	passHints = []string{"pass", "pwd", "secret"}
-	curHints  = []string{"current", "old", "existing"}
-	newHints  = []string{"new", "confirm", "repeat", "again", "retype", "verify"}
-	userHints = []string{"user", "login", "email", "e-mail", "account", "identifier", "session_key"}
-	// TOTP hints are looked for with separators removed: "one-time",
-	// "one_time" and "onetime" are one hint.
-	totpHints = []string{"otp", "2fa", "mfa", "onetime", "verificationcode", "authcode", "securitycode", "approvalscode", "pin"}
+	passHintRE = regexp.MustCompile(`pass|pwd|secret`)
+	curHintRE  = regexp.MustCompile(`current|old|existing`)
+	newHintRE  = regexp.MustCompile(`new|confirm|repeat|again|retype|verify`)
+	userHintRE = regexp.MustCompile(`user|login|email|e-mail|account|identifier|session_key`)
+	// totpHintRE is looked for with separators removed (hintSeparatorRE):
+	// "one-time", "one_time" and "onetime" are one hint.
+	totpHintRE = regexp.MustCompile(`otp|2fa|mfa|onetime|verificationcode|authcode|securitycode|approvalscode|pin`)
+	// hintSeparatorRE joins words for the TOTP hints: "one-time",
+	// "one_time", "one time" and "one.time" all read "onetime".
+	hintSeparatorRE = regexp.MustCompile(`[-_ .]`)
+	// codeWordRE is "code" as a word of its own: not inside a longer run
+	// of lower-case letters and digits ("code", "#code", "otp-code", but
+	// not "postcode" or "code2").
+	codeWordRE = regexp.MustCompile(`(?:^|[^a-z0-9])code(?:[^a-z0-9]|$)`)
 )
 
-// hints reports whether s holds any of the words.
-func hints(s string, words []string) bool {
-	return slices.ContainsFunc(words, func(w string) bool { return strings.Contains(s, w) })
-}
-
-// totpField: a TOTP hint, or the word "code" on its own.
+// totpField: a TOTP hint, or the word "code" on its own, in s (lower
+// case).
 func totpField(s string) bool {
-	if hints(strings.NewReplacer("-", "", "_", "", " ", "", ".", "").Replace(s), totpHints) {
-		return true
-	}
-	return slices.Contains(strings.FieldsFunc(s, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9') }), "code")
+	return totpHintRE.MatchString(hintSeparatorRE.ReplaceAllString(s, "")) || codeWordRE.MatchString(s)
 }
 
 // Recorder converts a Chrome DevTools Recorder export. Typed values are
@@ -175,12 +176,12 @@ func target(sels []string) any {
 func (c *recConv) role(sels []string, value string) string {
 	all := strings.ToLower(strings.Join(sels, " "))
 	switch {
-	case hints(all, passHints):
+	case passHintRE.MatchString(all):
 		c.passwords++
 		switch {
-		case hints(all, curHints):
+		case curHintRE.MatchString(all):
 			return "password"
-		case hints(all, newHints):
+		case newHintRE.MatchString(all):
 			return "new_password"
 		case c.passwords >= 2:
 			return "new_password"
@@ -188,7 +189,7 @@ func (c *recConv) role(sels []string, value string) string {
 		return "password"
 	case totpField(all) || (len(value) >= 6 && len(value) <= 8 && strings.Trim(value, "0123456789") == ""):
 		return "totp"
-	case hints(all, userHints):
+	case userHintRE.MatchString(all):
 		return "username"
 	}
 	return ""
@@ -203,19 +204,7 @@ func (c *recConv) step(n int, s recStep) {
 			c.d.viewport = [2]int{s.Width, s.Height}
 		}
 	case "navigate":
-		u, err := weburl.Parse(s.URL)
-		if err != nil {
-			c.note(n, true, "navigate to %q: not an http or https URL; not imported", s.URL)
-			return
-		}
-		target := s.URL
-		if c.d.baseURL == "" {
-			c.d.baseURL = u.Scheme + "://" + u.Host + "/"
-		}
-		if strings.HasPrefix(s.URL, c.d.baseURL) {
-			target = "/" + strings.TrimPrefix(s.URL, c.d.baseURL)
-		}
-		c.add(recStepOut{step: step{kind: "goto", arg: target, line: n}, index: n})
+		c.navigate(n, s)
 	case "click", "doubleClick":
 		sels := c.selectors(n, s.Selectors)
 		if len(sels) == 0 {
@@ -228,32 +217,7 @@ func (c *recConv) step(n int, s recStep) {
 		c.add(recStepOut{step: step{kind: "click", arg: target(sels), line: n}, submit: true, index: n})
 		c.passwords = 0
 	case "change":
-		sels := c.selectors(n, s.Selectors)
-		if len(sels) == 0 {
-			c.note(n, true, "change without a usable selector: not imported")
-			return
-		}
-		role := c.role(sels, s.Value)
-		st := recStepOut{role: role, index: n}
-		switch role {
-		case "totp":
-			st.step = step{kind: "totp", arg: target(sels), line: n}
-			c.note(n, true, "%s: typed value replaced by a fresh TOTP code; check this is the one-time-code field", sels[0])
-		case "":
-			// Not a credential by its looks: the recorded value is kept (a
-			// select, a search box), unless it looks like a secret.
-			if looksSecret(s.Value) {
-				st.step = step{kind: "fill", arg: target(sels), line: n, extra: [][2]any{{"value", "{{ password }}"}}}
-				c.note(n, true, "%s: the typed value looks like a password and was not copied: the field got {{ password }}; change it to {{ new_password }} if it takes the new one", sels[0])
-				break
-			}
-			st.step = step{kind: "fill", arg: target(sels), line: n, extra: [][2]any{{"value", s.Value}}}
-			c.note(n, true, "%s: not recognised as a username, password or code field: the recorded value %q is kept; replace it with {{ username }}, {{ password }}, {{ new_password }} or {{ totp }} if it is one", sels[0], s.Value)
-		default:
-			st.step = step{kind: "fill", arg: target(sels), line: n, extra: [][2]any{{"value", "{{ " + role + " }}"}}}
-			c.note(n, true, "%s: typed value replaced by {{ %s }}; check it", sels[0], role)
-		}
-		c.add(st)
+		c.change(n, s)
 	case "keyDown":
 		k := s.Key
 		if k == "Enter" {
@@ -267,22 +231,7 @@ func (c *recConv) step(n int, s recStep) {
 	case "keyUp":
 		// The keyDown made the key press.
 	case "waitForElement":
-		sels := c.selectors(n, s.Selectors)
-		if len(sels) == 0 {
-			c.note(n, true, "waitForElement without a usable selector: not imported")
-			return
-		}
-		cond := "visible"
-		if s.Visible != nil && !*s.Visible {
-			cond = "hidden"
-		}
-		if s.Count != nil && *s.Count == 0 {
-			cond = "hidden"
-		}
-		c.add(recStepOut{step: step{kind: "wait_for", condKey: cond, condVal: sels[0], line: n}, index: n})
-		if len(sels) > 1 {
-			c.note(n, false, "waitForElement: waits for the first selector %s only", sels[0])
-		}
+		c.waitForElement(n, s)
 	case "waitForExpression":
 		c.note(n, false, "waitForExpression imported as an eval step that polls the expression for up to 10 s")
 		c.add(recStepOut{step: step{kind: "eval", line: n, arg: "return new Promise((ok, fail) => { const t0 = Date.now(); const f = () => { let v = false; try { v = (" +
@@ -293,6 +242,77 @@ func (c *recConv) step(n int, s recStep) {
 		c.note(n, true, "%s: not supported; left out", s.Type)
 	default:
 		c.note(n, true, "unknown step type %q: left out", s.Type)
+	}
+}
+
+// navigate maps a navigate step to a goto; the first one sets the base URL,
+// and URLs under it become paths.
+func (c *recConv) navigate(n int, s recStep) {
+	u, err := weburl.Parse(s.URL)
+	if err != nil {
+		c.note(n, true, "navigate to %q: not an http or https URL; not imported", s.URL)
+		return
+	}
+	target := s.URL
+	if c.d.baseURL == "" {
+		c.d.baseURL = u.Scheme + "://" + u.Host + "/"
+	}
+	if strings.HasPrefix(s.URL, c.d.baseURL) {
+		target = "/" + strings.TrimPrefix(s.URL, c.d.baseURL)
+	}
+	c.add(recStepOut{step: step{kind: "goto", arg: target, line: n}, index: n})
+}
+
+// change maps typing into a field to a fill (or totp) step whose value is
+// the variable the field's role says, never the typed value of a
+// credential.
+func (c *recConv) change(n int, s recStep) {
+	sels := c.selectors(n, s.Selectors)
+	if len(sels) == 0 {
+		c.note(n, true, "change without a usable selector: not imported")
+		return
+	}
+	role := c.role(sels, s.Value)
+	st := recStepOut{role: role, index: n}
+	switch role {
+	case "totp":
+		st.step = step{kind: "totp", arg: target(sels), line: n}
+		c.note(n, true, "%s: typed value replaced by a fresh TOTP code; check this is the one-time-code field", sels[0])
+	case "":
+		// Not a credential by its looks: the recorded value is kept (a
+		// select, a search box), unless it looks like a secret.
+		if looksSecret(s.Value) {
+			st.step = step{kind: "fill", arg: target(sels), line: n, extra: [][2]any{{"value", "{{ password }}"}}}
+			c.note(n, true, "%s: the typed value looks like a password and was not copied: the field got {{ password }}; change it to {{ new_password }} if it takes the new one", sels[0])
+			break
+		}
+		st.step = step{kind: "fill", arg: target(sels), line: n, extra: [][2]any{{"value", s.Value}}}
+		c.note(n, true, "%s: not recognised as a username, password or code field: the recorded value %q is kept; replace it with {{ username }}, {{ password }}, {{ new_password }} or {{ totp }} if it is one", sels[0], s.Value)
+	default:
+		st.step = step{kind: "fill", arg: target(sels), line: n, extra: [][2]any{{"value", "{{ " + role + " }}"}}}
+		c.note(n, true, "%s: typed value replaced by {{ %s }}; check it", sels[0], role)
+	}
+	c.add(st)
+}
+
+// waitForElement maps to a wait_for the first selector becoming visible,
+// or hidden when the step waits for it to go.
+func (c *recConv) waitForElement(n int, s recStep) {
+	sels := c.selectors(n, s.Selectors)
+	if len(sels) == 0 {
+		c.note(n, true, "waitForElement without a usable selector: not imported")
+		return
+	}
+	cond := "visible"
+	if s.Visible != nil && !*s.Visible {
+		cond = "hidden"
+	}
+	if s.Count != nil && *s.Count == 0 {
+		cond = "hidden"
+	}
+	c.add(recStepOut{step: step{kind: "wait_for", condKey: cond, condVal: sels[0], line: n}, index: n})
+	if len(sels) > 1 {
+		c.note(n, false, "waitForElement: waits for the first selector %s only", sels[0])
 	}
 }
 

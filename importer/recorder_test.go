@@ -148,3 +148,29 @@ func TestRecordedTemplateRotates(t *testing.T) {
 		t.Fatal("the site does not hold the vault's new password")
 	}
 }
+
+func TestTOTPField(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want bool
+	}{
+		{"#otp", true},
+		{"input[name=\"one-time-code\"]", true},
+		{"#one_time", true},
+		{"#verification.code", true},
+		{"#auth code", true},
+		{"#code", true},
+		{"code", true},
+		{"input[name=\"code\"]", true},
+		{"#sms-code2", false},
+		{"#postcode", false},
+		{"#zipcode", false},
+		{"#code_", true},
+		{"#username", false},
+		{"", false},
+	} {
+		if got := totpField(c.in); got != c.want {
+			t.Errorf("totpField(%q) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}

@@ -146,156 +146,205 @@ func (c *segConv) add(s segStep) {
 	c.steps = append(c.steps, s)
 }
 
+// parse maps the source line by line.
 func (c *segConv) parse(src string) {
 	for i, raw := range strings.Split(src, "\n") {
 		line := i + 1
 		text := strings.TrimSpace(raw)
-		if text == "" {
-			continue
-		}
-		if strings.HasPrefix(text, "#") {
-			body := strings.TrimSpace(strings.TrimPrefix(text, "#"))
-			cmd, _ := splitArg(body)
-			if isSeguraCommand(cmd) {
-				c.note(line, false, "commented out in the source (%s): kept as a comment, not imported", body)
-				c.pending = append(c.pending, "senhasegura line "+strconv.Itoa(line)+", commented out: "+body)
-			} else if body != "" {
-				c.pending = append(c.pending, body)
-			}
-			continue
-		}
-		cmd, rest := splitArg(text)
-		switch cmd {
-		case "start-at":
-			c.startAt(line, rest)
-		case "user-agent":
-			ua := strings.Trim(strings.TrimSpace(rest), `"'`)
-			if !strings.Contains(ua, "/") {
-				c.note(line, true, "user-agent %q is not a user agent string: dropped, Chromium's own is used; set user_agent if the site needs one", ua)
-				continue
-			}
-			c.d.userAgent = ua
-		case "timeout":
-			ms, err := strconv.Atoi(strings.TrimSpace(rest))
-			if err != nil || ms <= 0 {
-				c.note(line, true, "timeout %q is not a number of milliseconds: ignored; the defaults apply", rest)
-				continue
-			}
-			d := time.Duration(ms) * time.Millisecond
-			if d > 5*time.Minute {
-				c.note(line, false, "timeout %v is longer than a step needs: each step gets 5m", d)
-				d = 5 * time.Minute
-			}
-			if d < 5*time.Second {
-				c.note(line, false, "timeout %v is short for a page to load: each step gets 5s", d)
-				d = 5 * time.Second
-			}
-			c.d.stepTimeout = d.String()
-			if d > 3*time.Minute {
-				c.d.runTimeout = (2 * d).String()
-			}
-		case "new-action":
-			c.action++
-		case "test-location":
-			v := strings.TrimSpace(rest)
-			if hasPlaceholder(v) {
-				if u, err := url.Parse(standIn(v)); err == nil && u.Host != "" {
-					c.note(line, false, "test-location %s holds an installation value: only its path %s is checked", v, u.RequestURI())
-					v = u.RequestURI()
-				}
-			}
-			c.add(segStep{step: step{kind: "expect", condKey: "url", condVal: v, line: line,
-				extra: [][2]any{{"message", fmt.Sprintf("the page is not at %s (senhasegura line %d)", v, line)}}}, cmd: cmd})
-		case "test-selector":
-			sel := c.selector(line, rest)
-			c.add(segStep{step: step{kind: "expect", condKey: "exists", condVal: sel, line: line,
-				extra: [][2]any{{"message", fmt.Sprintf("no %s on the page (senhasegura line %d)", sel, line)}}}, cmd: cmd})
-		case "test-not-visible":
-			sel := c.selector(line, rest)
-			c.add(segStep{step: step{kind: "expect", condKey: "hidden", condVal: sel, line: line,
-				extra: [][2]any{{"message", fmt.Sprintf("%s is visible (senhasegura line %d)", sel, line)}}}, cmd: cmd})
-		case "log":
-			msg, _, cur, nw := c.value(line, rest)
-			if cur || nw {
-				c.note(line, true, "the log message names a password: the password was left out of it")
-				msg = strings.NewReplacer("{{ password }}", "", "{{ new_password }}", "").Replace(msg)
-			}
-			if strings.TrimSpace(msg) == "" {
-				continue
-			}
-			c.add(segStep{step: step{kind: "log", arg: msg, line: line}, cmd: cmd})
-		case "fill", "really-fill":
-			selRaw, val := splitArg(rest)
-			sel := c.selector(line, selRaw)
-			v, user, cur, nw := c.value(line, val)
-			s := segStep{step: step{kind: "fill", arg: sel, line: line, extra: [][2]any{{"value", v}}}, cmd: cmd,
-				fillsUser: user, fillsCurrent: cur, fillsNew: nw}
-			if cmd == "really-fill" {
-				s.extra = append(s.extra, [2]any{"keys", true})
-			}
-			c.add(s)
-		case "click", "jclick":
-			sel := c.selector(line, rest)
-			s := segStep{step: step{kind: "click", arg: sel, line: line}, cmd: cmd}
-			if cmd == "jclick" {
-				s.extra = [][2]any{{"js", true}}
-			}
-			c.add(s)
-		case "set-location":
-			v, _, cur, nw := c.value(line, strings.TrimSpace(rest))
-			if cur || nw {
-				c.note(line, true, "set-location puts a password in a URL: not imported; rotator never sends a secret in a URL")
-				continue
-			}
-			if u, err := url.Parse(standIn(v)); err == nil && u.IsAbs() && u.Scheme != "http" && u.Scheme != "https" {
-				c.note(line, true, "set-location %s: rotator opens http and https URLs only; not imported", v)
-				continue
-			}
-			c.add(segStep{step: step{kind: "goto", arg: v, line: line}, cmd: cmd})
-		case "sleep":
-			n, err := strconv.Atoi(strings.TrimSpace(rest))
-			if err != nil || n < 0 {
-				c.note(line, true, "sleep %q is not a number: ignored", rest)
-				continue
-			}
-			d := time.Duration(n) * time.Millisecond
-			if n < 100 {
-				d = time.Duration(n) * time.Second
-				c.note(line, false, "sleep %d read as %v (values under 100 are taken as seconds, as the template's author surely meant)", n, d)
-			}
-			st := segStep{step: step{kind: "sleep", arg: d.String(), line: line}, cmd: cmd}
-			if !c.sawSleep {
-				st.comment = "senhasegura waits fixed times; rotator already waits for pages to settle after clicks: prefer wait_for"
-				c.sawSleep = true
-			}
-			c.add(st)
-		case "prop":
-			selRaw, r2 := splitArg(rest)
-			name, val := splitArg(r2)
-			if name == "" {
-				c.note(line, true, "prop needs a selector, a property and a value: not imported")
-				continue
-			}
-			v, user, cur, nw := c.value(line, val)
-			switch {
-			case (cur || nw) && name == "value":
-				// A secret is typed, where the engine checks the field's
-				// origin, never set by a script.
-				c.note(line, false, "prop %s value with a password read as filling %s", selRaw, selRaw)
-				c.add(segStep{step: step{kind: "fill", arg: c.selector(line, selRaw), line: line, extra: [][2]any{{"value", v}}}, cmd: cmd,
-					fillsUser: user, fillsCurrent: cur, fillsNew: nw})
-			case cur || nw:
-				c.note(line, true, "prop %s %s puts a password in a DOM property: not imported; rotator only types secrets into fields", selRaw, name)
-			default:
-				c.add(segStep{step: step{kind: "prop", arg: c.selector(line, selRaw), line: line,
-					extra: [][2]any{{"property", name}, {"value", v}}}, cmd: cmd})
-			}
-		case "jscript":
-			c.jscript(line, strings.TrimSpace(rest))
+		switch {
+		case text == "":
+		case strings.HasPrefix(text, "#"):
+			c.comment(line, strings.TrimSpace(strings.TrimPrefix(text, "#")))
 		default:
-			c.note(line, true, "unknown command %q: not imported; write the step by hand (see the README's template reference)", cmd)
-			c.pending = append(c.pending, fmt.Sprintf("senhasegura line %d, not imported: %s", line, text))
+			c.command(line, text)
 		}
+	}
+}
+
+// comment keeps a source comment for the next step; a commented-out
+// command is also noted.
+func (c *segConv) comment(line int, body string) {
+	cmd, _ := splitArg(body)
+	if isSeguraCommand(cmd) {
+		c.note(line, false, "commented out in the source (%s): kept as a comment, not imported", body)
+		c.pending = append(c.pending, "senhasegura line "+strconv.Itoa(line)+", commented out: "+body)
+	} else if body != "" {
+		c.pending = append(c.pending, body)
+	}
+}
+
+// command maps one command line.
+func (c *segConv) command(line int, text string) {
+	cmd, rest := splitArg(text)
+	switch cmd {
+	case "start-at":
+		c.startAt(line, rest)
+	case "user-agent":
+		c.userAgent(line, rest)
+	case "timeout":
+		c.timeout(line, rest)
+	case "new-action":
+		c.action++
+	case "test-location":
+		c.testLocation(line, rest)
+	case "test-selector":
+		sel := c.selector(line, rest)
+		c.add(segStep{step: step{kind: "expect", condKey: "exists", condVal: sel, line: line,
+			extra: [][2]any{{"message", fmt.Sprintf("no %s on the page (senhasegura line %d)", sel, line)}}}, cmd: cmd})
+	case "test-not-visible":
+		sel := c.selector(line, rest)
+		c.add(segStep{step: step{kind: "expect", condKey: "hidden", condVal: sel, line: line,
+			extra: [][2]any{{"message", fmt.Sprintf("%s is visible (senhasegura line %d)", sel, line)}}}, cmd: cmd})
+	case "log":
+		c.log(line, rest)
+	case "fill", "really-fill":
+		c.fill(line, cmd, rest)
+	case "click", "jclick":
+		s := segStep{step: step{kind: "click", arg: c.selector(line, rest), line: line}, cmd: cmd}
+		if cmd == "jclick" {
+			s.extra = [][2]any{{"js", true}}
+		}
+		c.add(s)
+	case "set-location":
+		c.setLocation(line, rest)
+	case "sleep":
+		c.sleep(line, rest)
+	case "prop":
+		c.prop(line, rest)
+	case "jscript":
+		c.jscript(line, strings.TrimSpace(rest))
+	default:
+		c.note(line, true, "unknown command %q: not imported; write the step by hand (see the README's template reference)", cmd)
+		c.pending = append(c.pending, fmt.Sprintf("senhasegura line %d, not imported: %s", line, text))
+	}
+}
+
+func (c *segConv) userAgent(line int, rest string) {
+	ua := strings.Trim(strings.TrimSpace(rest), `"'`)
+	if !strings.Contains(ua, "/") {
+		c.note(line, true, "user-agent %q is not a user agent string: dropped, Chromium's own is used; set user_agent if the site needs one", ua)
+		return
+	}
+	c.d.userAgent = ua
+}
+
+// timeout sets the step timeout, kept between 5s and 5m.
+func (c *segConv) timeout(line int, rest string) {
+	ms, err := strconv.Atoi(strings.TrimSpace(rest))
+	if err != nil || ms <= 0 {
+		c.note(line, true, "timeout %q is not a number of milliseconds: ignored; the defaults apply", rest)
+		return
+	}
+	d := time.Duration(ms) * time.Millisecond
+	if d > 5*time.Minute {
+		c.note(line, false, "timeout %v is longer than a step needs: each step gets 5m", d)
+		d = 5 * time.Minute
+	}
+	if d < 5*time.Second {
+		c.note(line, false, "timeout %v is short for a page to load: each step gets 5s", d)
+		d = 5 * time.Second
+	}
+	c.d.stepTimeout = d.String()
+	if d > 3*time.Minute {
+		c.d.runTimeout = (2 * d).String()
+	}
+}
+
+func (c *segConv) testLocation(line int, rest string) {
+	v := strings.TrimSpace(rest)
+	if hasPlaceholder(v) {
+		if u, err := url.Parse(standIn(v)); err == nil && u.Host != "" {
+			c.note(line, false, "test-location %s holds an installation value: only its path %s is checked", v, u.RequestURI())
+			v = u.RequestURI()
+		}
+	}
+	c.add(segStep{step: step{kind: "expect", condKey: "url", condVal: v, line: line,
+		extra: [][2]any{{"message", fmt.Sprintf("the page is not at %s (senhasegura line %d)", v, line)}}}, cmd: "test-location"})
+}
+
+// log keeps a log message, never a password in it.
+func (c *segConv) log(line int, rest string) {
+	msg, _, cur, nw := c.value(line, rest)
+	if cur || nw {
+		c.note(line, true, "the log message names a password: the password was left out of it")
+		msg = strings.NewReplacer("{{ password }}", "", "{{ new_password }}", "").Replace(msg)
+	}
+	if strings.TrimSpace(msg) == "" {
+		return
+	}
+	c.add(segStep{step: step{kind: "log", arg: msg, line: line}, cmd: "log"})
+}
+
+// fill maps fill and really-fill (which types key by key).
+func (c *segConv) fill(line int, cmd, rest string) {
+	selRaw, val := splitArg(rest)
+	sel := c.selector(line, selRaw)
+	v, user, cur, nw := c.value(line, val)
+	s := segStep{step: step{kind: "fill", arg: sel, line: line, extra: [][2]any{{"value", v}}}, cmd: cmd,
+		fillsUser: user, fillsCurrent: cur, fillsNew: nw}
+	if cmd == "really-fill" {
+		s.extra = append(s.extra, [2]any{"keys", true})
+	}
+	c.add(s)
+}
+
+// setLocation maps set-location to a goto of an http or https URL that
+// holds no password.
+func (c *segConv) setLocation(line int, rest string) {
+	v, _, cur, nw := c.value(line, strings.TrimSpace(rest))
+	if cur || nw {
+		c.note(line, true, "set-location puts a password in a URL: not imported; rotator never sends a secret in a URL")
+		return
+	}
+	if u, err := url.Parse(standIn(v)); err == nil && u.IsAbs() && u.Scheme != "http" && u.Scheme != "https" {
+		c.note(line, true, "set-location %s: rotator opens http and https URLs only; not imported", v)
+		return
+	}
+	c.add(segStep{step: step{kind: "goto", arg: v, line: line}, cmd: "set-location"})
+}
+
+// sleep maps sleep MS; values under 100 are read as seconds.
+func (c *segConv) sleep(line int, rest string) {
+	n, err := strconv.Atoi(strings.TrimSpace(rest))
+	if err != nil || n < 0 {
+		c.note(line, true, "sleep %q is not a number: ignored", rest)
+		return
+	}
+	d := time.Duration(n) * time.Millisecond
+	if n < 100 {
+		d = time.Duration(n) * time.Second
+		c.note(line, false, "sleep %d read as %v (values under 100 are taken as seconds, as the template's author surely meant)", n, d)
+	}
+	st := segStep{step: step{kind: "sleep", arg: d.String(), line: line}, cmd: "sleep"}
+	if !c.sawSleep {
+		st.comment = "senhasegura waits fixed times; rotator already waits for pages to settle after clicks: prefer wait_for"
+		c.sawSleep = true
+	}
+	c.add(st)
+}
+
+// prop maps prop SEL NAME VALUE; a password is typed, never set as a
+// property.
+func (c *segConv) prop(line int, rest string) {
+	selRaw, r2 := splitArg(rest)
+	name, val := splitArg(r2)
+	if name == "" {
+		c.note(line, true, "prop needs a selector, a property and a value: not imported")
+		return
+	}
+	v, user, cur, nw := c.value(line, val)
+	switch {
+	case (cur || nw) && name == "value":
+		// A secret is typed, where the engine checks the field's
+		// origin, never set by a script.
+		c.note(line, false, "prop %s value with a password read as filling %s", selRaw, selRaw)
+		c.add(segStep{step: step{kind: "fill", arg: c.selector(line, selRaw), line: line, extra: [][2]any{{"value", v}}}, cmd: "prop",
+			fillsUser: user, fillsCurrent: cur, fillsNew: nw})
+	case cur || nw:
+		c.note(line, true, "prop %s %s puts a password in a DOM property: not imported; rotator only types secrets into fields", selRaw, name)
+	default:
+		c.add(segStep{step: step{kind: "prop", arg: c.selector(line, selRaw), line: line,
+			extra: [][2]any{{"property", name}, {"value", v}}}, cmd: "prop"})
 	}
 }
 
@@ -329,10 +378,7 @@ func (c *segConv) startAt(line int, raw string) {
 
 func (c *segConv) jscript(line int, code string) {
 	sel, call, ok := jqCall(code)
-	val, isVal := "", false
-	if v, found := strings.CutPrefix(call, ".val("); found && strings.HasSuffix(v, ")") {
-		val, isVal = quoted(strings.TrimSuffix(v, ")"))
-	}
+	val, isVal := jqVal(call)
 	switch {
 	case ok && call == ".click()":
 		c.note(line, false, "jscript %s read as a JavaScript click on %s", code, sel)
@@ -402,89 +448,15 @@ func (c *segConv) split() error {
 	if firstCur < 0 || firstCur > firstNew {
 		return errors.New("no sign-in ([#CURRENT_PASSWORD#] filled before [#NEW_PASSWORD#]): rotator needs a login flow; add one by hand")
 	}
-	// Login: through the first submit after the sign-in's password, and
-	// the checks right after it.
-	end := -1
-	for i := firstCur + 1; i < firstNew; i++ {
-		if s[i].isSubmit() {
-			end = i
-			break
-		}
-	}
-	if end < 0 {
-		end = firstCur
-		c.note(s[firstCur].line, true, "no click submits the sign-in form: add a click or a press: Enter after this fill")
-	}
-	for end+1 < firstNew && s[end+1].isCheck() {
-		end++
-	}
-	login := s[:end+1]
-
-	// Change: through the submit after the last new-password fill of the
-	// form, and the checks after it.
-	lastNew := firstNew
-	for i := firstNew + 1; i < len(s) && (s[i].fillsNew || s[i].kind == "fill" || s[i].kind == "prop" || s[i].kind == "log") && !s[i].fillsUser; i++ {
-		if s[i].fillsNew {
-			lastNew = i
-		}
-	}
-	cend := len(s) - 1
-	for i := lastNew + 1; i < len(s); i++ {
-		if s[i].isSubmit() {
-			cend = i
-			break
-		}
-	}
-	for cend+1 < len(s) && s[cend+1].isCheck() {
-		cend++
-	}
-	change := s[end+1 : cend+1]
-	rest := s[cend+1:]
-
-	// Signing in again with the new password: from the start of the
-	// action that fills the username.
-	again := -1
-	for i, st := range rest {
-		if st.fillsUser {
-			again = i
-			for again > 0 && rest[again-1].action == st.action {
-				again--
-			}
-			break
-		}
-	}
-	var logout, verify []segStep
-	if again >= 0 {
-		logout = rest[:again]
-		verify = append(append([]segStep(nil), logout...), rest[again:]...)
-		for i := range verify {
-			// Signing in again: the new password is {{ password }} there.
-			verify[i].extra = replaceValue(verify[i].extra, "{{ password }}", "{{ new_password }}")
-		}
-		if !segSignsIn(verify) {
-			// A verify flow must really sign in; this one would pass on
-			// what the page says.
-			from, to := rest[again].line, rest[len(rest)-1].line
-			c.note(from, true, "the source signs in again (lines %d-%d) but does not submit and then check the result: no verify flow was made; rotator verifies by running the logout flow and the login flow with the new password", from, to)
-			verify = nil
-		}
-	} else if len(rest) > 0 {
+	end := c.loginEnd(firstCur, firstNew)
+	cend := c.changeEnd(firstNew)
+	login, change, rest := s[:end+1], s[end+1:cend+1], s[cend+1:]
+	logout, verify, again := c.signInAgain(rest)
+	if again < 0 && len(rest) > 0 {
 		change = append(change, rest...)
 	}
-	switch {
-	case verify != nil:
-	case len(logout) > 0:
-		// rotator's own verify: the logout flow, then the login flow with
-		// the new password.
-	default:
-		why := "the source does not sign out and in again with the new password, and a confirmation message does not show that it works: no verify flow was made, and"
-		if again >= 0 {
-			why = "the source does not sign out before signing in again:"
-		}
-		c.note(0, true, "%s the logout flow is a placeholder that stops the rotation with a message; write the logout flow, so rotator can sign out and in with the new password", why)
-		logout = []segStep{{step: step{kind: "expect", condKey: "exists", condVal: noLogoutSelector,
-			extra:   [][2]any{{"message", "this imported template has no logout flow yet: write it by hand, so the new password can be checked by signing in"}},
-			comment: "senhasegura's template checks the change by the site's confirmation only: rotator checks it by signing out and in with the new password"}}}
+	if verify == nil && len(logout) == 0 {
+		logout = c.placeholderLogout(again >= 0)
 	}
 	c.d.flows[templates.FlowLogin] = steps(login)
 	c.d.flows[templates.FlowChange] = steps(change)
@@ -505,6 +477,100 @@ func (c *segConv) split() error {
 	c.d.description = "Imported from a senhasegura execution template; check the import notes, then run `rotator template test`."
 	c.d.headComment = "Imported by `rotator template import --from segura`. Every source line is\nmapped below or reported in the import notes; run\n  rotator template test " + c.d.name + ".yaml --account NAME\nbefore relying on it."
 	return nil
+}
+
+// loginEnd is the index of the login flow's last step: the first submit
+// after the sign-in's password (firstCur), and the checks right after it.
+func (c *segConv) loginEnd(firstCur, firstNew int) int {
+	s := c.steps
+	end := -1
+	for i := firstCur + 1; i < firstNew; i++ {
+		if s[i].isSubmit() {
+			end = i
+			break
+		}
+	}
+	if end < 0 {
+		end = firstCur
+		c.note(s[firstCur].line, true, "no click submits the sign-in form: add a click or a press: Enter after this fill")
+	}
+	for end+1 < firstNew && s[end+1].isCheck() {
+		end++
+	}
+	return end
+}
+
+// changeEnd is the index of the change flow's last step: the submit after
+// the last new-password fill of the form, and the checks after it.
+func (c *segConv) changeEnd(firstNew int) int {
+	s := c.steps
+	lastNew := firstNew
+	for i := firstNew + 1; i < len(s) && (s[i].fillsNew || s[i].kind == "fill" || s[i].kind == "prop" || s[i].kind == "log") && !s[i].fillsUser; i++ {
+		if s[i].fillsNew {
+			lastNew = i
+		}
+	}
+	cend := len(s) - 1
+	for i := lastNew + 1; i < len(s); i++ {
+		if s[i].isSubmit() {
+			cend = i
+			break
+		}
+	}
+	for cend+1 < len(s) && s[cend+1].isCheck() {
+		cend++
+	}
+	return cend
+}
+
+// signInAgain splits what follows the change at the source's signing in
+// again with the new password (from the start of the action that fills
+// the username; again is its index in rest, -1 if there is none): logout
+// is what comes before, verify is logout then that sign-in, or nil if the
+// sign-in would not really check the new password.
+func (c *segConv) signInAgain(rest []segStep) (logout, verify []segStep, again int) {
+	again = -1
+	for i, st := range rest {
+		if st.fillsUser {
+			again = i
+			for again > 0 && rest[again-1].action == st.action {
+				again--
+			}
+			break
+		}
+	}
+	if again < 0 {
+		return nil, nil, -1
+	}
+	logout = rest[:again]
+	verify = append(append([]segStep(nil), logout...), rest[again:]...)
+	for i := range verify {
+		// Signing in again: the new password is {{ password }} there.
+		verify[i].extra = replaceValue(verify[i].extra, "{{ password }}", "{{ new_password }}")
+	}
+	if !segSignsIn(verify) {
+		// A verify flow must really sign in; this one would pass on
+		// what the page says.
+		from, to := rest[again].line, rest[len(rest)-1].line
+		c.note(from, true, "the source signs in again (lines %d-%d) but does not submit and then check the result: no verify flow was made; rotator verifies by running the logout flow and the login flow with the new password", from, to)
+		verify = nil
+	}
+	return logout, verify, again
+}
+
+// placeholderLogout is the logout flow when the source has none to give:
+// it stops the rotation with a message until a person writes it.
+// signsInAgain tells whether the source signs in again (without signing
+// out).
+func (c *segConv) placeholderLogout(signsInAgain bool) []segStep {
+	why := "the source does not sign out and in again with the new password, and a confirmation message does not show that it works: no verify flow was made, and"
+	if signsInAgain {
+		why = "the source does not sign out before signing in again:"
+	}
+	c.note(0, true, "%s the logout flow is a placeholder that stops the rotation with a message; write the logout flow, so rotator can sign out and in with the new password", why)
+	return []segStep{{step: step{kind: "expect", condKey: "exists", condVal: noLogoutSelector,
+		extra:   [][2]any{{"message", "this imported template has no logout flow yet: write it by hand, so the new password can be checked by signing in"}},
+		comment: "senhasegura's template checks the change by the site's confirmation only: rotator checks it by signing out and in with the new password"}}}
 }
 
 // segSignsIn is templates.SignsIn for imported steps (which have no if

@@ -5,10 +5,14 @@
 // reported with the source's line (or step) number and what to do: it is
 // never dropped silently. The YAML it writes passes `rotator template
 // validate`; the notes say what a person must still check.
+//
+// [Suggest] turns the fields the browser's detector finds on a page into a
+// template fragment, for `rotator template suggest`.
 package importer
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -31,18 +35,32 @@ type Note struct {
 }
 
 func (n Note) String() string {
-	level := "note"
-	if n.Warning {
-		level = "warning"
-	}
 	if n.Line == 0 {
-		return level + ": " + n.Msg
+		return n.level() + ": " + n.Msg
 	}
 	unit := "line"
 	if n.Step {
 		unit = "step"
 	}
-	return fmt.Sprintf("%s %d: %s: %s", unit, n.Line, level, n.Msg)
+	return fmt.Sprintf("%s %d: %s: %s", unit, n.Line, n.level(), n.Msg)
+}
+
+// In is the note as said of the source file: "file:12: warning: ..." for
+// a source line, as compilers write it so that editors jump to it; "file:
+// step 3: note: ..." for a Recorder step, "file: warning: ..." for the
+// whole file.
+func (n Note) In(file string) string {
+	if n.Line > 0 && !n.Step {
+		return fmt.Sprintf("%s:%d: %s: %s", file, n.Line, n.level(), n.Msg)
+	}
+	return file + ": " + n.String()
+}
+
+func (n Note) level() string {
+	if n.Warning {
+		return "warning"
+	}
+	return "note"
 }
 
 // Result is an imported template.
@@ -105,14 +123,14 @@ type doc struct {
 // so the flow stops with its message until a person writes the flow.
 const noLogoutSelector = "#rotator-import-add-a-logout-flow"
 
-var flowOrder = []string{templates.FlowLogin, templates.FlowChange, templates.FlowLogout, templates.FlowVerify}
-
 func (d *doc) render() ([]byte, error) {
 	root := &yaml.Node{Kind: yaml.MappingNode, HeadComment: d.headComment}
-	kv := func(k string, v any) {
+	// kv adds a key and its value, and returns the value's node.
+	kv := func(k string, v any) *yaml.Node {
 		var vn yaml.Node
 		vn.Encode(v)
 		root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k}, &vn)
+		return &vn
 	}
 	kv("name", d.name)
 	kv("description", d.description)
@@ -121,8 +139,7 @@ func (d *doc) render() ([]byte, error) {
 		kv("user_agent", d.userAgent)
 	}
 	if d.viewport[0] > 0 {
-		kv("viewport", map[string]int{"width": d.viewport[0], "height": d.viewport[1]})
-		root.Content[len(root.Content)-1].Style = yaml.FlowStyle
+		kv("viewport", map[string]int{"width": d.viewport[0], "height": d.viewport[1]}).Style = yaml.FlowStyle
 	}
 	if d.stepTimeout != "" || d.runTimeout != "" {
 		tm := map[string]string{}
@@ -132,8 +149,7 @@ func (d *doc) render() ([]byte, error) {
 		if d.runTimeout != "" {
 			tm["run"] = d.runTimeout
 		}
-		kv("timeouts", tm)
-		root.Content[len(root.Content)-1].Style = yaml.FlowStyle
+		kv("timeouts", tm).Style = yaml.FlowStyle
 	}
 	if len(d.params) > 0 {
 		names := make([]string, 0, len(d.params))
@@ -151,7 +167,7 @@ func (d *doc) render() ([]byte, error) {
 		root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "params"}, pm)
 	}
 	flows := &yaml.Node{Kind: yaml.MappingNode}
-	for _, f := range flowOrder {
+	for _, f := range []string{templates.FlowLogin, templates.FlowChange, templates.FlowLogout, templates.FlowVerify} {
 		steps, ok := d.flows[f]
 		if !ok {
 			continue
@@ -194,18 +210,15 @@ func (d *doc) result(notes []Note) (*Result, error) {
 	return &Result{YAML: y, Notes: notes}, nil
 }
 
-// safeName makes a template name (lower case, digits, . _ -).
+// notInNameRE is what a template name may not hold: anything but lower-case
+// ASCII letters, digits, '.', '_' and '-'.
+var notInNameRE = regexp.MustCompile(`[^a-z0-9._-]`)
+
+// safeName makes a template name (lower case, digits, . _ -): spaces
+// become '-', other characters go.
 func safeName(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(s) {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
-			b.WriteRune(r)
-		case r == ' ':
-			b.WriteRune('-')
-		}
-	}
-	out := strings.Trim(b.String(), "-._")
+	out := notInNameRE.ReplaceAllString(strings.ReplaceAll(strings.ToLower(s), " ", "-"), "")
+	out = strings.Trim(out, "-._")
 	if out == "" {
 		return "imported"
 	}

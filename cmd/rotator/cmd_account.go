@@ -10,12 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rotator-pam/rotator/config"
-	"github.com/rotator-pam/rotator/internal/weburl"
-	"github.com/rotator-pam/rotator/otp"
+	"github.com/rotator-pam/rotator/internal/accountspec"
 	"github.com/rotator-pam/rotator/secret"
 	"github.com/rotator-pam/rotator/store"
-	"github.com/rotator-pam/rotator/templates"
 )
 
 func newAccountCmd(a *app) *cobra.Command {
@@ -72,50 +69,23 @@ and shell history would see them.`,
 	return c
 }
 
-// accountFields checks what an account is described by, before any secret is
-// asked for.
-func accountFields(name, template, username, siteURL, schedule, proxy string) error {
-	if err := store.ValidateName(name); err != nil {
-		return usageError{err}
+// flagError words an account field's problem as a usage error, naming the
+// field by its flag: account add's flags are the import file's keys, with
+// '-' for '_'.
+func flagError(err error) error {
+	var fe *accountspec.FieldError
+	if errors.As(err, &fe) && errors.Is(fe.Err, accountspec.ErrRequired) {
+		return usagef("--%s is required", strings.ReplaceAll(string(fe.Field), "_", "-"))
 	}
-	if template == "" {
-		return usagef("--template is required")
-	}
-	if username == "" {
-		return usagef("--username is required")
-	}
-	if siteURL != "" {
-		if err := validateSiteURL(siteURL); err != nil {
-			return usageError{err}
-		}
-	}
-	if schedule != "" {
-		if err := config.ValidateSchedule(schedule); err != nil {
-			return usageError{err}
-		}
-	}
-	if proxy != "" {
-		if err := templates.ValidateProxy(proxy); err != nil {
-			return usageError{err}
-		}
-	}
-	return nil
-}
-
-func validateSiteURL(s string) error {
-	u, err := weburl.Parse(s)
-	if err != nil {
-		return fmt.Errorf("site URL %q must be an absolute http or https URL", s)
-	}
-	if u.User != nil {
-		return errors.New("site URL must not carry a user name or password")
-	}
-	return nil
+	return usageError{err}
 }
 
 func runAccountAdd(ctx context.Context, a *app, opts accountAddOptions) error {
-	if err := accountFields(opts.name, opts.template, opts.username, opts.url, opts.schedule, opts.proxy); err != nil {
-		return err
+	spec := accountspec.Spec{Name: opts.name, Template: opts.template, Username: opts.username,
+		URL: opts.url, Schedule: opts.schedule, Proxy: opts.proxy}
+	// What describes the account is checked before any secret is asked for.
+	if err := spec.Validate(); err != nil {
+		return flagError(err)
 	}
 	s, cfg, err := a.openVault(ctx)
 	if err != nil {
@@ -127,58 +97,22 @@ func runAccountAdd(ctx context.Context, a *app, opts accountAddOptions) error {
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-
-	var pw secret.String
-	if opts.passwordStdin {
-		line, err := a.readStdinLine("password")
-		if err != nil {
-			return err
-		}
-		pw = secret.New(line)
-	} else {
-		if pw, err = a.promptSecret("Password for " + opts.name + ": "); err != nil {
-			return fmt.Errorf("%w; pass --password-stdin to read it from standard input", err)
-		}
-		again, err := a.promptSecret("Password again: ")
-		if err != nil {
-			return err
-		}
-		if !again.Equal(pw) {
-			return errors.New("the two passwords differ; nothing stored")
-		}
+	if spec.Password, err = a.readAccountPassword(opts); err != nil {
+		return err
 	}
-	if pw.IsZero() {
-		return errors.New("password is empty; nothing stored")
+	if err := spec.ValidatePassword(); err != nil {
+		return fmt.Errorf("%v; nothing stored", err)
 	}
-
-	var totpText secret.String
-	switch {
-	case opts.totpStdin:
-		line, err := a.readStdinLine("TOTP secret")
-		if err != nil {
-			return err
-		}
-		if strings.TrimSpace(line) == "" {
-			return errors.New("empty TOTP secret on standard input; leave out --totp-stdin for an account without TOTP")
-		}
-		totpText = secret.New(line)
-	case !opts.passwordStdin:
-		if totpText, err = a.promptSecret("TOTP secret or otpauth:// URI (empty for none): "); err != nil {
-			return err
-		}
+	if spec.TOTP, err = a.readAccountTOTP(opts); err != nil {
+		return err
 	}
-
-	acct := store.NewAccount{
-		Account: store.Account{Name: opts.name, Template: opts.template, Username: opts.username,
-			SiteURL: opts.url, Schedule: opts.schedule, Proxy: opts.proxy},
-		Password: pw,
+	if spec.HasTOTP() {
+		// Without a TOTP secret, --totp-min-validity has nothing to apply to.
+		spec.TOTPMinValidity = opts.totpMinValidity
 	}
-	if strings.TrimSpace(totpText.Reveal()) != "" {
-		t, err := totpSettings(totpText, opts.totpMinValidity)
-		if err != nil {
-			return err
-		}
-		acct.TOTP = t
+	acct, err := spec.Account()
+	if err != nil {
+		return err
 	}
 	if err := s.AddAccount(ctx, acct); err != nil {
 		return err
@@ -196,17 +130,48 @@ func runAccountAdd(ctx context.Context, a *app, opts accountAddOptions) error {
 	return nil
 }
 
-// totpSettings parses a TOTP secret or URI and checks the minimum validity
-// against its period.
-func totpSettings(text secret.String, minValidity time.Duration) (*store.TOTP, error) {
-	k, err := otp.Parse(text.Reveal())
+// readAccountPassword reads the password from standard input's first line,
+// or asks for it twice on the terminal.
+func (a *app) readAccountPassword(opts accountAddOptions) (secret.String, error) {
+	if opts.passwordStdin {
+		line, err := a.readStdinLine("password")
+		if err != nil {
+			return secret.String{}, err
+		}
+		return secret.New(line), nil
+	}
+	pw, err := a.promptSecret("Password for " + opts.name + ": ")
 	if err != nil {
-		return nil, err
+		return secret.String{}, fmt.Errorf("%w; pass --password-stdin to read it from standard input", err)
 	}
-	if minValidity < 0 || minValidity >= k.Period {
-		return nil, fmt.Errorf("TOTP minimum validity %v must be shorter than the key's period %v", minValidity, k.Period)
+	again, err := a.promptSecret("Password again: ")
+	if err != nil {
+		return secret.String{}, err
 	}
-	return &store.TOTP{Key: k, MinValidity: minValidity}, nil
+	if !again.Equal(pw) {
+		return secret.String{}, errors.New("the two passwords differ; nothing stored")
+	}
+	return pw, nil
+}
+
+// readAccountTOTP reads the TOTP secret or URI from standard input's next
+// line with --totp-stdin, or asks for it on the terminal (empty for none)
+// when the password was asked for there too.
+func (a *app) readAccountTOTP(opts accountAddOptions) (secret.String, error) {
+	switch {
+	case opts.totpStdin:
+		line, err := a.readStdinLine("TOTP secret")
+		if err != nil {
+			return secret.String{}, err
+		}
+		if strings.TrimSpace(line) == "" {
+			return secret.String{}, errors.New("empty TOTP secret on standard input; leave out --totp-stdin for an account without TOTP")
+		}
+		return secret.New(line), nil
+	case !opts.passwordStdin:
+		return a.promptSecret("TOTP secret or otpauth:// URI (empty for none): ")
+	}
+	return secret.String{}, nil
 }
 
 func yesNo(b bool) string {
@@ -346,42 +311,55 @@ func runAccountShow(ctx context.Context, a *app, opts accountShowOptions) error 
 		return err
 	}
 	for _, c := range cands {
-		what := "stored, not known to be sent: the next rotation submits it"
-		switch c.State {
-		case store.CandidateSubmitted:
-			what = "submitted: recovery probes it first"
-		case store.CandidateRefused:
-			what = "refused by the page: never submitted again; recovery probes it after the current password"
-		}
-		if opts.reveal {
-			what = c.Password.Reveal() + " (" + what + ")"
-		}
-		row(fmt.Sprintf("candidate #%d", c.Seq), fmt.Sprintf("%s, since %s", what, formatTime(c.CreatedAt)))
+		row(fmt.Sprintf("candidate #%d", c.Seq), fmt.Sprintf("%s, since %s", candidateText(c, opts.reveal), formatTime(c.CreatedAt)))
 	}
-	if t := acct.TOTP; t != nil {
-		minV := t.MinValidity
-		if minV == 0 {
-			minV = cfg.TOTP.MinValidity
-		}
-		row("TOTP", fmt.Sprintf("yes: %s, %d digits, %v period, minimum validity %v", t.Key.Algorithm, t.Key.Digits, t.Key.Period, minV))
-		if t.Key.Issuer != "" || t.Key.Label != "" {
-			row("TOTP issuer/label", orDash(t.Key.Issuer, "-")+" / "+orDash(t.Key.Label, "-"))
-		}
-		if opts.reveal {
-			k := t.Key
-			if k.Label == "" {
-				k.Label = acct.Username
-			}
-			row("TOTP secret", k.Secret.Reveal())
-			row("TOTP URI", k.URI().Reveal())
-		}
-	} else {
-		row("TOTP", "no")
-	}
+	totpRows(row, acct, cfg.TOTP.MinValidity, opts.reveal)
 	row("previous passwords", fmt.Sprint(len(history)))
 	row("last change", formatTime(acct.LastChange))
 	row("created", formatTime(acct.CreatedAt))
 	return w.Flush()
+}
+
+// candidateText says what a candidate password is to the rotation; with
+// reveal, it shows the password too.
+func candidateText(c store.Candidate, reveal bool) string {
+	what := "stored, not known to be sent: the next rotation submits it"
+	switch c.State {
+	case store.CandidateSubmitted:
+		what = "submitted: recovery probes it first"
+	case store.CandidateRefused:
+		what = "refused by the page: never submitted again; recovery probes it after the current password"
+	}
+	if reveal {
+		what = c.Password.Reveal() + " (" + what + ")"
+	}
+	return what
+}
+
+// totpRows shows the account's TOTP settings (defaultMin is the
+// configuration's minimum validity); with reveal, its secret and URI too.
+func totpRows(row func(k, v string), acct store.Account, defaultMin time.Duration, reveal bool) {
+	t := acct.TOTP
+	if t == nil {
+		row("TOTP", "no")
+		return
+	}
+	minV := t.MinValidity
+	if minV == 0 {
+		minV = defaultMin
+	}
+	row("TOTP", fmt.Sprintf("yes: %s, %d digits, %v period, minimum validity %v", t.Key.Algorithm, t.Key.Digits, t.Key.Period, minV))
+	if t.Key.Issuer != "" || t.Key.Label != "" {
+		row("TOTP issuer/label", orDash(t.Key.Issuer, "-")+" / "+orDash(t.Key.Label, "-"))
+	}
+	if reveal {
+		k := t.Key
+		if k.Label == "" {
+			k.Label = acct.Username
+		}
+		row("TOTP secret", k.Secret.Reveal())
+		row("TOTP URI", k.URI().Reveal())
+	}
 }
 
 func orDash(s, dflt string) string {

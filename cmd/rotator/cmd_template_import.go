@@ -85,12 +85,7 @@ func runTemplateImport(a *app, opts templateImportOptions, file string) error {
 		if n.Warning {
 			warnings++
 		}
-		if n.Line > 0 && !n.Step {
-			// file:line: like a compiler, so editors jump to it.
-			fmt.Fprintf(a.stderr, "%s:%s\n", file, strings.TrimPrefix(n.String(), "line "))
-		} else {
-			fmt.Fprintf(a.stderr, "%s: %s\n", file, n)
-		}
+		fmt.Fprintln(a.stderr, n.In(file))
 	}
 	if opts.out == "" {
 		_, err = a.stdout.Write(res.YAML)

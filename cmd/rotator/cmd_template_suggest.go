@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/rotator-pam/rotator/browser"
 	"github.com/rotator-pam/rotator/importer"
@@ -111,75 +110,10 @@ func runTemplateSuggest(ctx context.Context, a *app, opts templateSuggestOptions
 		}
 		fmt.Fprintf(a.stderr, "%-17s %.2f  %-40s %s\n", strings.ReplaceAll(f.Role, "_", " "), f.Score, sel, f.Why)
 	}
-	out, err := suggestFragment(opts.target, fields, a.now())
+	out, err := importer.Suggest(opts.target, fields, a.now())
 	if err != nil {
 		return err
 	}
 	_, err = a.stdout.Write(out)
 	return err
-}
-
-// suggestFragment writes the detected fields as a flow, in page order by
-// role: the username, the password(s), a code, then the submit.
-func suggestFragment(target string, fields []browser.DetectedField, now time.Time) ([]byte, error) {
-	best := map[string]browser.DetectedField{}
-	for _, f := range fields {
-		if len(f.Selectors) == 0 {
-			continue
-		}
-		if cur, ok := best[f.Role]; !ok || f.Score > cur.Score {
-			best[f.Role] = f
-		}
-	}
-	flow := "login"
-	if _, ok := best[browser.RoleNewPassword]; ok {
-		flow = "change"
-	}
-	seq := &yaml.Node{Kind: yaml.SequenceNode}
-	step := func(comment, kind string, sel []string, value string) {
-		m := &yaml.Node{Kind: yaml.MappingNode, HeadComment: comment}
-		var sn yaml.Node
-		if len(sel) == 1 {
-			sn.Encode(sel[0])
-		} else {
-			sn.Encode(sel)
-			sn.Style = yaml.FlowStyle
-		}
-		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: kind}, &sn)
-		if value != "" {
-			var vn yaml.Node
-			vn.Encode(value)
-			m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "value"}, &vn)
-		}
-		seq.Content = append(seq.Content, m)
-	}
-	if strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://") {
-		var gn yaml.Node
-		gn.Encode(target)
-		seq.Content = append(seq.Content, &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: "goto"}, &gn}})
-	}
-	conf := func(f browser.DetectedField) string {
-		c := fmt.Sprintf("%s: confidence %.2f (%s)", strings.ReplaceAll(f.Role, "_", " "), f.Score, f.Why)
-		if f.Score < 0.6 {
-			c += "; LOW: check it"
-		}
-		return c
-	}
-	order := []struct{ role, kind, value string }{
-		{browser.RoleUsername, "fill", "{{ username }}"},
-		{browser.RolePassword, "fill", "{{ password }}"},
-		{browser.RoleNewPassword, "fill", "{{ new_password }}"},
-		{browser.RoleConfirmPassword, "fill", "{{ new_password }}"},
-		{browser.RoleTOTP, "totp", ""},
-		{browser.RoleSubmit, "click", ""},
-	}
-	for _, o := range order {
-		if f, ok := best[o.role]; ok {
-			step(conf(f), o.kind, f.Selectors, o.value)
-		}
-	}
-	root := &yaml.Node{Kind: yaml.MappingNode,
-		HeadComment: fmt.Sprintf("Suggested by `rotator template suggest %s` on %s.\nCheck every selector (the confidence is in each comment), then put this\nunder flows: in a template and run `rotator template test`.", target, now.UTC().Format("2006-01-02")),
-		Content:     []*yaml.Node{{Kind: yaml.ScalarNode, Value: flow}, seq}}
-	return importer.Encode(root)
 }
