@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/rotator-pam/rotator/browser"
 	"github.com/rotator-pam/rotator/demosite"
+	"github.com/rotator-pam/rotator/rotation"
 	"github.com/rotator-pam/rotator/rotator"
 	"github.com/rotator-pam/rotator/store"
 )
@@ -172,7 +174,7 @@ func TestLiveCaptcha(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	for _, name := range []string{"alice"} {
-		if res, err := e.rot.Rotate(ctx, name); err != nil || res.Outcome != rotator.Succeeded {
+		if res, err := e.rot.Rotate(ctx, name); err != nil || res.Outcome != rotation.Succeeded {
 			t.Fatalf("%s: %v %s", name, err, res.Reason)
 		}
 	}
@@ -267,7 +269,7 @@ func TestLiveCaptcha(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the rotation did not finish")
 	}
-	if res.Outcome != rotator.Succeeded {
+	if res.Outcome != rotation.Succeeded {
 		t.Fatalf("outcome %s: %s", res.Outcome, res.Reason)
 	}
 	st, _ := e.site.User("dora")
@@ -331,6 +333,8 @@ func TestLiveTrustPrompt(t *testing.T) {
 	e.add(demosite.UserSpec{Name: "tess", Password: "Tess-pass-12345", TrustPrompt: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	pauses := &pauseCount{}
+	e.rot.Events = pauses
 	done := rotate(e, ctx, "tess")
 	op := e.operator(ctx)
 	h := waitHeld(t, e.rot.Holds, "tess")
@@ -344,12 +348,12 @@ func TestLiveTrustPrompt(t *testing.T) {
 		t.Fatalf("resolve: %q", msg)
 	}
 	res := <-done
-	if res.Outcome != rotator.Succeeded || !res.Held {
-		t.Fatalf("first rotation: %s (held %v): %s", res.Outcome, res.Held, res.Reason)
+	if res.Outcome != rotation.Succeeded || pauses.n.Load() != 1 {
+		t.Fatalf("first rotation: %s (pauses told %d, want 1): %s", res.Outcome, pauses.n.Load(), res.Reason)
 	}
 	res, err := e.rot.Rotate(ctx, "tess")
-	if err != nil || res.Outcome != rotator.Succeeded || res.Held {
-		t.Fatalf("second rotation: %v %s (held %v): %s", err, res.Outcome, res.Held, res.Reason)
+	if err != nil || res.Outcome != rotation.Succeeded || pauses.n.Load() != 1 {
+		t.Fatalf("second rotation: %v %s (pauses told %d, want still 1): %s", err, res.Outcome, pauses.n.Load(), res.Reason)
 	}
 	st, _ := e.site.User("tess")
 	pw, _ := e.store.Password(ctx, "tess")
@@ -371,7 +375,7 @@ func TestOpenSession(t *testing.T) {
 	// Nobody answers: the browser closes and the account stays flagged.
 	e.rot.Holds.Keep = time.Second
 	res, err := e.rot.Rotate(ctx, "tom")
-	if err != nil || res.Outcome != rotator.Paused {
+	if err != nil || res.Outcome != rotation.Paused {
 		t.Fatalf("%v %s", err, res.Outcome)
 	}
 	if !strings.Contains(res.Reason, "Open a session") {
@@ -411,8 +415,16 @@ func TestOpenSession(t *testing.T) {
 	if _, err := e.store.ClearFlag(ctx, "tom", "test"); err != nil {
 		t.Fatal(err)
 	}
+	pauses := &pauseCount{}
+	e.rot.Events = pauses
 	res, err = e.rot.Rotate(ctx, "tom")
-	if err != nil || res.Outcome != rotator.Succeeded || res.Held {
-		t.Fatalf("after the session: %v %s (held %v): %s", err, res.Outcome, res.Held, res.Reason)
+	if err != nil || res.Outcome != rotation.Succeeded || pauses.n.Load() != 0 {
+		t.Fatalf("after the session: %v %s (%d pauses told): %s", err, res.Outcome, pauses.n.Load(), res.Reason)
 	}
 }
+
+// pauseCount counts the pauses a rotator tells.
+type pauseCount struct{ n atomic.Int32 }
+
+func (p *pauseCount) Paused(rotator.Pause)      { p.n.Add(1) }
+func (p *pauseCount) Finished(rotator.Finished) {}

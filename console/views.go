@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rotator-pam/rotator/rotation"
 	"github.com/rotator-pam/rotator/rotator"
 	"github.com/rotator-pam/rotator/store"
 )
@@ -36,17 +37,17 @@ type AccountRow struct {
 
 // RunInfo is a run without its steps.
 type RunInfo struct {
-	ID            int64     `json:"id"`
-	Account       string    `json:"account"`
-	Kind          string    `json:"kind"`
-	Outcome       string    `json:"outcome"`
-	Reason        string    `json:"reason,omitempty"`
-	StartedAt     time.Time `json:"started_at"`
-	FinishedAt    time.Time `json:"finished_at,omitzero"`
-	Flow          string    `json:"flow,omitempty"`
-	Step          string    `json:"step,omitempty"`
-	ChallengeKind string    `json:"challenge_kind,omitempty"`
-	ChallengeURL  string    `json:"challenge_url,omitempty"`
+	ID            int64            `json:"id"`
+	Account       string           `json:"account"`
+	Kind          rotation.Kind    `json:"kind"`
+	Outcome       rotation.Outcome `json:"outcome"`
+	Reason        string           `json:"reason,omitempty"`
+	StartedAt     time.Time        `json:"started_at"`
+	FinishedAt    time.Time        `json:"finished_at,omitzero"`
+	Flow          string           `json:"flow,omitempty"`
+	Step          string           `json:"step,omitempty"`
+	ChallengeKind string           `json:"challenge_kind,omitempty"`
+	ChallengeURL  string           `json:"challenge_url,omitempty"`
 	// Screenshot is the console path of the challenge screenshot.
 	Screenshot string `json:"screenshot,omitempty"`
 	Millis     int64  `json:"ms"`

@@ -24,8 +24,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rotator-pam/rotator/browser"
+	"github.com/rotator-pam/rotator/jobs"
 	"github.com/rotator-pam/rotator/notify"
+	"github.com/rotator-pam/rotator/rotation"
 	"github.com/rotator-pam/rotator/rotator"
 	"github.com/rotator-pam/rotator/schedule"
 	"github.com/rotator-pam/rotator/store"
@@ -33,10 +34,15 @@ import (
 
 // Queue is what the daemon needs from the job queue.
 type Queue interface {
-	Enqueue(ctx context.Context, account string) (bool, error)
+	// Enqueue adds the account's rotation, due at due, unless one waits
+	// or runs.
+	Enqueue(ctx context.Context, account string, due time.Time) (bool, error)
+	// Notify queues a webhook delivery.
+	Notify(ctx context.Context, body []byte) error
 }
 
-// Daemon wires the parts together.
+// Daemon wires the parts together. It is the rotator's Events: it hears
+// of pauses as they begin and of every run's end.
 type Daemon struct {
 	Store     *store.Store
 	Rotator   *rotator.Rotator
@@ -44,7 +50,8 @@ type Daemon struct {
 	Queue     Queue
 	Metrics   *Metrics
 	Logger    *slog.Logger
-	// Notify receives paused, failed and needs_operator events (nil: none).
+	// Notify, when it has a URL, receives paused, failed and
+	// needs_operator events, as durable jobs on Queue.
 	Notify *notify.Webhook
 	// PerSite is how many rotations may run against one site at once
 	// (default 1).
@@ -58,12 +65,12 @@ type Daemon struct {
 	Tick time.Duration
 	Now  func() time.Time
 
-	mu      sync.Mutex // guards the scheduler
+	sitesMu sync.Mutex // guards sites and slots
 	sites   map[string]chan struct{}
 	slots   chan struct{}
-	sitesMu sync.Mutex
-	due     map[string]time.Time // when each queued job was due
 }
+
+var _ rotator.Events = (*Daemon)(nil)
 
 func (d *Daemon) now() time.Time {
 	if d.Now != nil {
@@ -109,10 +116,7 @@ func (d *Daemon) Recover(ctx context.Context) error {
 			d.log().Error("recovery", "account", a.Name, "err", err)
 			continue
 		}
-		d.log().Info("recovery done", "account", a.Name, "outcome", string(res.Outcome), "found", res.Recovered)
-		if d.Metrics != nil {
-			d.Metrics.Recoveries.WithLabelValues(string(res.Outcome)).Inc()
-		}
+		d.log().Info("recovery done", "account", a.Name, "outcome", string(res.Outcome), "found", res.Recovered.String())
 	}
 	return nil
 }
@@ -128,10 +132,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	lastSync := d.now()
 	for {
 		if d.now().Sub(lastSync) >= 10*tick {
-			d.mu.Lock()
-			err := d.Scheduler.Sync(ctx)
-			d.mu.Unlock()
-			if err != nil && ctx.Err() == nil {
+			if err := d.Scheduler.Sync(ctx); err != nil && ctx.Err() == nil {
 				d.log().Error("scheduler sync", "err", err)
 			}
 			lastSync = d.now()
@@ -148,29 +149,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 }
 
 func (d *Daemon) pass(ctx context.Context) error {
-	d.mu.Lock()
-	names, err := d.Scheduler.Due(ctx)
-	dues := map[string]time.Time{}
-	for _, n := range names {
-		if e, ok := d.Scheduler.Entry(n); ok {
-			dues[n] = e.NextDue
-		}
-	}
-	d.mu.Unlock()
-	for _, n := range names {
-		added, qerr := d.Queue.Enqueue(ctx, n)
+	due, err := d.Scheduler.Due(ctx)
+	for _, n := range due {
+		added, qerr := d.Queue.Enqueue(ctx, n.Name, n.Due)
 		if qerr != nil {
 			err = errors.Join(err, qerr)
 			continue
 		}
 		if added {
-			d.sitesMu.Lock()
-			if d.due == nil {
-				d.due = map[string]time.Time{}
-			}
-			d.due[n] = dues[n]
-			d.sitesMu.Unlock()
-			d.log().Info("queued", "account", n, "due", dues[n])
+			d.log().Info("queued", "account", n.Name, "due", n.Due)
 		}
 	}
 	return err
@@ -188,9 +175,11 @@ func siteOf(a store.Account, base string) string {
 	return a.Template
 }
 
-// Work is the queue's job: rotate one account, then schedule its next run.
-func (d *Daemon) Work(ctx context.Context, name string, job int64) error {
-	acct, err := d.Store.Account(ctx, name)
+// Work is the queue's job: rotate one account, then schedule its next run
+// and tell the webhook of a failure. (A pause was told as it began, and
+// the metrics heard the end: see Paused and Finished.)
+func (d *Daemon) Work(ctx context.Context, j jobs.Job) error {
+	acct, err := d.Store.Account(ctx, j.Account)
 	if err != nil {
 		return err
 	}
@@ -203,145 +192,81 @@ func (d *Daemon) Work(ctx context.Context, name string, job int64) error {
 		return err
 	}
 	defer slot.Release()
-	ctx = rotator.WithSlot(ctx, slot)
-
-	d.sitesMu.Lock()
-	due := d.due[name]
-	delete(d.due, name)
-	d.sitesMu.Unlock()
-	start := d.now()
-	if d.Metrics != nil && !due.IsZero() {
-		d.Metrics.StartDelay.Observe(start.Sub(due).Seconds())
+	if d.Metrics != nil && !j.Due.IsZero() {
+		d.Metrics.StartDelay.Observe(d.now().Sub(j.Due).Seconds())
 	}
-	log := d.log().With("account", name, "template", acct.Template, "job", job)
+	log := d.log().With("account", acct.Name, "template", acct.Template, "job", j.ID)
 	log.Info("rotation starts")
-	res, err := d.Rotator.Rotate(ctx, name)
-	outcome := string(res.Outcome)
+	res, err := d.Rotator.RotateAccount(ctx, acct, slot)
+	outcome := rotator.OutcomeOf(res, err)
 	switch {
-	case errors.Is(err, store.ErrLocked):
-		outcome = schedule.OutcomeBusy
+	case outcome == rotation.Busy:
 		log.Info("rotation deferred: the account is busy", "err", err)
 	case err != nil:
-		outcome = schedule.OutcomeFailed
 		log.Error("rotation", "err", err)
 	default:
-		log.Info("rotation done", "outcome", outcome, "run", res.RunID, "reason", res.Reason)
+		log.Info("rotation done", "outcome", string(outcome), "run", res.RunID, "reason", res.Reason)
 	}
-	if d.Metrics != nil {
-		d.Metrics.Rotations.WithLabelValues(outcome, acct.Template).Inc()
-		d.Metrics.Duration.WithLabelValues(acct.Template).Observe(d.now().Sub(start).Seconds())
-	}
-	d.mu.Lock()
-	derr := d.Scheduler.Done(context.WithoutCancel(ctx), name, outcome)
-	e, _ := d.Scheduler.Entry(name)
-	d.mu.Unlock()
+	e, derr := d.Scheduler.Done(context.WithoutCancel(ctx), acct.Name, outcome)
 	d.refreshGauges(ctx)
-	ev := notify.Event{Account: name, Template: acct.Template, Outcome: outcome, Reason: res.Reason, RunID: res.RunID, At: d.now().UTC()}
+	ev := notify.Event{Account: acct.Name, Template: acct.Template, Outcome: outcome, Reason: res.Reason, RunID: res.RunID, At: d.now().UTC()}
 	switch {
-	case outcome == schedule.OutcomePaused && res.Held:
-		// Sent when the pause began (Paused), while the browser waited.
-	case outcome == schedule.OutcomePaused:
-		ev.Event = "rotation.paused"
-		if c := res.Challenge; c != nil {
-			ev.Challenge = &notify.Challenge{Kind: string(c.Kind), URL: c.URL}
-		}
-	case outcome == schedule.OutcomeNeedsOperator,
-		outcome == schedule.OutcomeFailed && e.State == store.StateNeedsOperator:
+	case outcome == rotation.NeedsOperator, outcome == rotation.Failed && e.State == store.StateNeedsOperator:
 		ev.Event = "account.needs_operator"
 		if e.Hold != "" {
 			ev.Reason = e.Hold + "; last: " + res.Reason
 		}
-	case outcome == schedule.OutcomeFailed:
+		d.notify(ctx, ev)
+	case outcome == rotation.Failed:
 		ev.Event = "rotation.failed"
-	}
-	if ev.Event != "" {
-		d.Notify.Send(ev)
+		d.notify(ctx, ev)
 	}
 	if derr != nil {
-		return fmt.Errorf("schedule the next run of %s: %w", name, derr)
+		return fmt.Errorf("schedule the next run of %s: %w", acct.Name, derr)
 	}
 	return nil
 }
 
-// capacity is a rotation's share of the daemon: a browser slot and a slot
-// on its site. A rotation paused for an operator gives both back while it
-// waits.
-type capacity struct {
-	d        *Daemon
-	site     string
-	mu       sync.Mutex
-	released []chan struct{}
-}
-
-func (c *capacity) sems() (chan struct{}, chan struct{}) {
-	d := c.d
-	d.sitesMu.Lock()
-	defer d.sitesMu.Unlock()
-	if d.slots == nil {
-		n := d.MaxConcurrent
-		if n <= 0 {
-			n = 2
-		}
-		d.slots = make(chan struct{}, n)
-	}
-	if d.sites == nil {
-		d.sites = map[string]chan struct{}{}
-	}
-	sem, ok := d.sites[c.site]
-	if !ok {
-		per := d.PerSite
-		if per <= 0 {
-			per = 1
-		}
-		sem = make(chan struct{}, per)
-		d.sites[c.site] = sem
-	}
-	return d.slots, sem
-}
-
-// Acquire takes a slot on the site, then a browser slot.
-func (c *capacity) Acquire(ctx context.Context) error {
-	global, site := c.sems()
-	select {
-	case site <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case global <- struct{}{}:
-	case <-ctx.Done():
-		<-site
-		return ctx.Err()
-	}
-	c.mu.Lock()
-	c.released = []chan struct{}{global, site}
-	c.mu.Unlock()
-	return nil
-}
-
-// Release gives both back (once per Acquire).
-func (c *capacity) Release() {
-	c.mu.Lock()
-	held := c.released
-	c.released = nil
-	c.mu.Unlock()
-	for _, sem := range held {
-		<-sem
-	}
-}
-
-// Paused is the rotator's OnPause: the webhook and the gauges learn of a
-// pause while the browser waits for an operator.
-func (d *Daemon) Paused(account string, runID int64, c *browser.ChallengeError, reason string) {
-	ev := notify.Event{Event: "rotation.paused", Account: account, Outcome: schedule.OutcomePaused, Reason: reason, RunID: runID, At: d.now().UTC()}
-	if a, err := d.Store.Account(context.Background(), account); err == nil {
-		ev.Template = a.Template
-	}
-	if c != nil {
+// Paused is told by the rotator when a pause begins: the webhook and the
+// gauges learn of it while the browser waits for an operator.
+func (d *Daemon) Paused(p rotator.Pause) {
+	ev := notify.Event{Event: "rotation.paused", Account: p.Account, Template: p.Template, Outcome: rotation.Paused,
+		Reason: p.Reason, RunID: p.RunID, At: d.now().UTC()}
+	if c := p.Challenge; c != nil {
 		ev.Challenge = &notify.Challenge{Kind: string(c.Kind), URL: c.URL}
 	}
-	d.Notify.Send(ev)
+	d.notify(context.Background(), ev)
 	d.refreshGauges(context.Background())
+}
+
+// Finished is told by the rotator when a run returns: the metrics count
+// rotations (by outcome and template, with their wall time) and the
+// recoveries at start.
+func (d *Daemon) Finished(f rotator.Finished) {
+	if d.Metrics == nil {
+		return
+	}
+	switch f.Kind {
+	case rotation.Rotate:
+		d.Metrics.Rotations.WithLabelValues(string(f.Result.Outcome), f.Template).Inc()
+		d.Metrics.Duration.WithLabelValues(f.Template).Observe(f.Took.Seconds())
+	case rotation.Verify:
+		d.Metrics.Recoveries.WithLabelValues(string(f.Result.Outcome)).Inc()
+	}
+}
+
+// notify queues the webhook's delivery of ev, when a webhook is set.
+func (d *Daemon) notify(ctx context.Context, ev notify.Event) {
+	if !d.Notify.Enabled() || d.Queue == nil {
+		return
+	}
+	body, err := notify.Body(ev)
+	if err == nil {
+		err = d.Queue.Notify(context.WithoutCancel(ctx), body)
+	}
+	if err != nil {
+		d.log().Error("webhook", "event", ev.Event, "account", ev.Account, "err", err)
+	}
 }
 
 func (d *Daemon) refreshGauges(ctx context.Context) {

@@ -13,6 +13,7 @@ import (
 	"github.com/rotator-pam/rotator/browser"
 	"github.com/rotator-pam/rotator/demosite"
 	"github.com/rotator-pam/rotator/internal/demoacct"
+	"github.com/rotator-pam/rotator/rotation"
 	"github.com/rotator-pam/rotator/rotator"
 	"github.com/rotator-pam/rotator/secret"
 	"github.com/rotator-pam/rotator/store"
@@ -139,7 +140,7 @@ func TestRecordedTemplateRotates(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	out, err := r.Rotate(ctx, "alice")
-	if err != nil || out.Outcome != rotator.Succeeded {
+	if err != nil || out.Outcome != rotation.Succeeded {
 		t.Fatalf("%v %s: %s", err, out.Outcome, out.Reason)
 	}
 	u, _ := site.User("alice")

@@ -8,6 +8,10 @@
 //     available, scheduled or running.
 //   - No blind retries: MaxAttempts is 1. A failed rotation is rescheduled
 //     by the product's own backoff (package schedule), not by the queue.
+//   - Webhook deliveries are jobs too, on a queue of their own (a rotation
+//     waiting for an operator never holds one up): retried with a doubling
+//     wait until delivered or Options.NotifyAttempts are spent, and kept
+//     across a restart.
 //   - River's migrations run only from [Migrate] (rotator init, and serve
 //     before it starts workers), never from every worker.
 //   - A job left running by a serve that died is run again as soon as the
@@ -18,6 +22,7 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,13 +37,25 @@ import (
 	_ "modernc.org/sqlite" // the "sqlite" driver
 )
 
-// RotateArgs is a rotation job.
+// RotateArgs is a rotation job. Due is when the scheduler found it due
+// (not part of its uniqueness).
 type RotateArgs struct {
-	Account string `json:"account" river:"unique"`
+	Account string    `json:"account" river:"unique"`
+	Due     time.Time `json:"due,omitzero"`
 }
 
 // Kind implements river.JobArgs.
 func (RotateArgs) Kind() string { return "rotate" }
+
+// NotifyArgs is a webhook delivery: the event's JSON body (which never
+// holds a secret), posted until it is delivered or its attempts are spent.
+// As a job in the vault file, a delivery survives a restart.
+type NotifyArgs struct {
+	Body json.RawMessage `json:"body"`
+}
+
+// Kind implements river.JobArgs.
+func (NotifyArgs) Kind() string { return "notify" }
 
 func openDB(path string) (*sql.DB, error) {
 	u := url.URL{Path: path}
@@ -102,14 +119,32 @@ WHERE state = 'running'`)
 	return int(n), nil
 }
 
-// Work runs one job (id) for an account. Its error is logged, never
-// retried.
-type Work func(ctx context.Context, account string, job int64) error
+// Job is one rotation job: its id, the account and when it was due.
+type Job struct {
+	ID      int64
+	Account string
+	Due     time.Time
+}
+
+// Work runs one rotation job. Its error is logged, never retried.
+type Work func(ctx context.Context, j Job) error
+
+// Deliver makes one attempt at a webhook delivery; an error is retried
+// with backoff until the attempts are spent.
+type Deliver func(ctx context.Context, body []byte) error
+
+// Handlers are what the queue's jobs run.
+type Handlers struct {
+	Rotate Work
+	// Notify may be nil when nothing is ever sent.
+	Notify Deliver
+}
 
 // Queue is the product's view of River.
 type Queue struct {
 	db     *sql.DB
 	client *river.Client[*sql.Tx]
+	opts   Options
 }
 
 type rotateWorker struct {
@@ -120,43 +155,84 @@ type rotateWorker struct {
 }
 
 func (w *rotateWorker) Work(ctx context.Context, j *river.Job[RotateArgs]) error {
-	return w.work(ctx, j.Args.Account, j.ID)
+	return w.work(ctx, Job{ID: j.ID, Account: j.Args.Account, Due: j.Args.Due})
 }
 
 func (w *rotateWorker) Timeout(*river.Job[RotateArgs]) time.Duration { return w.timeout }
+
+type notifyWorker struct {
+	river.WorkerDefaults[NotifyArgs]
+	deliver Deliver
+	wait    time.Duration
+}
+
+func (w *notifyWorker) Work(ctx context.Context, j *river.Job[NotifyArgs]) error {
+	return w.deliver(ctx, j.Args.Body)
+}
+
+// NextRetry waits Options.NotifyWait after the first failed attempt,
+// doubling after each.
+func (w *notifyWorker) NextRetry(j *river.Job[NotifyArgs]) time.Time {
+	return time.Now().Add(w.wait << min(max(j.Attempt-1, 0), 16))
+}
+
+func (w *notifyWorker) Timeout(*river.Job[NotifyArgs]) time.Duration { return 30 * time.Second }
 
 // Options configure a queue.
 type Options struct {
 	// MaxWorkers is how many jobs run at once (default 2).
 	MaxWorkers int
-	// JobTimeout bounds one job (default 15 minutes).
+	// JobTimeout bounds one rotation job (default 15 minutes).
 	JobTimeout time.Duration
-	Logger     *slog.Logger
+	// NotifyAttempts bounds the attempts at one webhook delivery
+	// (default 5); NotifyWait is the wait after the first failure
+	// (default 1 s, doubling).
+	NotifyAttempts int
+	NotifyWait     time.Duration
+	Logger         *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.MaxWorkers <= 0 {
+		o.MaxWorkers = 2
+	}
+	if o.JobTimeout <= 0 {
+		o.JobTimeout = 15 * time.Minute
+	}
+	if o.NotifyAttempts <= 0 {
+		o.NotifyAttempts = 5
+	}
+	if o.NotifyWait <= 0 {
+		o.NotifyWait = time.Second
+	}
 }
 
 // Open connects to the queue in the vault file; call Start to run jobs.
-func Open(vaultPath string, work Work, opts Options) (*Queue, error) {
+func Open(vaultPath string, h Handlers, opts Options) (*Queue, error) {
 	db, err := openDB(vaultPath)
 	if err != nil {
 		return nil, err
 	}
-	if opts.MaxWorkers <= 0 {
-		opts.MaxWorkers = 2
-	}
-	if opts.JobTimeout <= 0 {
-		opts.JobTimeout = 15 * time.Minute
-	}
+	opts.defaults()
 	workers := river.NewWorkers()
-	if err := river.AddWorkerSafely(workers, &rotateWorker{work: work, timeout: opts.JobTimeout}); err != nil {
+	err = river.AddWorkerSafely(workers, &rotateWorker{work: h.Rotate, timeout: opts.JobTimeout})
+	if err == nil && h.Notify != nil {
+		err = river.AddWorkerSafely(workers, &notifyWorker{deliver: h.Notify, wait: opts.NotifyWait})
+	}
+	if err != nil {
 		db.Close()
 		return nil, err
+	}
+	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.MaxWorkers}}
+	if h.Notify != nil {
+		queues[notifyQueue] = river.QueueConfig{MaxWorkers: 1}
 	}
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	client, err := river.NewClient(riversqlite.New(db), &river.Config{
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.MaxWorkers}},
+		Queues:            queues,
 		Workers:           workers,
 		FetchPollInterval: 200 * time.Millisecond,
 		Logger:            logger,
@@ -168,13 +244,24 @@ func Open(vaultPath string, work Work, opts Options) (*Queue, error) {
 		db.Close()
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
-	return &Queue{db: db, client: client}, nil
+	return &Queue{db: db, client: client, opts: opts}, nil
 }
 
-// Enqueue adds a rotation job for the account unless one is already
-// waiting or running; it reports whether a job was added.
-func (q *Queue) Enqueue(ctx context.Context, account string) (bool, error) {
-	res, err := q.client.Insert(ctx, RotateArgs{Account: account}, &river.InsertOpts{
+// notifyQueue is the River queue of webhook deliveries.
+const notifyQueue = "notify"
+
+// Notify queues a webhook delivery of body.
+func (q *Queue) Notify(ctx context.Context, body []byte) error {
+	if _, err := q.client.Insert(ctx, NotifyArgs{Body: body}, &river.InsertOpts{Queue: notifyQueue, MaxAttempts: q.opts.NotifyAttempts}); err != nil {
+		return fmt.Errorf("queue a webhook delivery: %w", err)
+	}
+	return nil
+}
+
+// Enqueue adds a rotation job for the account, due at due, unless one is
+// already waiting or running; it reports whether a job was added.
+func (q *Queue) Enqueue(ctx context.Context, account string, due time.Time) (bool, error) {
+	res, err := q.client.Insert(ctx, RotateArgs{Account: account, Due: due}, &river.InsertOpts{
 		MaxAttempts: 1,
 		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
 			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled, rivertype.JobStateRetryable}},

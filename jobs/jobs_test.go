@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -38,32 +39,32 @@ func TestQueueOnTheVault(t *testing.T) {
 	var mu sync.Mutex
 	perJob := map[int64]int{}
 	release := make(chan struct{})
-	q, err := Open(path, func(ctx context.Context, account string, job int64) error {
+	q, err := Open(path, Handlers{Rotate: func(ctx context.Context, j Job) error {
 		runs.Add(1)
 		mu.Lock()
-		perJob[job]++
+		perJob[j.ID]++
 		mu.Unlock()
 		<-release
 		return context.DeadlineExceeded // an error: must not be retried
-	}, Options{MaxWorkers: 2})
+	}}, Options{MaxWorkers: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := q.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	added, err := q.Enqueue(ctx, "alice")
+	added, err := q.Enqueue(ctx, "alice", time.Time{})
 	if err != nil || !added {
 		t.Fatalf("enqueue: %v %v", added, err)
 	}
-	if again, _ := q.Enqueue(ctx, "alice"); again {
+	if again, _ := q.Enqueue(ctx, "alice", time.Time{}); again {
 		t.Error("a second job for the same account was added")
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for runs.Load() == 0 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	if again, _ := q.Enqueue(ctx, "alice"); again {
+	if again, _ := q.Enqueue(ctx, "alice", time.Time{}); again {
 		t.Error("a job was added while one runs")
 	}
 	close(release)
@@ -71,7 +72,7 @@ func TestQueueOnTheVault(t *testing.T) {
 	// unique), the account can be enqueued again.
 	added = false
 	for deadline := time.Now().Add(10 * time.Second); !added && time.Now().Before(deadline); {
-		if added, err = q.Enqueue(ctx, "alice"); err != nil {
+		if added, err = q.Enqueue(ctx, "alice", time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		if !added {
@@ -97,5 +98,76 @@ func TestQueueOnTheVault(t *testing.T) {
 	st.AddAccount(ctx, store.NewAccount{Account: store.Account{Name: "x", Template: "t", Username: "u"}, Password: secret.New("p")})
 	if _, err := st.Account(ctx, "x"); err != nil {
 		t.Error(err)
+	}
+}
+
+// A webhook delivery is a job in the vault file: one that failed is
+// retried, by the next process when this one stops, until delivered; and
+// one whose attempts are spent is given up.
+func TestNotifySurvivesARestart(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "vault.db")
+	st, err := store.Create(ctx, path, secret.NewMasterKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if err := Migrate(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	noop := func(context.Context, Job) error { return nil }
+	failed := make(chan struct{}, 10)
+	q1, err := Open(path, Handlers{Rotate: noop, Notify: func(context.Context, []byte) error {
+		failed <- struct{}{}
+		return errors.New("endpoint down")
+	}}, Options{NotifyWait: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q1.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := q1.Notify(ctx, []byte(`{"event":"rotation.failed"}`)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-failed:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the delivery was never attempted")
+	}
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := q1.Stop(sctx); err != nil {
+		t.Fatal(err)
+	}
+	// The next process: the failed delivery waits for its retry (an hour
+	// here), so make it due now, as time passing would.
+	db, err := openDB(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE river_job SET scheduled_at = datetime('now', '-1 second') WHERE kind = 'notify'`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	got := make(chan string, 1)
+	q2, err := Open(path, Handlers{Rotate: noop, Notify: func(_ context.Context, body []byte) error {
+		got <- string(body)
+		return nil
+	}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q2.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer q2.Stop(context.Background())
+	select {
+	case b := <-got:
+		if b != `{"event":"rotation.failed"}` {
+			t.Errorf("delivered %s", b)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the delivery was lost with the process that failed it")
 	}
 }

@@ -12,22 +12,22 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 
 	"github.com/rotator-pam/rotator/internal/weburl"
+	"github.com/rotator-pam/rotator/rotation"
 )
 
 // Event is the JSON body of a webhook POST.
 type Event struct {
 	// Event is "rotation.paused", "rotation.failed" or "account.needs_operator".
-	Event    string    `json:"event"`
-	Account  string    `json:"account"`
-	Template string    `json:"template,omitempty"`
-	Outcome  string    `json:"outcome"`
-	Reason   string    `json:"reason,omitempty"`
-	RunID    int64     `json:"run_id,omitempty"`
-	At       time.Time `json:"at"`
+	Event    string           `json:"event"`
+	Account  string           `json:"account"`
+	Template string           `json:"template,omitempty"`
+	Outcome  rotation.Outcome `json:"outcome"`
+	Reason   string           `json:"reason,omitempty"`
+	RunID    int64            `json:"run_id,omitempty"`
+	At       time.Time        `json:"at"`
 	// Challenge is set for paused rotations.
 	Challenge *Challenge `json:"challenge,omitempty"`
 }
@@ -38,80 +38,55 @@ type Challenge struct {
 	URL  string `json:"url"`
 }
 
-// Webhook posts events to a URL, retrying with exponential backoff.
+// Webhook posts events to a URL. A delivery is one attempt; the daemon
+// queues deliveries as durable jobs (package jobs), which retry a failed
+// one with a doubling wait and keep it across a restart.
 type Webhook struct {
 	URL    string
 	Client *http.Client
 	Logger *slog.Logger
-	// Attempts per event (default 5) and the first wait (default 1 s,
-	// doubling).
-	Attempts int
-	Wait     time.Duration
-
-	wg sync.WaitGroup
 }
 
-// Send delivers e in the background; Close waits for deliveries.
-func (w *Webhook) Send(e Event) {
-	if w == nil || w.URL == "" {
-		return
-	}
-	w.wg.Add(1)
-	go func() {
-		defer w.wg.Done()
-		if err := w.deliver(e); err != nil && w.Logger != nil {
-			w.Logger.Error("webhook", "event", e.Event, "account", e.Account, "url", Redact(w.URL), "err", err)
+// Enabled reports whether a URL is configured.
+func (w *Webhook) Enabled() bool { return w != nil && w.URL != "" }
+
+// Body is the JSON body that delivers e.
+func Body(e Event) ([]byte, error) { return json.Marshal(e) }
+
+// Deliver posts body once. A failure is logged, naming the endpoint as
+// scheme://host only, and returned for the queue to retry.
+func (w *Webhook) Deliver(ctx context.Context, body []byte) error {
+	err := w.post(ctx, body)
+	if err != nil && w.Logger != nil {
+		var e struct {
+			Event   string `json:"event"`
+			Account string `json:"account"`
 		}
-	}()
+		_ = json.Unmarshal(body, &e)
+		w.Logger.Error("webhook", "event", e.Event, "account", e.Account, "url", Redact(w.URL), "err", err)
+	}
+	return err
 }
 
-// Close waits until every event was delivered or given up, or ctx ends.
-func (w *Webhook) Close(ctx context.Context) {
-	if w == nil {
-		return
-	}
-	done := make(chan struct{})
-	go func() { w.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
-}
-
-func (w *Webhook) deliver(e Event) error {
-	body, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
+func (w *Webhook) post(ctx context.Context, body []byte) error {
 	client := w.Client
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Second}
 	}
-	attempts, wait := w.Attempts, w.Wait
-	if attempts <= 0 {
-		attempts = 5
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
+	if err != nil {
+		return redactURLError(err)
 	}
-	if wait <= 0 {
-		wait = time.Second
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return redactURLError(err)
 	}
-	var last error
-	for i := 0; i < attempts; i++ {
-		if i > 0 {
-			time.Sleep(wait)
-			wait *= 2
-		}
-		resp, err := client.Post(w.URL, "application/json", bytes.NewReader(body))
-		if err != nil {
-			last = redactURLError(err)
-			continue
-		}
-		resp.Body.Close()
-		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-			return nil
-		}
-		last = fmt.Errorf("status %s", resp.Status)
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
+		return fmt.Errorf("status %s", resp.Status)
 	}
-	return fmt.Errorf("gave up after %d attempts: %w", attempts, last)
+	return nil
 }
 
 // Redact returns a webhook URL as scheme://host only: services put their

@@ -14,7 +14,9 @@ import (
 	"time"
 )
 
-func TestWebhookRetriesAndPayload(t *testing.T) {
+// One attempt per Deliver: a refusal is an error (the queue retries it),
+// and the payload is the event's JSON.
+func TestWebhookDeliverAndPayload(t *testing.T) {
 	var (
 		mu     sync.Mutex
 		bodies [][]byte
@@ -24,7 +26,7 @@ func TestWebhookRetriesAndPayload(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		bodies = append(bodies, b)
-		if len(bodies) < 3 {
+		if len(bodies) < 2 {
 			http.Error(w, "busy", http.StatusServiceUnavailable)
 			return
 		}
@@ -33,38 +35,36 @@ func TestWebhookRetriesAndPayload(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	w := &Webhook{URL: srv.URL, Wait: 10 * time.Millisecond}
-	w.Send(Event{Event: "rotation.paused", Account: "alice", Template: "demo-social", Outcome: "paused", RunID: 7,
+	w := &Webhook{URL: srv.URL}
+	body, err := Body(Event{Event: "rotation.paused", Account: "alice", Template: "demo-social", Outcome: "paused", RunID: 7,
 		At: time.Unix(1_800_000_000, 0).UTC(), Challenge: &Challenge{Kind: "captcha", URL: "https://x/captcha"}})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	w.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := w.Deliver(ctx, body); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("a refused delivery: %v", err)
+	}
+	if err := w.Deliver(ctx, body); err != nil {
+		t.Fatalf("second attempt: %v", err)
+	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(bodies) != 3 {
-		t.Fatalf("%d deliveries, want 3 (two refused)", len(bodies))
+	if len(bodies) != 2 {
+		t.Fatalf("%d deliveries, want 2", len(bodies))
 	}
 	var got map[string]any
-	json.Unmarshal(bodies[2], &got)
+	if err := json.Unmarshal(bodies[1], &got); err != nil {
+		t.Fatal(err)
+	}
 	if got["event"] != "rotation.paused" || got["account"] != "alice" || got["run_id"] != 7.0 ||
 		got["challenge"].(map[string]any)["kind"] != "captcha" || got["at"] != "2027-01-15T08:00:00Z" {
-		t.Errorf("payload %s", bodies[2])
-	}
-}
-
-func TestWebhookGivesUp(t *testing.T) {
-	n := 0
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n++
-		http.Error(w, "no", http.StatusInternalServerError)
-	}))
-	defer srv.Close()
-	w := &Webhook{URL: srv.URL, Attempts: 3, Wait: time.Millisecond}
-	if err := w.deliver(Event{Event: "rotation.failed"}); err == nil || n != 3 {
-		t.Errorf("%v after %d attempts", err, n)
+		t.Errorf("payload %s", bodies[1])
 	}
 	var nilHook *Webhook
-	nilHook.Send(Event{}) // no URL configured: nothing happens
+	if nilHook.Enabled() || (&Webhook{}).Enabled() {
+		t.Error("a webhook without a URL is enabled")
+	}
 }
 
 // A failed webhook never logs the URL's path, query string or userinfo
@@ -81,15 +81,12 @@ func TestWebhookLogsNoURLSecrets(t *testing.T) {
 	for _, base := range []string{"http://" + addr, failing.URL} {
 		var logs bytes.Buffer
 		raw := strings.Replace(base, "http://", "http://hookuser:hookpass-s3cret@", 1) + "/hooks/path-s3cret?token=tok-s3cret&x=1#frag-s3cret"
-		w := &Webhook{URL: raw, Attempts: 2, Wait: time.Millisecond, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
-		err := w.deliver(Event{Event: "rotation.failed", Account: "alice"})
+		w := &Webhook{URL: raw, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+		body, _ := Body(Event{Event: "rotation.failed", Account: "alice"})
+		err := w.Deliver(context.Background(), body)
 		if err == nil {
 			t.Fatalf("%s: delivered", base)
 		}
-		w.Send(Event{Event: "rotation.failed", Account: "alice"})
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		w.Close(ctx)
-		cancel()
 		out := logs.String() + "\n" + err.Error()
 		if strings.Contains(out, "s3cret") || strings.Contains(out, "hookuser") {
 			t.Errorf("%s: a URL secret in the log or the error:\n%s", base, out)

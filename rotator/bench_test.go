@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rotator-pam/rotator/demosite"
+	"github.com/rotator-pam/rotator/rotation"
 	"github.com/rotator-pam/rotator/store"
 )
 
@@ -92,7 +93,7 @@ func benchRotations(b *testing.B, conc int) {
 			go func() {
 				defer wg.Done()
 				res, err := env.rot.Rotate(ctx, n)
-				if err != nil || res.Outcome != Succeeded {
+				if err != nil || res.Outcome != rotation.Succeeded {
 					b.Errorf("%s: %+v %v", n, res, err)
 				}
 			}()

@@ -62,6 +62,8 @@ type fakeSite struct {
 	// gate, when set, holds every change until it is closed; waiting, when
 	// set, is told each time a change starts to wait.
 	gate, waiting chan struct{}
+	// challenge, when set, puts a CAPTCHA on every sign-in.
+	challenge bool
 }
 
 func newFakeSite(password string, behave func(int) behaviour) *fakeSite {
@@ -134,6 +136,9 @@ func (f *fakeSession) Run(ctx context.Context, flow string, vals browser.Values)
 	}
 	switch flow {
 	case templates.FlowLogin:
+		if s.challenge {
+			return &browser.ChallengeError{Kind: "captcha", Name: "fake-captcha", Flow: flow, Step: "2"}
+		}
 		s.logins = append(s.logins, vals.Password.Reveal())
 		if vals.Password.Reveal() != s.password {
 			s.failed++

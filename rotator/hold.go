@@ -11,6 +11,7 @@ import (
 	"github.com/go-rod/rod"
 
 	"github.com/rotator-pam/rotator/browser"
+	"github.com/rotator-pam/rotator/rotation"
 	"github.com/rotator-pam/rotator/store"
 	"github.com/rotator-pam/rotator/templates"
 )
@@ -230,13 +231,6 @@ type Slot interface {
 	Acquire(ctx context.Context) error
 }
 
-type slotKey struct{}
-
-// WithSlot attaches the caller's slot to ctx.
-func WithSlot(ctx context.Context, s Slot) context.Context {
-	return context.WithValue(ctx, slotKey{}, s)
-}
-
 // pageOf is implemented by sessions with a browser page.
 type pageOf interface{ Page() *rod.Page }
 
@@ -262,7 +256,7 @@ func (a *attempt) hold(ctx context.Context, c *browser.ChallengeError) error {
 	res := stepFailure(c.Flow, c)
 	reason := res.Reason + "; the browser waits in the console until " + h.Until.UTC().Format(time.RFC3339)
 	a.recordChallenge(c)
-	a.run.Outcome, a.run.Reason = string(Paused), reason
+	a.run.Outcome, a.run.Reason = rotation.Paused, reason
 	bg := context.WithoutCancel(ctx)
 	if err := a.r.Store.FinishRun(bg, a.run); err != nil {
 		a.r.log().Error("record run", "account", a.name, "err", err)
@@ -271,10 +265,8 @@ func (a *attempt) hold(ctx context.Context, c *browser.ChallengeError) error {
 	a.audit(bg, a.r.Actor, "challenge.held", "paused", fmt.Sprintf("run %d; %s", a.run.ID, res.Reason))
 	a.r.event(a.name, "paused on a %s challenge; the browser is kept for an operator until %s", c.Kind, h.Until.Format(time.Kitchen))
 	hs.show(h)
-	if a.r.OnPause != nil {
-		a.r.OnPause(a.name, a.run.ID, c, reason)
-	}
-	slot, _ := ctx.Value(slotKey{}).(Slot)
+	a.r.paused(a, c, reason)
+	slot := a.slot
 	if slot != nil {
 		slot.Release()
 	}
@@ -284,7 +276,14 @@ func (a *attempt) hold(ctx context.Context, c *browser.ChallengeError) error {
 		}
 		return slot.Acquire(ctx)
 	}
+	return a.await(ctx, h, c, reacquire)
+}
 
+// await waits for the operator's decision on the held page h, the hold's
+// expiry or the job's end; nil means the operator resolved c and the flow
+// goes on.
+func (a *attempt) await(ctx context.Context, h *Held, c *browser.ChallengeError, reacquire func() error) error {
+	bg := context.WithoutCancel(ctx)
 	timer := time.NewTimer(time.Until(h.Until))
 	defer timer.Stop()
 	for {
@@ -360,7 +359,11 @@ func (r *Rotator) OpenSession(ctx context.Context, name, actor string) (*Held, e
 		}
 		return nil, fmt.Errorf("a paused rotation of %s is held: resolve or abort it first", name)
 	}
-	a, ctx, stop, err := r.begin(ctx, name, "session", nil)
+	acct, err := r.Store.Account(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	a, ctx, stop, err := r.begin(ctx, acct, rotation.Session, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -380,13 +383,13 @@ func (r *Rotator) OpenSession(ctx context.Context, name, actor string) (*Held, e
 	}
 	cancel()
 	if err != nil {
-		a.finish(ctx, Result{Outcome: Failed, Reason: "open " + base + ": " + err.Error()})
+		a.finish(ctx, Result{Outcome: rotation.Failed, Reason: "open " + base + ": " + err.Error()})
 		stop()
 		return nil, fmt.Errorf("open %s: %w", base, err)
 	}
 	h := &Held{Account: name, Template: a.acct.Template, Kind: HeldSession, RunID: a.run.ID, page: ps.Page(), tpl: a.tpl}
 	if !r.Holds.add(h) {
-		a.finish(ctx, Result{Outcome: Failed, Reason: "the console holds as many browsers as it may"})
+		a.finish(ctx, Result{Outcome: rotation.Failed, Reason: "the console holds as many browsers as it may"})
 		stop()
 		return nil, errors.New("the console holds as many browsers as it may; close one first")
 	}
@@ -404,12 +407,12 @@ func (r *Rotator) OpenSession(ctx context.Context, name, actor string) (*Held, e
 		var res Result
 		select {
 		case <-ctx.Done():
-			res = Result{Outcome: Failed, Reason: "the session ended with the process"}
+			res = Result{Outcome: rotation.Failed, Reason: "the session ended with the process"}
 		case <-timer.C:
-			res = Result{Outcome: Failed, Reason: "the session was closed after " + r.Holds.keep().String()}
+			res = Result{Outcome: rotation.Failed, Reason: "the session was closed after " + r.Holds.keep().String()}
 		case d := <-h.decide:
 			a.audit(bg, d.actor, "session.close", "closed", fmt.Sprintf("run %d", a.run.ID))
-			res = Result{Outcome: Succeeded, Reason: "closed by " + d.actor}
+			res = Result{Outcome: rotation.Succeeded, Reason: "closed by " + d.actor}
 			d.reply <- nil
 		}
 		a.finish(bg, res)

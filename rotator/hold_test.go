@@ -9,8 +9,8 @@ import (
 
 	"github.com/go-rod/rod"
 
-	"github.com/rotator-pam/rotator/browser"
 	"github.com/rotator-pam/rotator/demosite"
+	"github.com/rotator-pam/rotator/rotation"
 	"github.com/rotator-pam/rotator/store"
 )
 
@@ -55,7 +55,7 @@ func TestChallengeHeldResumes(t *testing.T) {
 	e.add(demosite.UserSpec{Name: "dora", Password: "Dora-pass-12345", TOTPSecret: demoSecret, Captcha: true})
 	e.rot.Holds = &Holds{Keep: time.Minute}
 	paused := make(chan string, 4)
-	e.rot.OnPause = func(account string, run int64, _ *browser.ChallengeError, reason string) { paused <- reason }
+	e.rot.Events = pauseEvents(paused)
 	ctx := ctxFor(t)
 	done := make(chan Result, 1)
 	go func() {
@@ -88,8 +88,8 @@ func TestChallengeHeldResumes(t *testing.T) {
 		<-h.Done()
 	}
 	res := <-done
-	if res.Outcome != Succeeded || !res.Held {
-		t.Fatalf("outcome %s (held %v): %s", res.Outcome, res.Held, res.Reason)
+	if res.Outcome != rotation.Succeeded || len(paused) != 0 {
+		t.Fatalf("outcome %s (%d pauses told beyond the two held): %s", res.Outcome, len(paused), res.Reason)
 	}
 	if got, want := e.sitePassword("dora"), e.current("dora"); got != want || got == "Dora-pass-12345" {
 		t.Fatal("the vault's password is not the site's new one")
@@ -127,7 +127,7 @@ func TestChallengeHeldAbortAndExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := <-done
-	if res.Outcome != Paused {
+	if res.Outcome != rotation.Paused {
 		t.Fatalf("aborted: %s", res.Outcome)
 	}
 	acct, _ := e.store.Account(ctx, "erin")
@@ -148,7 +148,7 @@ func TestChallengeHeldAbortAndExpiry(t *testing.T) {
 	e.rot.Holds.Keep = 2 * time.Second
 	start := time.Now()
 	res, err := e.rot.Rotate(ctx, "erin")
-	if err != nil || res.Outcome != Paused {
+	if err != nil || res.Outcome != rotation.Paused {
 		t.Fatalf("%v %s", err, res.Outcome)
 	}
 	if el := time.Since(start); el < 2*time.Second {
@@ -158,3 +158,9 @@ func TestChallengeHeldAbortAndExpiry(t *testing.T) {
 		t.Fatal("password changed")
 	}
 }
+
+// pauseEvents sends the reason of every pause told to it.
+type pauseEvents chan string
+
+func (p pauseEvents) Paused(x Pause)  { p <- x.Reason }
+func (pauseEvents) Finished(Finished) {}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rotator-pam/rotator/rotation"
 	"github.com/rotator-pam/rotator/secret"
 	"github.com/rotator-pam/rotator/store"
 )
@@ -29,14 +30,14 @@ func TestLateChangeIsFound(t *testing.T) {
 				t.Fatal(err)
 			}
 			st.Close()
-			if res := e.run("verify"); res.Outcome != Succeeded {
+			if res := e.run("verify"); res.Outcome != rotation.Succeeded {
 				t.Fatalf("verify: %s %s", res.Outcome, res.Reason)
 			}
 			e.site.mu.Lock()
 			e.site.password = c1 // the change lands now
 			e.site.mu.Unlock()
 			res := e.run(op)
-			if res.Outcome != Succeeded || e.current() != c1 {
+			if res.Outcome != rotation.Succeeded || e.current() != c1 {
 				t.Fatalf("%s: %s %s (%s); the vault's current password is not the site's", op, res.Outcome, res.Reason, res.Recovered)
 			}
 			e.site.mu.Lock()

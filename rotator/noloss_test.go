@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rotator-pam/rotator/rotation"
 	"github.com/rotator-pam/rotator/secret"
 	"github.com/rotator-pam/rotator/store"
 	"github.com/rotator-pam/rotator/templates"
@@ -109,7 +110,7 @@ func (e *fakeEnv) run(op string) Result {
 	if n := failedAfter - failedBefore; n > budget {
 		e.t.Errorf("%s: %d failed sign-ins in one run, budget %d", op, n, budget)
 	}
-	if res.Outcome == Succeeded && e.current() != sitePW {
+	if res.Outcome == rotation.Succeeded && e.current() != sitePW {
 		e.t.Errorf("%s succeeded, but the vault's current password does not sign in", op)
 	}
 	return res
@@ -176,7 +177,7 @@ func TestNoLossDecisions(t *testing.T) {
 		name    string
 		site    func(int) behaviour
 		budget  int
-		want    Outcome
+		want    rotation.Outcome
 		changed bool // the site's password is no longer the old one
 		// pendingLeft: a candidate is kept for the next run.
 		pendingLeft bool
@@ -184,15 +185,15 @@ func TestNoLossDecisions(t *testing.T) {
 		// may fail to prove it.
 		neverSent bool
 	}{
-		{name: "accepted", site: seq(accept), want: Succeeded, changed: true},
-		{name: "refused, budget for one candidate", site: seq(refuse), want: Failed},
-		{name: "refused, then accepted", site: seq(refuse, accept), budget: 3, want: Succeeded, changed: true},
-		{name: "refused three times", site: seq(refuse), budget: 4, want: Failed},
-		{name: "silent: confirms, changes nothing", site: seq(silent), want: Failed, pendingLeft: true},
-		{name: "lying: changes, shows a rejection", site: seq(lying), want: Succeeded, changed: true},
-		{name: "refused, then lying", site: seq(refuse, lying), budget: 3, want: Succeeded, changed: true},
-		{name: "times out after the change", site: seq(timeout), want: Succeeded, changed: true},
-		{name: "form broken before anything is sent", site: seq(brokenForm), want: Failed, pendingLeft: true, neverSent: true},
+		{name: "accepted", site: seq(accept), want: rotation.Succeeded, changed: true},
+		{name: "refused, budget for one candidate", site: seq(refuse), want: rotation.Failed},
+		{name: "refused, then accepted", site: seq(refuse, accept), budget: 3, want: rotation.Succeeded, changed: true},
+		{name: "refused three times", site: seq(refuse), budget: 4, want: rotation.Failed},
+		{name: "silent: confirms, changes nothing", site: seq(silent), want: rotation.Failed, pendingLeft: true},
+		{name: "lying: changes, shows a rejection", site: seq(lying), want: rotation.Succeeded, changed: true},
+		{name: "refused, then lying", site: seq(refuse, lying), budget: 3, want: rotation.Succeeded, changed: true},
+		{name: "times out after the change", site: seq(timeout), want: rotation.Succeeded, changed: true},
+		{name: "form broken before anything is sent", site: seq(brokenForm), want: rotation.Failed, pendingLeft: true, neverSent: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -208,7 +209,7 @@ func TestNoLossDecisions(t *testing.T) {
 			if (sitePW != oldPassword) != tt.changed {
 				t.Errorf("site password changed: %v, want %v", sitePW != oldPassword, tt.changed)
 			}
-			if tt.want != Succeeded && e.current() != oldPassword {
+			if tt.want != rotation.Succeeded && e.current() != oldPassword {
 				t.Error("current changed by a rotation that did not succeed")
 			}
 			if _, failed, _ := e.site.state(); tt.neverSent && failed > 0 {
@@ -218,7 +219,7 @@ func TestNoLossDecisions(t *testing.T) {
 			if tt.pendingLeft != (len(cands) > 0) {
 				t.Errorf("candidates left: %d, want some: %v", len(cands), tt.pendingLeft)
 			}
-			if strings.Contains(res.Reason, oldPassword) || strings.Contains(res.Recovered, oldPassword) {
+			if strings.Contains(res.Reason, oldPassword) || strings.Contains(res.Recovered.String(), oldPassword) {
 				t.Error("a password in the result")
 			}
 			for pw := range cands {
@@ -231,7 +232,7 @@ func TestNoLossDecisions(t *testing.T) {
 			e.site.mu.Lock()
 			e.site.behave = seq(accept)
 			e.site.mu.Unlock()
-			if res := e.run("rotate"); res.Outcome != Succeeded {
+			if res := e.run("rotate"); res.Outcome != rotation.Succeeded {
 				t.Errorf("next rotation: %s (%s)", res.Outcome, res.Reason)
 			}
 			e.checkNoLoss()
@@ -244,7 +245,7 @@ func TestNoLossDecisions(t *testing.T) {
 func TestSiteStoresSomethingElse(t *testing.T) {
 	e := newFakeEnv(t, seq(storeOther))
 	res := e.run("rotate")
-	if res.Outcome == Succeeded || res.Outcome == Refused {
+	if res.Outcome == rotation.Succeeded || res.Outcome == rotation.Refused {
 		t.Fatalf("outcome %s", res.Outcome)
 	}
 	st := e.open()
@@ -267,7 +268,7 @@ func TestSiteStoresSomethingElse(t *testing.T) {
 	if c := e.candidates(); c[typed] != store.CandidateSubmitted {
 		t.Errorf("the typed password is not kept as a submitted candidate: %v", c[typed])
 	}
-	if res := e.run("rotate"); res.Outcome != Refused && acct.State == store.StateNeedsOperator {
+	if res := e.run("rotate"); res.Outcome != rotation.Refused && acct.State == store.StateNeedsOperator {
 		t.Errorf("a flagged account was rotated again: %s", res.Outcome)
 	}
 }
@@ -305,7 +306,7 @@ func TestCrashAtEveryBoundary(t *testing.T) {
 				e.site.mu.Unlock()
 				res := e.run("rotate")
 				e.checkNoLoss()
-				if res.Outcome == NeedsOperator || res.Outcome == Refused {
+				if res.Outcome == rotation.NeedsOperator || res.Outcome == rotation.Refused {
 					t.Errorf("crash at boundary %d: recovery ended %s (%s)", k, res.Outcome, res.Reason)
 				}
 				// The site answers plainly again: the run after the crash
@@ -330,24 +331,24 @@ func TestRecoveryOrderAndBudget(t *testing.T) {
 		defer st.Close()
 		st.ReplacePassword(ctx, "alice", secret.New("Prev-2"), "set by administrator")
 		st.ReplacePassword(ctx, "alice", secret.New("Current-3"), "set by administrator")
-		s1, _ := st.AddCandidate(ctx, "alice", secret.New("Refused-c1"))
+		s1, _ := st.AddCandidate(ctx, "alice", secret.New("rotation.Refused-c1"))
 		st.MarkCandidate(ctx, "alice", s1, store.CandidateSubmitted)
 		st.MarkCandidate(ctx, "alice", s1, store.CandidateRefused)
 		s2, _ := st.AddCandidate(ctx, "alice", secret.New("Submitted-c2"))
 		st.MarkCandidate(ctx, "alice", s2, store.CandidateSubmitted)
 		// The page that "refused" c1 was misread: c1 is the site's.
-		e.site.password = "Refused-c1"
+		e.site.password = "rotation.Refused-c1"
 		return e, map[string]string{"Submitted-c2": "pending", "Current-3": "current",
-			"Prev-2": "previous #2", oldPassword: "previous #1", "Refused-c1": "refused candidate #1"}
+			"Prev-2": "previous #2", oldPassword: "previous #1", "rotation.Refused-c1": "refused candidate #1"}
 	}
 	t.Run("within budget", func(t *testing.T) {
 		e, _ := setup(t)
 		e.budget = 5
 		res := e.run("verify")
-		if res.Outcome != Succeeded || e.current() != "Refused-c1" {
+		if res.Outcome != rotation.Succeeded || e.current() != "rotation.Refused-c1" {
 			t.Fatalf("%s %s", res.Outcome, res.Reason)
 		}
-		want := []string{"Submitted-c2", "Current-3", "Refused-c1"}
+		want := []string{"Submitted-c2", "Current-3", "rotation.Refused-c1"}
 		if got := e.site.logins; strings.Join(got, " ") != strings.Join(want, " ") {
 			t.Errorf("probe order %v, want %v", got, want)
 		}
@@ -358,7 +359,7 @@ func TestRecoveryOrderAndBudget(t *testing.T) {
 	t.Run("budget spent", func(t *testing.T) {
 		e, labels := setup(t)
 		res := e.run("verify")
-		if res.Outcome != NeedsOperator {
+		if res.Outcome != rotation.NeedsOperator {
 			t.Fatalf("%s %s", res.Outcome, res.Reason)
 		}
 		if len(e.site.logins) != 2 {
@@ -381,7 +382,7 @@ func TestRecoveryOrderAndBudget(t *testing.T) {
 	t.Run("the template's budget", func(t *testing.T) {
 		e, _ := setup(t)
 		e.budget, e.tplBudget = 5, 1
-		if res := e.run("verify"); res.Outcome != NeedsOperator {
+		if res := e.run("verify"); res.Outcome != rotation.NeedsOperator {
 			t.Fatalf("%s %s", res.Outcome, res.Reason)
 		}
 		if len(e.site.logins) != 1 {
@@ -395,8 +396,8 @@ func TestRecoveryOrderAndBudget(t *testing.T) {
 			t.Fatal(err)
 		}
 		st.Close()
-		if res := e.run("verify"); res.Outcome != Succeeded || res.Recovered != "" {
-			t.Fatalf("%s %s %q", res.Outcome, res.Reason, res.Recovered)
+		if res := e.run("verify"); res.Outcome != rotation.Succeeded || res.Recovered.Ran() {
+			t.Fatalf("%s %s %q", res.Outcome, res.Reason, res.Recovered.String())
 		}
 		for _, pw := range e.site.logins {
 			if pw == "Stored-not-sent" {
@@ -404,7 +405,7 @@ func TestRecoveryOrderAndBudget(t *testing.T) {
 			}
 		}
 		// The next rotation submits it.
-		if res := e.run("rotate"); res.Outcome != Succeeded || e.current() != "Stored-not-sent" {
+		if res := e.run("rotate"); res.Outcome != rotation.Succeeded || e.current() != "Stored-not-sent" {
 			t.Errorf("%s %s", res.Outcome, res.Reason)
 		}
 	})
@@ -432,7 +433,7 @@ func TestChecksUnderTheLease(t *testing.T) {
 		st := e.open()
 		r := e.rotator(lockHook{Store: st, before: func() { st.Flag(ctx, "alice", store.StateNeedsOperator, "flagged meanwhile") }})
 		res, err := r.Rotate(ctx, "alice")
-		if err != nil || res.Outcome != Refused {
+		if err != nil || res.Outcome != rotation.Refused {
 			t.Fatalf("%+v %v", res, err)
 		}
 		if len(e.site.logins) != 0 {
@@ -449,7 +450,7 @@ func TestChecksUnderTheLease(t *testing.T) {
 			}
 		}})
 		res, err := r.Rotate(ctx, "alice")
-		if err != nil || res.Outcome != Refused || res.NextAllowed.IsZero() {
+		if err != nil || res.Outcome != rotation.Refused || res.NextAllowed.IsZero() {
 			t.Fatalf("%+v %v", res, err)
 		}
 		if len(e.site.logins) != 0 {
@@ -495,7 +496,7 @@ func TestLeaseRenewalRetried(t *testing.T) {
 	r := e.rotator(f)
 	r.LockTTL = 1500 * time.Millisecond
 	res, err := r.Rotate(context.Background(), "alice")
-	if err != nil || res.Outcome != Succeeded {
+	if err != nil || res.Outcome != rotation.Succeeded {
 		t.Fatalf("%+v %v", res, err)
 	}
 }
@@ -527,7 +528,7 @@ func TestLostLeaseWritesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := <-done
-	if res.Outcome == Succeeded || !strings.Contains(res.Reason, store.ErrLeaseLost.Error()) {
+	if res.Outcome == rotation.Succeeded || !strings.Contains(res.Reason, store.ErrLeaseLost.Error()) {
 		t.Fatalf("%s %s", res.Outcome, res.Reason)
 	}
 	if e.current() != oldPassword {

@@ -13,6 +13,7 @@ import (
 	"github.com/rotator-pam/rotator/browser"
 	"github.com/rotator-pam/rotator/demosite"
 	"github.com/rotator-pam/rotator/internal/demoacct"
+	"github.com/rotator-pam/rotator/rotation"
 	"github.com/rotator-pam/rotator/secret"
 	"github.com/rotator-pam/rotator/store"
 	"github.com/rotator-pam/rotator/templates"
@@ -126,7 +127,7 @@ func TestRotationSucceeds(t *testing.T) {
 			e := newEnv(t)
 			e.add(tt.user)
 			res, err := e.rot.Rotate(ctxFor(t), tt.user.Name)
-			if err != nil || res.Outcome != Succeeded {
+			if err != nil || res.Outcome != rotation.Succeeded {
 				t.Fatalf("rotate: %+v %v", res, err)
 			}
 			cur := e.current(tt.user.Name)
@@ -157,13 +158,13 @@ func TestRateLimit(t *testing.T) {
 	e.add(demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"})
 	ctx := ctxFor(t)
 	for i := range 2 {
-		if res, err := e.rot.Rotate(ctx, "alice"); err != nil || res.Outcome != Succeeded {
+		if res, err := e.rot.Rotate(ctx, "alice"); err != nil || res.Outcome != rotation.Succeeded {
 			t.Fatalf("rotation %d: %+v %v", i+1, res, err)
 		}
 	}
 	before := e.sitePassword("alice")
 	res, err := e.rot.Rotate(ctx, "alice")
-	if err != nil || res.Outcome != Refused || res.NextAllowed.IsZero() {
+	if err != nil || res.Outcome != rotation.Refused || res.NextAllowed.IsZero() {
 		t.Fatalf("third rotation: %+v %v", res, err)
 	}
 	changes, _ := e.store.Changes(ctx, "alice", time.Now().Add(-time.Hour))
@@ -175,7 +176,7 @@ func TestRateLimit(t *testing.T) {
 	}
 	// A lower per-account limit applies at once; a higher one only with an override.
 	e.store.SetLimit(ctx, "alice", store.Limit{Max: 5})
-	if res, _ := e.rot.Rotate(ctx, "alice"); res.Outcome != Refused {
+	if res, _ := e.rot.Rotate(ctx, "alice"); res.Outcome != rotation.Refused {
 		t.Errorf("a higher limit without override applied: %+v", res)
 	}
 }
@@ -200,7 +201,7 @@ func TestRejectedPasswordsAreRetried(t *testing.T) {
 	var events []string
 	e.rot.OnEvent = func(_, msg string) { events = append(events, msg) }
 	res, err := e.rot.Rotate(ctxFor(t), "alice")
-	if err != nil || res.Outcome != Failed || !strings.Contains(res.Reason, "refused 3 new passwords") {
+	if err != nil || res.Outcome != rotation.Failed || !strings.Contains(res.Reason, "refused 3 new passwords") {
 		t.Fatalf("%+v %v", res, err)
 	}
 	if e.sitePassword("alice") != "Alice-pass-1234" || e.current("alice") != "Alice-pass-1234" {
@@ -220,7 +221,7 @@ func TestSiteThatBreaksAfterChange(t *testing.T) {
 	e.site.BreakLoginAfterChange("alice", true)
 	ctx := ctxFor(t)
 	res, err := e.rot.Rotate(ctx, "alice")
-	if err != nil || res.Outcome != NeedsOperator {
+	if err != nil || res.Outcome != rotation.NeedsOperator {
 		t.Fatalf("%+v %v", res, err)
 	}
 	site := e.sitePassword("alice")
@@ -233,7 +234,7 @@ func TestSiteThatBreaksAfterChange(t *testing.T) {
 		t.Errorf("state %s %q", acct.State, acct.FlagReason)
 	}
 	// Nothing automatic touches it again.
-	if res, _ := e.rot.Rotate(ctx, "alice"); res.Outcome != Refused || !strings.Contains(res.Reason, "needs an operator") {
+	if res, _ := e.rot.Rotate(ctx, "alice"); res.Outcome != rotation.Refused || !strings.Contains(res.Reason, "needs an operator") {
 		t.Errorf("second rotation: %+v", res)
 	}
 	flags, _ := e.store.Flags(ctx)
@@ -249,7 +250,7 @@ func TestChallengePauses(t *testing.T) {
 	e.add(demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234", Captcha: true})
 	ctx := ctxFor(t)
 	res, err := e.rot.Rotate(ctx, "alice")
-	if err != nil || res.Outcome != Paused || res.Challenge == nil || res.Challenge.Kind != templates.ChallengeCaptcha {
+	if err != nil || res.Outcome != rotation.Paused || res.Challenge == nil || res.Challenge.Kind != templates.ChallengeCaptcha {
 		t.Fatalf("%+v %v", res, err)
 	}
 	if _, err := e.store.Pending(ctx, "alice"); err == nil {
@@ -282,7 +283,7 @@ func TestRecoveryPromotesALivePendingPassword(t *testing.T) {
 		t.Fatal(resp, err)
 	}
 	res, err := e.rot.Verify(ctx, "alice")
-	if err != nil || res.Outcome != Succeeded || !strings.Contains(res.Recovered, "pending password signs in") {
+	if err != nil || res.Outcome != rotation.Succeeded || !strings.Contains(res.Recovered.String(), "pending password signs in") {
 		t.Fatalf("%+v %v", res, err)
 	}
 	if e.current("alice") != "Pending-Pass-5678-abc" {
@@ -292,11 +293,11 @@ func TestRecoveryPromotesALivePendingPassword(t *testing.T) {
 	// candidate while current stays.
 	e.store.SetPending(ctx, "alice", secret.New("Never-Set-9999-xyz"))
 	res, _ = e.rot.Verify(ctx, "alice")
-	if res.Outcome != Succeeded || !strings.Contains(res.Recovered, "current password signs in") || e.current("alice") != "Pending-Pass-5678-abc" {
+	if res.Outcome != rotation.Succeeded || !strings.Contains(res.Recovered.String(), "current password signs in") || e.current("alice") != "Pending-Pass-5678-abc" {
 		t.Fatalf("%+v", res)
 	}
 	res, _ = e.rot.Rotate(ctx, "alice")
-	if res.Outcome != Succeeded || e.current("alice") != "Never-Set-9999-xyz" || e.sitePassword("alice") != "Never-Set-9999-xyz" {
+	if res.Outcome != rotation.Succeeded || e.current("alice") != "Never-Set-9999-xyz" || e.sitePassword("alice") != "Never-Set-9999-xyz" {
 		t.Fatalf("the retry did not reuse the pending candidate: %+v", res)
 	}
 }
@@ -308,11 +309,11 @@ func TestMinGap(t *testing.T) {
 	e.rot.MinGap = 6 * time.Hour
 	e.add(demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"})
 	ctx := ctxFor(t)
-	if res, err := e.rot.Rotate(ctx, "alice"); err != nil || res.Outcome != Succeeded {
+	if res, err := e.rot.Rotate(ctx, "alice"); err != nil || res.Outcome != rotation.Succeeded {
 		t.Fatalf("%+v %v", res, err)
 	}
 	res, err := e.rot.Rotate(ctx, "alice")
-	if err != nil || res.Outcome != Refused || !strings.Contains(res.Reason, "minimum gap") {
+	if err != nil || res.Outcome != rotation.Refused || !strings.Contains(res.Reason, "minimum gap") {
 		t.Fatalf("%+v %v", res, err)
 	}
 	if d := time.Until(res.NextAllowed); d < 5*time.Hour || d > 6*time.Hour {

@@ -20,6 +20,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/rotator-pam/rotator/otp"
+	"github.com/rotator-pam/rotator/rotation"
 	"github.com/rotator-pam/rotator/secret"
 	"github.com/rotator-pam/rotator/store"
 	"github.com/rotator-pam/rotator/templates"
@@ -114,7 +115,7 @@ flows:
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Outcome != Failed {
+		if res.Outcome != rotation.Failed {
 			t.Fatalf("%s: %s %s", op, res.Outcome, res.Reason)
 		}
 	}

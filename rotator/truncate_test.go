@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/rotator-pam/rotator/demosite"
+	"github.com/rotator-pam/rotator/rotation"
 	"github.com/rotator-pam/rotator/store"
 )
 
@@ -36,7 +37,7 @@ func TestSiteStoresSomethingOtherThanTyped(t *testing.T) {
 	e.add(demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"})
 	ctx := ctxFor(t)
 	res, err := e.rot.Rotate(ctx, "alice")
-	if err != nil || res.Outcome == Succeeded {
+	if err != nil || res.Outcome == rotation.Succeeded {
 		t.Fatalf("%+v %v", res, err)
 	}
 	if e.sitePassword("alice") == "Alice-pass-1234" {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rotator-pam/rotator/rotation"
 	"github.com/rotator-pam/rotator/secret"
 	"github.com/rotator-pam/rotator/store"
 )
@@ -56,8 +57,9 @@ func BenchmarkScheduler100k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, name := range names {
-			if err := sc.Done(ctx, name, OutcomeSucceeded); err != nil {
+		for _, d := range names {
+			name := d.Name
+			if _, err := sc.Done(ctx, name, rotation.Succeeded); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -4,10 +4,12 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/rotator-pam/rotator/rotation"
 	"github.com/rotator-pam/rotator/store"
 )
 
@@ -23,24 +25,14 @@ type Store interface {
 
 var _ Store = (*store.Store)(nil)
 
-// Outcomes a run reports, as the rotator names them.
-const (
-	OutcomeSucceeded     = "succeeded"
-	OutcomeFailed        = "failed"
-	OutcomePaused        = "paused"
-	OutcomeNeedsOperator = "needs_operator"
-	OutcomeRefused       = "refused"
-	// OutcomeBusy is a run that could not start: another run, or an
-	// operator's browser session, holds the account. It is tried again
-	// in a minute, not counted as a failure.
-	OutcomeBusy = "busy"
-)
-
-// BusyRetry is how soon a busy account is tried again.
+// BusyRetry is how soon a busy account (rotation.Busy: another run, or an
+// operator's browser session, holds it) is tried again; it is not counted
+// as a failure.
 const BusyRetry = time.Minute
 
 // Scheduler keeps every account's next due time, in memory as a heap and in
-// the vault, and decides what runs now.
+// the vault, and decides what runs now. Its methods may be called from
+// several goroutines (the scheduling loop, the workers).
 type Scheduler struct {
 	Store       Store
 	Policy      Policy
@@ -51,6 +43,7 @@ type Scheduler struct {
 	MaxFailures int
 	Now         func() time.Time
 
+	mu      sync.Mutex // guards entries and queue
 	entries map[string]*entry
 	queue   queue
 }
@@ -65,6 +58,8 @@ type entry struct {
 // time from now; one whose due time passed while nothing ran (the daemon
 // was down) is due now, once.
 func (s *Scheduler) Load(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	list, err := s.Store.ScheduleEntries(ctx)
 	if err != nil {
 		return err
@@ -130,6 +125,8 @@ func (s *Scheduler) place(e store.ScheduleEntry, now time.Time) error {
 // add`, `rm`, `clear`, `limit` while the daemon runs): new accounts are
 // scheduled, removed ones dropped, cleared or reset ones looked at again.
 func (s *Scheduler) Sync(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	list, err := s.Store.ScheduleEntries(ctx)
 	if err != nil {
 		return err
@@ -171,6 +168,8 @@ func (s *Scheduler) Sync(ctx context.Context) error {
 
 // Entry returns an account's scheduling state.
 func (s *Scheduler) Entry(name string) (store.ScheduleEntry, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	e, ok := s.entries[name]
 	if !ok {
 		return store.ScheduleEntry{}, false
@@ -178,12 +177,15 @@ func (s *Scheduler) Entry(name string) (store.ScheduleEntry, bool) {
 	return e.ScheduleEntry, true
 }
 
-// Due pops the accounts due at now that may run: it holds back those the
-// cap or the gap does not allow yet (storing when they become allowed and
-// why) and skips those waiting for an operator.
-func (s *Scheduler) Due(ctx context.Context) ([]string, error) {
+// Due pops the accounts due at now that may run, each with the time it was
+// due: it holds back those the cap or the gap does not allow yet (storing
+// when they become allowed and why) and skips those waiting for an
+// operator.
+func (s *Scheduler) Due(ctx context.Context) ([]store.DueTime, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	now := s.now()
-	var out []string
+	var out []store.DueTime
 	for len(s.queue) > 0 && !s.queue[0].NextDue.After(now) {
 		e := s.queue[0]
 		switch e.State {
@@ -207,7 +209,7 @@ func (s *Scheduler) Due(ctx context.Context) ([]string, error) {
 		}
 		heap.Pop(&s.queue)
 		e.index = -1
-		out = append(out, e.Name)
+		out = append(out, store.DueTime{Name: e.Name, Due: e.NextDue})
 	}
 	return out, nil
 }
@@ -233,16 +235,24 @@ func (s *Scheduler) reschedule(ctx context.Context, e *entry, due time.Time, fai
 // Done records a run's outcome and schedules the account's next run: the
 // next cron time (held further by the cap or the gap), or the backoff after
 // a failure; after MaxFailures in a row the account goes to needs_operator.
-func (s *Scheduler) Done(ctx context.Context, name, outcome string) error {
+// It returns the account's scheduling state after that.
+func (s *Scheduler) Done(ctx context.Context, name string, outcome rotation.Outcome) (store.ScheduleEntry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	e, ok := s.entries[name]
 	if !ok {
-		return fmt.Errorf("account %s is not scheduled", name)
+		return store.ScheduleEntry{}, fmt.Errorf("account %s is not scheduled", name)
 	}
-	now := s.now()
+	err := s.done(ctx, e, outcome)
+	return e.ScheduleEntry, err
+}
+
+func (s *Scheduler) done(ctx context.Context, e *entry, outcome rotation.Outcome) error {
+	name, now := e.Name, s.now()
 	switch outcome {
-	case OutcomeBusy:
+	case rotation.Busy:
 		return s.reschedule(ctx, e, now.Add(BusyRetry), e.Failures, "busy: another run or an operator's session holds the account")
-	case OutcomeFailed:
+	case rotation.Failed:
 		n := e.Failures + 1
 		max := s.MaxFailures
 		if max <= 0 {
@@ -257,11 +267,11 @@ func (s *Scheduler) Done(ctx context.Context, name, outcome string) error {
 			return s.reschedule(ctx, e, Next(e.sched, name, now, s.Jitter), n, reason)
 		}
 		return s.reschedule(ctx, e, now.Add(s.Backoff.Delay(name, n)), n, fmt.Sprintf("backoff after %d failure(s) in a row", n))
-	case OutcomePaused:
+	case rotation.Paused:
 		e.State = store.StatePaused
-	case OutcomeNeedsOperator:
+	case rotation.NeedsOperator:
 		e.State = store.StateNeedsOperator
-	case OutcomeSucceeded:
+	case rotation.Succeeded:
 		e.State = store.StateActive
 	}
 	next := Next(e.sched, name, now, s.Jitter)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rotator-pam/rotator/rotation"
 	"github.com/rotator-pam/rotator/secret"
 	"github.com/rotator-pam/rotator/store"
 )
@@ -39,10 +40,10 @@ func TestSync(t *testing.T) {
 	}
 	now = now.Add(61 * time.Minute)
 	due, _ := sc.Due(ctx)
-	if len(due) != 1 || due[0] != "b" {
+	if len(due) != 1 || due[0].Name != "b" {
 		t.Fatalf("due %v (a waits for an operator)", due)
 	}
-	sc.Done(ctx, "b", OutcomeSucceeded)
+	sc.Done(ctx, "b", rotation.Succeeded)
 	// An operator clears a; b is removed.
 	st.Flag(ctx, "a", store.StateActive, "")
 	st.ResetSchedule(ctx, "a")
@@ -55,7 +56,7 @@ func TestSync(t *testing.T) {
 	}
 	now = now.Add(61 * time.Minute)
 	due, _ = sc.Due(ctx)
-	if len(due) != 1 || due[0] != "a" {
+	if len(due) != 1 || due[0].Name != "a" {
 		t.Errorf("due %v after clearing a", due)
 	}
 }
@@ -77,7 +78,7 @@ func TestBusyIsNotAFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 3; i++ {
-		if err := sc.Done(ctx, "a", OutcomeBusy); err != nil {
+		if _, err := sc.Done(ctx, "a", rotation.Busy); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rotator-pam/rotator/rotation"
 	"github.com/rotator-pam/rotator/secret"
 	"github.com/rotator-pam/rotator/store"
 )
@@ -67,11 +68,12 @@ func TestSimulation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, name := range due {
+		for _, d := range due {
+			name := d.Name
 			runs++
-			outcome := OutcomeSucceeded
+			outcome := rotation.Succeeded
 			if r.IntN(10) == 0 {
-				outcome = OutcomeFailed
+				outcome = rotation.Failed
 				failures++
 			} else {
 				// The rotation: a real pending password, promoted in one
@@ -85,7 +87,7 @@ func TestSimulation(t *testing.T) {
 				}
 				changes++
 			}
-			if err := sc.Done(ctx, name, outcome); err != nil {
+			if _, err := sc.Done(ctx, name, outcome); err != nil {
 				t.Fatal(err)
 			}
 		}

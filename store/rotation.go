@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/rotator-pam/rotator/rotation"
 )
 
 // ErrLocked means another run holds the account.
@@ -321,11 +323,11 @@ type RunStep struct {
 type Run struct {
 	ID            int64
 	Account       string
-	Kind          string // rotate, verify, recover
+	Kind          rotation.Kind
 	Owner         string
 	StartedAt     time.Time
 	FinishedAt    time.Time
-	Outcome       string // running, succeeded, failed, paused, needs_operator, refused
+	Outcome       rotation.Outcome
 	Flow, Step    string
 	Reason        string
 	ChallengeKind string

@@ -194,8 +194,8 @@ func runDemo(ctx context.Context, a *app, opts demoOptions) error {
 		return err
 	}
 	running := make(chan struct{})
-	go func() { sv.run(runCtx); close(running) }()
-	stop := func() { stopRun(); <-running; sv.stop() }
+	go func() { sv.Run(runCtx); close(running) }()
+	stop := func() { stopRun(); <-running; sv.Stop() }
 
 	results, err := prog.watch(ctx, s, opts.timeout, fatal)
 	if err != nil {
@@ -346,7 +346,7 @@ func (p *demoProgress) watch(ctx context.Context, s *store.Store, timeout time.D
 			p.mu.Lock()
 			r := p.rows[d.name]
 			if len(runs) > 0 && runs[0].Kind == "rotate" && runs[0].Outcome != "running" {
-				r.outcome, r.reason, r.state = runs[0].Outcome, runs[0].Reason, runs[0].Outcome
+				r.outcome, r.reason, r.state = string(runs[0].Outcome), runs[0].Reason, string(runs[0].Outcome)
 				if !runs[0].FinishedAt.IsZero() {
 					r.took = runs[0].FinishedAt.Sub(runs[0].StartedAt)
 				}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rotator-pam/rotator/browser"
 	"github.com/rotator-pam/rotator/config"
+	"github.com/rotator-pam/rotator/rotation"
 	"github.com/rotator-pam/rotator/rotator"
 	"github.com/rotator-pam/rotator/store"
 	"github.com/rotator-pam/rotator/templates"
@@ -76,27 +77,27 @@ func (a *app) newRotator(s *store.Store, cfg config.Config, headful bool) *rotat
 // code.
 func report(a *app, name, what string, res rotator.Result) error {
 	switch res.Outcome {
-	case rotator.Succeeded:
+	case rotation.Succeeded:
 		msg := what + " succeeded"
-		if res.Recovered != "" {
-			msg += " (recovery: " + res.Recovered + ")"
+		if res.Recovered.Ran() {
+			msg += " (recovery: " + res.Recovered.String() + ")"
 		}
 		fmt.Fprintf(a.stdout, "%s: %s (run %d)\n", name, msg, res.RunID)
 		return nil
-	case rotator.Paused:
+	case rotation.Paused:
 		fmt.Fprintf(a.stdout, "%s: paused for an operator: %s (run %d)\n", name, res.Reason, res.RunID)
 		if res.Challenge != nil && res.Challenge.Screenshot != "" {
 			fmt.Fprintf(a.stdout, "screenshot: %s\n", res.Challenge.Screenshot)
 		}
 		return exitError{exitPaused, fmt.Errorf("%s paused for an operator (%s challenge)", name, res.Challenge.Kind)}
-	case rotator.Refused:
+	case rotation.Refused:
 		fmt.Fprintf(a.stdout, "%s: refused: %s\n", name, res.Reason)
 		if !res.NextAllowed.IsZero() {
 			fmt.Fprintf(a.stdout, "next change allowed at %s\n", res.NextAllowed.Local().Format("2006-01-02 15:04:05 MST"))
 			return exitError{exitRefused, fmt.Errorf("%s: rate limited until %s", name, res.NextAllowed.Local().Format("2006-01-02 15:04:05 MST"))}
 		}
 		return fmt.Errorf("%s: %s", name, res.Reason)
-	case rotator.NeedsOperator:
+	case rotation.NeedsOperator:
 		fmt.Fprintf(a.stdout, "%s: needs an operator: %s (run %d)\n", name, res.Reason, res.RunID)
 		return fmt.Errorf("%s needs an operator", name)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/rotator-pam/rotator/internal/clip"
+	"github.com/rotator-pam/rotator/rotation"
 	"github.com/rotator-pam/rotator/rotator"
 	"github.com/rotator-pam/rotator/store"
 	"github.com/rotator-pam/rotator/templates"
@@ -61,7 +62,7 @@ func runVerifyAll(ctx context.Context, a *app, s *store.Store, r *rotator.Rotato
 				bad++
 				results = append(results, acct.Name+": "+err.Error())
 				continue
-			case res.Outcome == rotator.Succeeded:
+			case res.Outcome == rotation.Succeeded:
 				signedIn++
 				results = append(results, acct.Name+": signed in")
 			default:

@@ -43,7 +43,7 @@ func newServeVault(t *testing.T) (*app, config.Config, *store.Store) {
 }
 
 // startTestServer starts what `serve` runs, stopped at the end of the test.
-func startTestServer(t *testing.T, a *app, cfg config.Config, s *store.Store) *server {
+func startTestServer(t *testing.T, a *app, cfg config.Config, s *store.Store) *daemon.Server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	sv, err := startServer(ctx, a, s, cfg, slog.New(slog.DiscardHandler), nil)
@@ -51,7 +51,7 @@ func startTestServer(t *testing.T, a *app, cfg config.Config, s *store.Store) *s
 		cancel()
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cancel(); sv.stop() })
+	t.Cleanup(func() { cancel(); sv.Stop() })
 	return sv
 }
 
@@ -94,11 +94,11 @@ func TestServeHostCheckOnEveryPath(t *testing.T) {
 func TestServeReleasesJobsOfAKilledServe(t *testing.T) {
 	a, cfg, s := newServeVault(t)
 	ctx := context.Background()
-	q, err := jobs.Open(cfg.VaultPath(), func(context.Context, string, int64) error { return nil }, jobs.Options{})
+	q, err := jobs.Open(cfg.VaultPath(), jobs.Handlers{Rotate: func(context.Context, jobs.Job) error { return nil }}, jobs.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if added, err := q.Enqueue(ctx, "ghost"); err != nil || !added {
+	if added, err := q.Enqueue(ctx, "ghost", time.Time{}); err != nil || !added {
 		t.Fatalf("enqueue: %v %v", added, err)
 	}
 	q.Stop(ctx)
