@@ -12,13 +12,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
-
-	"github.com/robfig/cron/v3"
 
 	"github.com/rotator-pam/rotator/internal/weburl"
 	"github.com/rotator-pam/rotator/otp"
+	"github.com/rotator-pam/rotator/schedule"
 	"github.com/rotator-pam/rotator/strictyaml"
 )
 
@@ -221,24 +219,11 @@ func (c Config) Validate() error {
 		errs = append(errs, FieldError{"rotation.max_candidates", "must be between 1 and 10"})
 	}
 	if c.Schedule.Default != "" {
-		if err := ValidateSchedule(c.Schedule.Default); err != nil {
+		if _, err := schedule.Parse(c.Schedule.Default); err != nil {
 			errs = append(errs, FieldError{"schedule.default", err.Error()})
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// ValidateSchedule checks a cron spec as robfig/cron's standard parser reads
-// it: five fields, a descriptor (@daily, @every 12h, ...), optionally after
-// CRON_TZ=Zone.
-func ValidateSchedule(spec string) error {
-	if strings.TrimSpace(spec) == "" {
-		return errors.New("schedule is empty")
-	}
-	if _, err := cron.ParseStandard(spec); err != nil {
-		return fmt.Errorf("schedule %q: %w", spec, err)
-	}
-	return nil
 }
 
 // Env reads environment variables; os.Getenv in main, a map in tests.

@@ -14,9 +14,11 @@ package schedule
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -115,6 +117,9 @@ func (p Policy) NextAllowed(changes []time.Time, now time.Time) (time.Time, stri
 // Parse reads a cron spec: five fields, a descriptor (@daily, @every 12h),
 // optionally after CRON_TZ=Zone.
 func Parse(spec string) (cron.Schedule, error) {
+	if strings.TrimSpace(spec) == "" {
+		return nil, errors.New("schedule is empty")
+	}
 	s, err := cron.ParseStandard(spec)
 	if err != nil {
 		return nil, fmt.Errorf("schedule %q: %w", spec, err)

@@ -20,9 +20,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rotator-pam/rotator/config"
 	"github.com/rotator-pam/rotator/internal/weburl"
 	"github.com/rotator-pam/rotator/otp"
+	"github.com/rotator-pam/rotator/schedule"
 	"github.com/rotator-pam/rotator/secret"
 	"github.com/rotator-pam/rotator/store"
 	"github.com/rotator-pam/rotator/templates"
@@ -117,7 +117,7 @@ func (s Spec) Validate() error {
 		}
 	}
 	if s.Schedule != "" {
-		if err := config.ValidateSchedule(s.Schedule); err != nil {
+		if _, err := schedule.Parse(s.Schedule); err != nil {
 			return fieldError(FieldSchedule, err)
 		}
 	}
