@@ -98,8 +98,8 @@ func startServer(ctx context.Context, a *app, s *store.Store, cfg config.Config,
 		return nil, usagef("--addr %q: %v", addr, err)
 	}
 	useTLS := cfg.Serve.TLSCert != ""
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) && !useTLS {
-		return nil, usagef("--addr %s is not a loopback address: the console serves beyond this machine only over TLS (set serve.tls_cert and serve.tls_key)", addr)
+	if err := cfg.Serve.CheckAddr(); err != nil {
+		return nil, usagef("--addr %v", err)
 	}
 	// Loaded first: a bad certificate stops serve with the reason, before
 	// anything else is started or locked.
