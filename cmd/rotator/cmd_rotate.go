@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -53,23 +55,36 @@ func (a *app) newRotator(s *store.Store, cfg config.Config, headful bool) *rotat
 		ArtifactDir:     cfg.ArtifactDir,
 		KeepRuns:        cfg.Rotation.KeepRuns,
 		MaxCandidates:   cfg.Rotation.MaxCandidates,
-		OnStep: func(_ string, rep browser.StepReport) {
-			status := "ok"
-			if rep.Err != nil {
-				status = "failed"
-				var ce *browser.ChallengeError
-				if errors.As(rep.Err, &ce) {
-					status = "challenge: " + string(ce.Kind)
-				}
-			}
-			matched := ""
-			if rep.Matched != "" && rep.Step.Target != nil && len(rep.Step.Target.Alternatives) > 1 {
-				matched = " -> " + rep.Matched
-			}
-			fmt.Fprintf(a.stderr, "  %-6s %-8s %s%s  %s  %s\n", rep.Flow, rep.Path, rep.Step.Describe(), matched, rep.Duration.Round(time.Millisecond), status)
-		},
-		OnEvent: func(account, msg string) { fmt.Fprintf(a.stderr, "%s: %s\n", account, msg) },
+		OnStep:          func(_ string, rep browser.StepReport) { printStep(a.stderr, rep, true) },
+		OnEvent:         func(account, msg string) { fmt.Fprintf(a.stderr, "%s: %s\n", account, msg) },
 	}
+}
+
+// printStep prints one step as it ends: its flow (withFlow) or its depth,
+// its path, what it did, the selector alternative that matched when there
+// were several, what it noted, how long it took, and how it ended.
+func printStep(w io.Writer, rep browser.StepReport, withFlow bool) {
+	status := "ok"
+	if rep.Err != nil {
+		status = "FAILED"
+		var ce *browser.ChallengeError
+		if errors.As(rep.Err, &ce) {
+			status = "CHALLENGE " + string(ce.Kind)
+		}
+	}
+	matched := ""
+	if rep.Matched != "" && rep.Step.Target != nil && len(rep.Step.Target.Alternatives) > 1 {
+		matched = " -> " + rep.Matched
+	}
+	note := ""
+	if rep.Note != "" {
+		note = " (" + rep.Note + ")"
+	}
+	lead := strings.Repeat("  ", strings.Count(rep.Path, "."))
+	if withFlow {
+		lead = fmt.Sprintf("%-6s ", rep.Flow)
+	}
+	fmt.Fprintf(w, "  %s%-8s %s%s%s  %s  %s\n", lead, rep.Path, rep.Step.Describe(), matched, note, rep.Duration.Round(time.Millisecond), status)
 }
 
 // report prints a result on stdout and returns the error that sets the exit
