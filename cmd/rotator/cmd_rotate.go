@@ -161,9 +161,14 @@ func runRotate(ctx context.Context, a *app, opts rotateOptions) error {
 	return report(a, opts.name, "rotation", res)
 }
 
+type verifyOptions struct {
+	name    string
+	all     bool
+	headful bool
+}
+
 func newVerifyCmd(a *app) *cobra.Command {
-	var opts rotateOptions
-	var all bool
+	var opts verifyOptions
 	c := &cobra.Command{
 		Use:   "verify NAME | --all",
 		Short: "Sign in with the current password; change nothing",
@@ -180,30 +185,36 @@ may have changed. It exits 1 if any account did not sign in.`,
 		Example: `  rotator verify demo
   rotator verify --all`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if all {
+			if opts.all {
 				return exactArgs(0)(cmd, args)
 			}
 			return exactArgs(1, "NAME")(cmd, args)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, cfg, err := a.openVault(cmd.Context())
-			if err != nil {
-				return err
+			if !opts.all {
+				opts.name = args[0]
 			}
-			defer s.Close()
-			r := a.newRotator(s, cfg, opts.headful)
-			if all {
-				return runVerifyAll(cmd.Context(), a, s, r)
-			}
-			opts.name = args[0]
-			res, err := r.Verify(cmd.Context(), opts.name)
-			if err != nil {
-				return err
-			}
-			return report(a, opts.name, "verification", res)
+			return runVerify(cmd.Context(), a, opts)
 		},
 	}
 	c.Flags().BoolVar(&opts.headful, "headful", false, "show the browser window")
-	c.Flags().BoolVar(&all, "all", false, "verify every account and report per template")
+	c.Flags().BoolVar(&opts.all, "all", false, "verify every account and report per template")
 	return c
+}
+
+func runVerify(ctx context.Context, a *app, opts verifyOptions) error {
+	s, cfg, err := a.openVault(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	r := a.newRotator(s, cfg, opts.headful)
+	if opts.all {
+		return runVerifyAll(ctx, a, s, r)
+	}
+	res, err := r.Verify(ctx, opts.name)
+	if err != nil {
+		return err
+	}
+	return report(a, opts.name, "verification", res)
 }
