@@ -56,8 +56,8 @@ func Accounts() []Account {
 }
 
 // Configure sets cfg up for a demo in dir: three browsers at once against a
-// site of its own, no jitter, every account due at once: the demo shows a
-// day's work in a minute. The console listens on addr. Without an operator
+// site of its own, no jitter (and Seed makes every account due at once): the
+// demo shows a day's work in a minute. The console listens on addr. Without an operator
 // to come, a challenge keeps no browser and flags at once.
 func Configure(cfg *config.Config, dir, addr string, operator bool) {
 	cfg.DataDir, cfg.MasterKeyFile = dir, filepath.Join(dir, config.MasterKeyFile)
