@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -85,6 +86,20 @@ type Serve struct {
 	// ShutdownTimeout is how long running rotations get to finish on
 	// SIGTERM before they are cancelled.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// CheckAddr is the console's rule: it listens on loopback unless TLS is
+// configured. The error names the address, not the setting, so that a
+// flag that overrides serve.addr can say it in its own words.
+func (s Serve) CheckAddr() error {
+	host, _, err := net.SplitHostPort(s.Addr)
+	if err != nil {
+		return fmt.Errorf("%q: %v", s.Addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) && s.TLSCert == "" {
+		return fmt.Errorf("%s is not a loopback address: the console serves beyond this machine only over TLS (set serve.tls_cert and serve.tls_key)", s.Addr)
+	}
+	return nil
 }
 
 // Rotation settings.
@@ -203,6 +218,11 @@ func (c Config) Validate() error {
 	}
 	if (c.Serve.TLSCert == "") != (c.Serve.TLSKey == "") {
 		errs = append(errs, FieldError{"serve", "tls_cert and tls_key go together"})
+	}
+	if c.Serve.Addr != "" {
+		if err := c.Serve.CheckAddr(); err != nil {
+			errs = append(errs, FieldError{"serve.addr", err.Error()})
+		}
 	}
 	if c.Console.KeepPaused < time.Minute || c.Console.KeepPaused > 24*time.Hour || c.Console.MaxHeld < 0 || c.Console.SessionTTL < time.Minute {
 		errs = append(errs, FieldError{"console", "keep_paused between 1m and 24h, max_held >= 0 (0: keep no browser), session_ttl >= 1m"})

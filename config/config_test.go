@@ -100,3 +100,41 @@ func TestFromEnvironment(t *testing.T) {
 		t.Errorf("%+v %v", c, err)
 	}
 }
+
+// TestServeAddrLoopbackOrTLS: the console listens beyond this machine only
+// over TLS, in a file and for an address a flag sets.
+func TestServeAddrLoopbackOrTLS(t *testing.T) {
+	tests := []struct {
+		name, addr, cert string
+		want             string // "" when valid
+	}{
+		{"loopback v4", "127.0.0.1:8787", "", ""},
+		{"loopback v6", "[::1]:8787", "", ""},
+		{"localhost", "localhost:8787", "", ""},
+		{"any port", "127.0.0.1:0", "", ""},
+		{"all interfaces", "0.0.0.0:8787", "", "0.0.0.0:8787 is not a loopback address: the console serves beyond this machine only over TLS (set serve.tls_cert and serve.tls_key)"},
+		{"public address", "192.0.2.10:8787", "", "192.0.2.10:8787 is not a loopback address"},
+		{"a name", "rotator.example:8787", "", "rotator.example:8787 is not a loopback address"},
+		{"beyond loopback with TLS", "0.0.0.0:8787", "/c.pem", ""},
+		{"no port", "127.0.0.1", "", `"127.0.0.1": address 127.0.0.1: missing port in address`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := Default().Serve
+			s.Addr, s.TLSCert = tt.addr, tt.cert
+			err := s.CheckAddr()
+			if (err == nil) != (tt.want == "") || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("CheckAddr(%s) = %v, want %q", tt.addr, err, tt.want)
+			}
+			// A file says the same, naming the setting.
+			in := "serve:\n  addr: \"" + tt.addr + "\"\n"
+			if tt.cert != "" {
+				in += "  tls_cert: " + tt.cert + "\n  tls_key: /k.pem\n"
+			}
+			_, err = Parse("c.yaml", []byte(in))
+			if (err == nil) != (tt.want == "") || (err != nil && !strings.Contains(err.Error(), "serve.addr: "+tt.want)) {
+				t.Errorf("Parse(addr %s) = %v, want serve.addr: %q", tt.addr, err, tt.want)
+			}
+		})
+	}
+}

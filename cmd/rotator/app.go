@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/user"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/rotator-pam/rotator/config"
+	"github.com/rotator-pam/rotator/datadir"
 	"github.com/rotator-pam/rotator/secret"
 	"github.com/rotator-pam/rotator/store"
 )
@@ -138,45 +138,12 @@ func (a *app) openVault(ctx context.Context) (*store.Store, config.Config, error
 	if err != nil {
 		return nil, cfg, err
 	}
-	fi, err := os.Stat(cfg.DataDir)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, cfg, fmt.Errorf("data directory %s does not exist: run `rotator init` first", cfg.DataDir)
-		}
-		return nil, cfg, fmt.Errorf("data directory: %w", err)
-	}
-	if !fi.IsDir() {
-		return nil, cfg, fmt.Errorf("data directory %s is not a directory", cfg.DataDir)
-	}
-	if _, err := os.Stat(cfg.VaultPath()); errors.Is(err, fs.ErrNotExist) {
-		return nil, cfg, fmt.Errorf("no vault in %s: run `rotator init` first", cfg.DataDir)
-	}
-	key, err := secret.LoadKeyFile(cfg.MasterKeyFile)
-	if err != nil {
-		return nil, cfg, err
-	}
-	s, err := store.Open(ctx, cfg.VaultPath(), key, store.WithClock(a.now))
-	if err != nil {
-		return nil, cfg, err
-	}
-	// Browser profiles of earlier versions hold site cookies that open
-	// without the master key; browser state now lives in the vault.
-	// A failure is said, not fatal: every command, the ones an operator
-	// needs to sort it out too, opens the vault.
-	if legacy := cfg.LegacyProfilesDir(); dirExists(legacy) {
-		if err := os.RemoveAll(legacy); err != nil {
-			fmt.Fprintf(a.stderr, "warning: remove the old browser profiles %s by hand: their cookies are readable without the master key (%v)\n", legacy, err)
-		} else {
-			fmt.Fprintf(a.stderr, "removed the old browser profiles in %s: browser state is kept in the vault now; sites may ask to trust the browser once more\n", legacy)
-		}
-	}
-	return s, cfg, nil
+	s, err := datadir.Open(ctx, cfg, a.note, store.WithClock(a.now))
+	return s, cfg, err
 }
 
-func dirExists(path string) bool {
-	fi, err := os.Stat(path)
-	return err == nil && fi.IsDir()
-}
+// note tells the user something on stderr, apart from the output.
+func (a *app) note(msg string) { fmt.Fprintln(a.stderr, msg) }
 
 // openAccount opens the vault and reads one account.
 func (a *app) openAccount(ctx context.Context, name string) (*store.Store, config.Config, store.Account, error) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/rotator-pam/rotator/otp"
-	"github.com/rotator-pam/rotator/store"
 )
 
 type otpOptions struct {
@@ -56,31 +54,30 @@ func runOTP(ctx context.Context, a *app, opts otpOptions) error {
 	if acct.TOTP == nil {
 		return fmt.Errorf("account %s has no TOTP secret", opts.name)
 	}
-	k := acct.TOTP.Key
+	shown := &otp.Shown{Account: opts.name, Key: acct.TOTP.Key, Guard: s, WithNext: opts.next}
 	if !opts.watch {
-		return printOTP(ctx, a, s, opts, k, a.now())
+		now := a.now()
+		cur, next, err := shown.At(ctx, now)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "%s %ds\n", cur.Code.Reveal(), secondsLeft(cur, now))
+		if opts.next {
+			fmt.Fprintf(a.stdout, "%s next, valid from %s\n", next.Code.Reveal(), next.Start.Local().Format("15:04:05"))
+		}
+		return nil
 	}
 	tty := false
 	if f, ok := a.stdout.(*os.File); ok {
 		tty = term.IsTerminal(int(f.Fd()))
 	}
-	var lastStep uint64
 	for {
 		now := a.now()
-		cur, err := k.At(now)
+		cur, next, err := shown.At(ctx, now)
 		if err != nil {
 			return err
 		}
-		if cur.Step != lastStep {
-			if err := reserve(ctx, s, opts, cur.Step); err != nil {
-				return err
-			}
-			lastStep = cur.Step
-		}
-		line, err := watchLine(k, now, opts.next)
-		if err != nil {
-			return err
-		}
+		line := watchLine(cur, next, acct.TOTP.Key.Period, now, opts.next)
 		if tty {
 			fmt.Fprintf(a.stdout, "\r\x1b[2K%s", line)
 		} else {
@@ -99,56 +96,19 @@ func runOTP(ctx context.Context, a *app, opts otpOptions) error {
 	}
 }
 
-// reserve marks the steps shown as used, so automation skips them.
-func reserve(ctx context.Context, s *store.Store, opts otpOptions, step uint64) error {
-	if opts.next {
-		step++
-	}
-	if err := s.ReserveStep(ctx, opts.name, step); err != nil && !errors.Is(err, context.Canceled) {
-		return err
-	}
-	return nil
-}
-
-func printOTP(ctx context.Context, a *app, s *store.Store, opts otpOptions, k otp.Key, now time.Time) error {
-	cur, err := k.At(now)
-	if err != nil {
-		return err
-	}
-	if err := reserve(ctx, s, opts, cur.Step); err != nil {
-		return err
-	}
-	fmt.Fprintf(a.stdout, "%s %ds\n", cur.Code.Reveal(), secondsLeft(cur, now))
-	if opts.next {
-		next, err := k.Next(now)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "%s next, valid from %s\n", next.Code.Reveal(), next.Start.Local().Format("15:04:05"))
-	}
-	return nil
-}
-
 // secondsLeft rounds down: the code is valid for at least that long.
 func secondsLeft(t otp.Token, now time.Time) int { return int(t.Remaining(now) / time.Second) }
 
-func watchLine(k otp.Key, now time.Time, withNext bool) (string, error) {
-	cur, err := k.At(now)
-	if err != nil {
-		return "", err
-	}
+// watchLine is the code, the seconds it stays valid and a bar that empties
+// with them, and the next code when asked.
+func watchLine(cur, next otp.Token, period time.Duration, now time.Time, withNext bool) string {
 	left := secondsLeft(cur, now)
-	period := int(k.Period / time.Second)
 	const width = 30
-	filled := left * width / period
+	filled := left * width / int(period/time.Second)
 	bar := strings.Repeat("#", filled) + strings.Repeat(".", width-filled)
 	line := fmt.Sprintf("%s %2ds [%s]", cur.Code.Reveal(), left, bar)
 	if withNext {
-		next, err := k.Next(now)
-		if err != nil {
-			return "", err
-		}
 		line += " next " + next.Code.Reveal()
 	}
-	return line, nil
+	return line
 }

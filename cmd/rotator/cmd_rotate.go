@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -54,23 +56,36 @@ func (a *app) newRotator(s *store.Store, cfg config.Config, headful bool) *rotat
 		ArtifactDir:     cfg.ArtifactDir,
 		KeepRuns:        cfg.Rotation.KeepRuns,
 		MaxCandidates:   cfg.Rotation.MaxCandidates,
-		OnStep: func(_ string, rep browser.StepReport) {
-			status := "ok"
-			if rep.Err != nil {
-				status = "failed"
-				var ce *browser.ChallengeError
-				if errors.As(rep.Err, &ce) {
-					status = "challenge: " + string(ce.Kind)
-				}
-			}
-			matched := ""
-			if rep.Matched != "" && rep.Step.Target != nil && len(rep.Step.Target.Alternatives) > 1 {
-				matched = " -> " + rep.Matched
-			}
-			fmt.Fprintf(a.stderr, "  %-6s %-8s %s%s  %s  %s\n", rep.Flow, rep.Path, rep.Step.Describe(), matched, rep.Duration.Round(time.Millisecond), status)
-		},
-		OnEvent: func(account, msg string) { fmt.Fprintf(a.stderr, "%s: %s\n", account, msg) },
+		OnStep:          func(_ string, rep browser.StepReport) { printStep(a.stderr, rep, true) },
+		OnEvent:         func(account, msg string) { fmt.Fprintf(a.stderr, "%s: %s\n", account, msg) },
 	}
+}
+
+// printStep prints one step as it ends: its flow (withFlow) or its depth,
+// its path, what it did, the selector alternative that matched when there
+// were several, what it noted, how long it took, and how it ended.
+func printStep(w io.Writer, rep browser.StepReport, withFlow bool) {
+	status := "ok"
+	if rep.Err != nil {
+		status = "FAILED"
+		var ce *browser.ChallengeError
+		if errors.As(rep.Err, &ce) {
+			status = "CHALLENGE " + string(ce.Kind)
+		}
+	}
+	matched := ""
+	if rep.Matched != "" && rep.Step.Target != nil && len(rep.Step.Target.Alternatives) > 1 {
+		matched = " -> " + rep.Matched
+	}
+	note := ""
+	if rep.Note != "" {
+		note = " (" + rep.Note + ")"
+	}
+	lead := strings.Repeat("  ", strings.Count(rep.Path, "."))
+	if withFlow {
+		lead = fmt.Sprintf("%-6s ", rep.Flow)
+	}
+	fmt.Fprintf(w, "  %s%-8s %s%s%s  %s  %s\n", lead, rep.Path, rep.Step.Describe(), matched, note, rep.Duration.Round(time.Millisecond), status)
 }
 
 // report prints a result on stdout and returns the error that sets the exit
@@ -147,9 +162,14 @@ func runRotate(ctx context.Context, a *app, opts rotateOptions) error {
 	return report(a, opts.name, "rotation", res)
 }
 
+type verifyOptions struct {
+	name    string
+	all     bool
+	headful bool
+}
+
 func newVerifyCmd(a *app) *cobra.Command {
-	var opts rotateOptions
-	var all bool
+	var opts verifyOptions
 	c := &cobra.Command{
 		Use:   "verify NAME | --all",
 		Short: "Sign in with the current password; change nothing",
@@ -166,30 +186,36 @@ may have changed. It exits 1 if any account did not sign in.`,
 		Example: `  rotator verify demo
   rotator verify --all`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if all {
+			if opts.all {
 				return exactArgs(0)(cmd, args)
 			}
 			return exactArgs(1, "NAME")(cmd, args)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, cfg, err := a.openVault(cmd.Context())
-			if err != nil {
-				return err
+			if !opts.all {
+				opts.name = args[0]
 			}
-			defer s.Close()
-			r := a.newRotator(s, cfg, opts.headful)
-			if all {
-				return runVerifyAll(cmd.Context(), a, s, r)
-			}
-			opts.name = args[0]
-			res, err := r.Verify(cmd.Context(), opts.name)
-			if err != nil {
-				return err
-			}
-			return report(a, opts.name, "verification", res)
+			return runVerify(cmd.Context(), a, opts)
 		},
 	}
 	c.Flags().BoolVar(&opts.headful, "headful", false, "show the browser window")
-	c.Flags().BoolVar(&all, "all", false, "verify every account and report per template")
+	c.Flags().BoolVar(&opts.all, "all", false, "verify every account and report per template")
 	return c
+}
+
+func runVerify(ctx context.Context, a *app, opts verifyOptions) error {
+	s, cfg, err := a.openVault(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	r := a.newRotator(s, cfg, opts.headful)
+	if opts.all {
+		return runVerifyAll(ctx, a, s, r)
+	}
+	res, err := r.Verify(ctx, opts.name)
+	if err != nil {
+		return err
+	}
+	return report(a, opts.name, "verification", res)
 }

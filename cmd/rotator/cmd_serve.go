@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"log/slog"
-	"net"
 
 	"github.com/spf13/cobra"
 
@@ -66,13 +65,8 @@ func runServe(ctx context.Context, a *app, opts serveOptions) error {
 // startServer starts what `serve` runs with the command line's rotator;
 // tune, when set, adjusts the rotator before anything runs.
 func startServer(ctx context.Context, a *app, s *store.Store, cfg config.Config, logger *slog.Logger, tune func(*rotator.Rotator)) (*daemon.Server, error) {
-	addr := cfg.Serve.Addr
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, usagef("--addr %q: %v", addr, err)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) && cfg.Serve.TLSCert == "" {
-		return nil, usagef("--addr %s is not a loopback address: the console serves beyond this machine only over TLS (set serve.tls_cert and serve.tls_key)", addr)
+	if err := cfg.Serve.CheckAddr(); err != nil {
+		return nil, usagef("--addr %v", err)
 	}
 	rot := a.newRotator(s, cfg, false)
 	rot.OnStep, rot.OnEvent, rot.Logger, rot.Actor = nil, nil, logger, "scheduler"

@@ -4,16 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/rotator-pam/rotator/browser"
-	"github.com/rotator-pam/rotator/otp"
-	"github.com/rotator-pam/rotator/secret"
-	"github.com/rotator-pam/rotator/store"
+	"github.com/rotator-pam/rotator/rotator"
 	"github.com/rotator-pam/rotator/templates"
 )
 
@@ -61,18 +56,7 @@ func runTemplateTest(ctx context.Context, a *app, opts templateTestOptions) erro
 	if opts.account == "" {
 		return usagef("--account is required")
 	}
-	var flows []string
-	switch opts.flow {
-	case templates.FlowLogin:
-		flows = []string{templates.FlowLogin}
-	case templates.FlowLogout:
-		flows = []string{templates.FlowLogin, templates.FlowLogout}
-	case templates.FlowVerify:
-		flows = []string{templates.FlowLogin, templates.FlowVerify}
-	case templates.FlowChange:
-		// Changing the password is a rotation: the no-loss protocol, the
-		// rate limit and the records all apply.
-	default:
+	if _, err := rotator.TemplateTestFlows(opts.flow); err != nil && opts.flow != templates.FlowChange {
 		return usagef("--flow %q: want login, logout, verify or change", opts.flow)
 	}
 	s, cfg, acct, err := a.openAccount(ctx, opts.account)
@@ -89,10 +73,12 @@ func runTemplateTest(ctx context.Context, a *app, opts templateTestOptions) erro
 	if err := diags.Err(); err != nil {
 		return err
 	}
+	rot := a.newRotator(s, cfg, opts.headful)
 	if opts.flow == templates.FlowChange {
-		rot := a.newRotator(s, cfg, opts.headful)
+		// Changing the password is a rotation: the no-loss protocol, the
+		// rate limit and the records all apply.
+		rot.OnStep = func(_ string, rep browser.StepReport) { printStep(a.stdout, rep, false) }
 		rot.Templates = func(string) (*templates.Template, error) { return tpl, nil }
-		rot.OnStep = func(_ string, rep browser.StepReport) { printStep(a, rep) }
 		fmt.Fprintf(a.stdout, "template %s, account %s (%s): rotating the password\n", tpl.Name, acct.Name, acct.Username)
 		res, err := rot.Rotate(ctx, acct.Name)
 		if err != nil {
@@ -100,105 +86,15 @@ func runTemplateTest(ctx context.Context, a *app, opts templateTestOptions) erro
 		}
 		return report(a, acct.Name, "rotation", res)
 	}
-	pw, err := s.Password(ctx, acct.Name)
+	err = rot.RunTemplateTest(ctx, rotator.TemplateTest{Account: acct.Name, Template: tpl, Flow: opts.flow, ArtifactDir: opts.artifacts,
+		Ready:  func() { fmt.Fprintf(a.stdout, "template %s, account %s (%s)\n", tpl.Name, acct.Name, acct.Username) },
+		OnFlow: func(flow string) { fmt.Fprintf(a.stdout, "%s flow\n", flow) },
+		OnStep: func(rep browser.StepReport) { printStep(a.stdout, rep, false) }})
 	if err != nil {
-		return err
-	}
-	// A test changes nothing: the verify flow's {{ new_password }} is the
-	// current password, as it is the password just set when a rotation
-	// verifies.
-	vals := browser.Values{Username: acct.Username, Password: pw, NewPassword: pw, Params: map[string]string{}}
-	for name, p := range tpl.Params {
-		vals.Params[name] = p.Default
-	}
-	if acct.TOTP != nil {
-		vals.TOTP = totpSource(s, acct, cfg.TOTP.MinValidity)
-	}
-	dir := opts.artifacts
-	if dir == "" {
-		dir = filepath.Join(cfg.ArtifactDir(acct.Name), a.now().UTC().Format("20060102T150405Z")+"-test-"+opts.flow)
-	}
-	proxy := acct.Proxy
-	if proxy == "" {
-		proxy = tpl.Proxy
-	}
-	b, err := browser.Launch(ctx, browser.Options{Bin: cfg.Browser.Bin, User: cfg.Browser.User,
-		Headful: opts.headful, Proxy: proxy})
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	po := browser.PageOptions{UserAgent: tpl.UserAgent}
-	if tpl.Viewport != nil {
-		po.Width, po.Height = tpl.Viewport.Width, tpl.Viewport.Height
-	}
-	page, err := b.NewPage(ctx, po)
-	if err != nil {
-		return err
-	}
-	// The account's saved browser state (a trusted-browser cookie), read
-	// only: a test leaves the vault as it was.
-	saved, err := s.Cookies(ctx, acct.Name)
-	if err == nil {
-		err = b.LoadState(ctx, page, saved)
-	}
-	if err != nil {
-		return err
-	}
-	r := &browser.Runner{Template: tpl, BaseURL: acct.SiteURL, Page: page, Values: vals, ArtifactDir: dir,
-		OnStep: func(rep browser.StepReport) { printStep(a, rep) }}
-	fmt.Fprintf(a.stdout, "template %s, account %s (%s)\n", tpl.Name, acct.Name, acct.Username)
-	if opts.flow == templates.FlowVerify && tpl.Flows.Verify == nil {
-		// The default verify: log out, then log in again.
-		if tpl.Flows.Logout == nil {
-			return fmt.Errorf("template %s has neither a verify nor a logout flow", tpl.Name)
-		}
-		flows = []string{templates.FlowLogin, templates.FlowLogout, templates.FlowLogin}
-	}
-	for _, flow := range flows {
-		fmt.Fprintf(a.stdout, "%s flow\n", flow)
-		if err := r.RunFlow(ctx, flow); err != nil {
-			return explainFailure(a, err)
-		}
+		return explainFailure(a, err)
 	}
 	fmt.Fprintf(a.stdout, "ok: %s flow passed\n", opts.flow)
 	return nil
-}
-
-// totpSource hands out fresh codes under the account's policy and the
-// vault's replay guard.
-func totpSource(s *store.Store, acct store.Account, dflt time.Duration) func(context.Context) (secret.String, error) {
-	gen := otp.Generator{Guard: s}
-	min := acct.TOTP.MinValidity
-	if min == 0 {
-		min = dflt
-	}
-	return func(ctx context.Context) (secret.String, error) {
-		tok, err := gen.Fresh(ctx, acct.Name, acct.TOTP.Key, min)
-		return tok.Code, err
-	}
-}
-
-func printStep(a *app, rep browser.StepReport) {
-	status := "ok"
-	if rep.Err != nil {
-		status = "FAILED"
-		var ce *browser.ChallengeError
-		if errors.As(rep.Err, &ce) {
-			status = "CHALLENGE " + string(ce.Kind)
-		}
-	}
-	desc := rep.Step.Describe()
-	matched := ""
-	if rep.Matched != "" && rep.Step.Target != nil && len(rep.Step.Target.Alternatives) > 1 {
-		matched = " -> " + rep.Matched
-	}
-	note := ""
-	if rep.Note != "" {
-		note = " (" + rep.Note + ")"
-	}
-	indent := strings.Repeat("  ", strings.Count(rep.Path, "."))
-	fmt.Fprintf(a.stdout, "  %s%-8s %s%s%s  %s  %s\n", indent, rep.Path, desc, matched, note, rep.Duration.Round(time.Millisecond), status)
 }
 
 // explainFailure prints what a template author needs after a failed step

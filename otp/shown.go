@@ -1,0 +1,52 @@
+package otp
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Reserver marks a time step of an account as used, without failing when a
+// later one already is. The vault implements it.
+type Reserver interface {
+	ReserveStep(ctx context.Context, account string, step uint64) error
+}
+
+// Shown hands out an account's codes for a person to read. Each window's
+// codes are marked as used before they are shown, so that rotator's own
+// logins never submit a code a person may have typed elsewhere.
+type Shown struct {
+	Account string
+	Key     Key
+	Guard   Reserver
+	// WithNext shows the next window's code too (and so reserves it).
+	WithNext bool
+
+	reserved uint64 // the window last reserved, once done is set
+	done     bool
+}
+
+// At returns the code valid at now and, WithNext, the next window's code,
+// reserving the latest step shown once per window. An interrupted
+// reservation (the command stopped) is not an error.
+func (s *Shown) At(ctx context.Context, now time.Time) (cur, next Token, err error) {
+	if cur, err = s.Key.At(now); err != nil {
+		return Token{}, Token{}, err
+	}
+	if s.WithNext {
+		if next, err = s.Key.Next(now); err != nil {
+			return Token{}, Token{}, err
+		}
+	}
+	if !s.done || cur.Step != s.reserved {
+		step := cur.Step
+		if s.WithNext {
+			step++
+		}
+		if err := s.Guard.ReserveStep(ctx, s.Account, step); err != nil && !errors.Is(err, context.Canceled) {
+			return Token{}, Token{}, err
+		}
+		s.reserved, s.done = cur.Step, true
+	}
+	return cur, next, nil
+}

@@ -1,0 +1,56 @@
+package otp
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+)
+
+type reservations struct {
+	steps []uint64
+	err   error
+}
+
+func (r *reservations) ReserveStep(_ context.Context, _ string, step uint64) error {
+	r.steps = append(r.steps, step)
+	return r.err
+}
+
+// TestShownReservesWhatItShows: the step shown (the next one, with the next
+// code) is reserved once per window; an interrupted reservation is no
+// error, any other is.
+func TestShownReservesWhatItShows(t *testing.T) {
+	k, err := ParseSecret("JBSWY3DPEHPK3PXP")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	t0 := time.Unix(59, 0) // RFC 6238's first test time: step 1
+	for _, withNext := range []bool{false, true} {
+		r := &reservations{}
+		s := &Shown{Account: "a", Key: k, Guard: r, WithNext: withNext}
+		cur, next, err := s.At(ctx, t0)
+		if err != nil || cur.Step != 1 || (withNext && next.Step != 2) || (!withNext && next.Step != 0) {
+			t.Fatalf("withNext %v: %+v %+v %v", withNext, cur.Step, next.Step, err)
+		}
+		s.At(ctx, t0.Add(time.Second)) // the same window
+		s.At(ctx, t0.Add(30*time.Second))
+		want := []uint64{1, 2}
+		if withNext {
+			want = []uint64{2, 3}
+		}
+		if !slices.Equal(r.steps, want) {
+			t.Errorf("withNext %v: reserved %v, want %v", withNext, r.steps, want)
+		}
+	}
+	r := &reservations{err: context.Canceled}
+	if _, _, err := (&Shown{Key: k, Guard: r}).At(ctx, t0); err != nil {
+		t.Errorf("interrupted: %v", err)
+	}
+	r.err = errors.New("disk full")
+	if _, _, err := (&Shown{Key: k, Guard: r}).At(ctx, t0); err == nil {
+		t.Error("a failed reservation passed")
+	}
+}
