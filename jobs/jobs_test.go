@@ -171,3 +171,43 @@ func TestNotifySurvivesARestart(t *testing.T) {
 		t.Fatal("the delivery was lost with the process that failed it")
 	}
 }
+
+// A delivery that keeps failing is attempted NotifyAttempts times, then
+// given up (never retried forever).
+func TestNotifyGivesUp(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "vault.db")
+	st, err := store.Create(ctx, path, secret.NewMasterKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if err := Migrate(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	var attempts atomic.Int32
+	q, err := Open(path, Handlers{Rotate: func(context.Context, Job) error { return nil }, Notify: func(context.Context, []byte) error {
+		attempts.Add(1)
+		return errors.New("endpoint down")
+	}}, Options{NotifyAttempts: 3, NotifyWait: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer q.Stop(context.Background())
+	if err := q.Notify(ctx, []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	state := ""
+	for deadline := time.Now().Add(60 * time.Second); state != "discarded" && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		if err := q.db.QueryRowContext(ctx, `SELECT state FROM river_job WHERE kind = 'notify'`).Scan(&state); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if state != "discarded" || attempts.Load() != 3 {
+		t.Fatalf("after %d attempts the delivery is %q; want 3 attempts, then discarded", attempts.Load(), state)
+	}
+}
