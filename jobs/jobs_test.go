@@ -106,15 +106,7 @@ func TestQueueOnTheVault(t *testing.T) {
 // one whose attempts are spent is given up.
 func TestNotifySurvivesARestart(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "vault.db")
-	st, err := store.Create(ctx, path, secret.NewMasterKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
-	if err := Migrate(ctx, path); err != nil {
-		t.Fatal(err)
-	}
+	path := migratedVault(t)
 	noop := func(context.Context, Job) error { return nil }
 	failed := make(chan struct{}, 10)
 	q1, err := Open(path, Handlers{Rotate: noop, Notify: func(context.Context, []byte) error {
@@ -176,15 +168,7 @@ func TestNotifySurvivesARestart(t *testing.T) {
 // given up (never retried forever).
 func TestNotifyGivesUp(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "vault.db")
-	st, err := store.Create(ctx, path, secret.NewMasterKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
-	if err := Migrate(ctx, path); err != nil {
-		t.Fatal(err)
-	}
+	path := migratedVault(t)
 	var attempts atomic.Int32
 	q, err := Open(path, Handlers{Rotate: func(context.Context, Job) error { return nil }, Notify: func(context.Context, []byte) error {
 		attempts.Add(1)
@@ -210,4 +194,20 @@ func TestNotifyGivesUp(t *testing.T) {
 	if state != "discarded" || attempts.Load() != 3 {
 		t.Fatalf("after %d attempts the delivery is %q; want 3 attempts, then discarded", attempts.Load(), state)
 	}
+}
+
+// migratedVault is a new vault file with River's tables.
+func migratedVault(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "vault.db")
+	st, err := store.Create(ctx, path, secret.NewMasterKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if err := Migrate(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
