@@ -134,17 +134,17 @@ func runAccountAdd(ctx context.Context, a *app, opts accountAddOptions) error {
 // or asks for it twice on the terminal.
 func (a *app) readAccountPassword(opts accountAddOptions) (secret.String, error) {
 	if opts.passwordStdin {
-		line, err := a.readStdinLine("password")
+		line, err := a.input().Line("password")
 		if err != nil {
 			return secret.String{}, err
 		}
 		return secret.New(line), nil
 	}
-	pw, err := a.promptSecret("Password for " + opts.name + ": ")
+	pw, err := a.input().Secret("Password for " + opts.name + ": ")
 	if err != nil {
 		return secret.String{}, fmt.Errorf("%w; pass --password-stdin to read it from standard input", err)
 	}
-	again, err := a.promptSecret("Password again: ")
+	again, err := a.input().Secret("Password again: ")
 	if err != nil {
 		return secret.String{}, err
 	}
@@ -160,7 +160,7 @@ func (a *app) readAccountPassword(opts accountAddOptions) (secret.String, error)
 func (a *app) readAccountTOTP(opts accountAddOptions) (secret.String, error) {
 	switch {
 	case opts.totpStdin:
-		line, err := a.readStdinLine("TOTP secret")
+		line, err := a.input().Line("TOTP secret")
 		if err != nil {
 			return secret.String{}, err
 		}
@@ -169,7 +169,7 @@ func (a *app) readAccountTOTP(opts accountAddOptions) (secret.String, error) {
 		}
 		return secret.New(line), nil
 	case !opts.passwordStdin:
-		return a.promptSecret("TOTP secret or otpauth:// URI (empty for none): ")
+		return a.input().Secret("TOTP secret or otpauth:// URI (empty for none): ")
 	}
 	return secret.String{}, nil
 }
@@ -399,7 +399,7 @@ func runAccountRm(ctx context.Context, a *app, opts accountRmOptions) error {
 	}
 	defer s.Close()
 	if !opts.yes {
-		ok, err := a.confirm(fmt.Sprintf("Remove account %s with its current, pending and previous passwords? This cannot be undone.", opts.name))
+		ok, err := a.input().Confirm(fmt.Sprintf("Remove account %s with its current, pending and previous passwords? This cannot be undone.", opts.name))
 		if err != nil {
 			return usagef("cannot ask for confirmation (%v): pass --yes to remove %s", err, opts.name)
 		}

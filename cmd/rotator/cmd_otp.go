@@ -3,13 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
+	"github.com/rotator-pam/rotator/internal/term"
 	"github.com/rotator-pam/rotator/otp"
 )
 
@@ -67,10 +66,7 @@ func runOTP(ctx context.Context, a *app, opts otpOptions) error {
 		}
 		return nil
 	}
-	tty := false
-	if f, ok := a.stdout.(*os.File); ok {
-		tty = term.IsTerminal(int(f.Fd()))
-	}
+	tty := term.IsTerminal(a.stdout)
 	for {
 		now := a.now()
 		cur, next, err := shown.At(ctx, now)
