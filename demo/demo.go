@@ -137,8 +137,8 @@ func (r Row) Elapsed(now time.Time) time.Duration {
 // the site at siteURL), with a password of the template's rules and, for
 // the TOTP ones, a fresh secret, each due now.
 func Seed(ctx context.Context, site *demosite.Site, v Vault, siteURL string, now func() time.Time) (*Demo, error) {
-	tpl, diags := templates.Find(Template, "")
-	if err := diags.Err(); err != nil {
+	tpl, err := rotator.TemplateFinder("")(Template)
+	if err != nil {
 		return nil, err
 	}
 	d := &Demo{site: site, vault: v, now: now, accounts: Accounts(), first: map[string]string{},

@@ -16,7 +16,6 @@ import (
 	"github.com/rotator-pam/rotator/rotation"
 	"github.com/rotator-pam/rotator/rotator"
 	"github.com/rotator-pam/rotator/store"
-	"github.com/rotator-pam/rotator/templates"
 )
 
 // Exit codes of rotate.
@@ -34,31 +33,14 @@ type exitError struct {
 func (e exitError) Error() string { return e.err.Error() }
 func (e exitError) Unwrap() error { return e.err }
 
-// newRotator wires a rotator to the vault, the templates and the browser,
-// with progress on stderr.
+// newRotator wires a rotator as the configuration says, with progress and
+// Chromium's warnings on stderr.
 func (a *app) newRotator(s *store.Store, cfg config.Config, headful bool) *rotator.Rotator {
-	return &rotator.Rotator{
-		Store: s,
-		Opener: rotator.BrowserOpener{Bin: cfg.Browser.Bin, User: cfg.Browser.User, State: s, Headful: headful,
-			Logger: slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), Sandbox: &browser.Sandbox{}},
-		Templates: func(name string) (*templates.Template, error) {
-			tpl, diags := templates.Find(name, cfg.Templates.Dir)
-			if err := diags.Err(); err != nil {
-				return nil, err
-			}
-			return tpl, nil
-		},
-		Now:             a.now,
-		Actor:           a.actor(),
-		MaxChanges:      cfg.Rotation.MaxChangesPerDay,
-		MinGap:          cfg.Rotation.MinGap,
-		TOTPMinValidity: cfg.TOTP.MinValidity,
-		ArtifactDir:     cfg.ArtifactDir,
-		KeepRuns:        cfg.Rotation.KeepRuns,
-		MaxCandidates:   cfg.Rotation.MaxCandidates,
-		OnStep:          func(_ string, rep browser.StepReport) { printStep(a.stderr, rep, true) },
-		OnEvent:         func(account, msg string) { fmt.Fprintf(a.stderr, "%s: %s\n", account, msg) },
-	}
+	r := rotator.FromConfig(cfg, s, rotator.Wiring{Headful: headful, Now: a.now, Actor: a.actor(),
+		BrowserLogger: slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	r.OnStep = func(_ string, rep browser.StepReport) { printStep(a.stderr, rep, true) }
+	r.OnEvent = func(account, msg string) { fmt.Fprintf(a.stderr, "%s: %s\n", account, msg) }
+	return r
 }
 
 // printStep prints one step as it ends: its flow (withFlow) or its depth,
