@@ -267,21 +267,14 @@ func runAccountShow(ctx context.Context, a *app, opts accountShowOptions) error 
 	if err != nil {
 		return err
 	}
-	var pw, pending secret.String
+	var rev store.Revealed
 	if opts.reveal {
-		if pw, err = s.Password(ctx, opts.name); err != nil {
+		// The store writes the audit entry before it hands out anything.
+		if rev, err = s.Reveal(ctx, opts.name, a.actor(), "password, pending password, candidates and TOTP secret shown by account show --reveal"); err != nil {
 			return err
 		}
-		if acct.HasPending {
-			if pending, err = s.Pending(ctx, opts.name); err != nil {
-				return err
-			}
-		}
-		// The audit entry is written before anything is shown.
-		if err := s.Audit(ctx, store.AuditEvent{Actor: a.actor(), Account: opts.name, Action: "account.reveal",
-			Detail: "password, pending password, candidates and TOTP secret shown by account show --reveal"}); err != nil {
-			return fmt.Errorf("record the reveal in the audit log (nothing shown): %w", err)
-		}
+	} else if rev.Candidates, err = s.Candidates(ctx, opts.name); err != nil {
+		return err
 	}
 	w := tabwriter.NewWriter(a.stdout, 0, 0, 1, ' ', 0)
 	row := func(k, v string) { fmt.Fprintf(w, "%s:\t%s\n", k, v) }
@@ -293,7 +286,7 @@ func runAccountShow(ctx context.Context, a *app, opts accountShowOptions) error 
 	row("proxy", orDash(acct.Proxy, "the template's, if any"))
 	row("state", string(acct.State))
 	if opts.reveal {
-		row("password", pw.Reveal())
+		row("password", rev.Password.Reveal())
 	} else {
 		row("password", "[hidden: --reveal shows it]")
 	}
@@ -302,16 +295,16 @@ func runAccountShow(ctx context.Context, a *app, opts accountShowOptions) error 
 	case !acct.HasPending:
 		row("pending password", "none")
 	case opts.reveal:
-		row("pending password", fmt.Sprintf("%s (since %s)", pending.Reveal(), formatTime(acct.PendingSince)))
+		row("pending password", fmt.Sprintf("%s (since %s)", rev.Pending.Reveal(), formatTime(acct.PendingSince)))
 	default:
 		row("pending password", "since "+formatTime(acct.PendingSince)+" [hidden: --reveal shows it]")
 	}
-	cands, err := s.Candidates(ctx, opts.name)
-	if err != nil {
-		return err
-	}
-	for _, c := range cands {
-		row(fmt.Sprintf("candidate #%d", c.Seq), fmt.Sprintf("%s, since %s", candidateText(c, opts.reveal), formatTime(c.CreatedAt)))
+	for _, c := range rev.Candidates {
+		what := c.State.Describe()
+		if opts.reveal {
+			what = c.Password.Reveal() + " (" + what + ")"
+		}
+		row(fmt.Sprintf("candidate #%d", c.Seq), fmt.Sprintf("%s, since %s", what, formatTime(c.CreatedAt)))
 	}
 	totpRows(row, acct, cfg.TOTP.MinValidity, opts.reveal)
 	row("previous passwords", fmt.Sprint(len(history)))
@@ -320,43 +313,19 @@ func runAccountShow(ctx context.Context, a *app, opts accountShowOptions) error 
 	return w.Flush()
 }
 
-// candidateText says what a candidate password is to the rotation; with
-// reveal, it shows the password too.
-func candidateText(c store.Candidate, reveal bool) string {
-	what := "stored, not known to be sent: the next rotation submits it"
-	switch c.State {
-	case store.CandidateSubmitted:
-		what = "submitted: recovery probes it first"
-	case store.CandidateRefused:
-		what = "refused by the page: never submitted again; recovery probes it after the current password"
-	}
-	if reveal {
-		what = c.Password.Reveal() + " (" + what + ")"
-	}
-	return what
-}
-
 // totpRows shows the account's TOTP settings (defaultMin is the
 // configuration's minimum validity); with reveal, its secret and URI too.
 func totpRows(row func(k, v string), acct store.Account, defaultMin time.Duration, reveal bool) {
-	t := acct.TOTP
-	if t == nil {
+	k, ok := acct.TOTPKey()
+	if !ok {
 		row("TOTP", "no")
 		return
 	}
-	minV := t.MinValidity
-	if minV == 0 {
-		minV = defaultMin
-	}
-	row("TOTP", fmt.Sprintf("yes: %s, %d digits, %v period, minimum validity %v", t.Key.Algorithm, t.Key.Digits, t.Key.Period, minV))
-	if t.Key.Issuer != "" || t.Key.Label != "" {
-		row("TOTP issuer/label", orDash(t.Key.Issuer, "-")+" / "+orDash(t.Key.Label, "-"))
+	row("TOTP", fmt.Sprintf("yes: %s, %d digits, %v period, minimum validity %v", k.Algorithm, k.Digits, k.Period, acct.TOTP.MinValidityOr(defaultMin)))
+	if t := acct.TOTP.Key; t.Issuer != "" || t.Label != "" {
+		row("TOTP issuer/label", orDash(t.Issuer, "-")+" / "+orDash(t.Label, "-"))
 	}
 	if reveal {
-		k := t.Key
-		if k.Label == "" {
-			k.Label = acct.Username
-		}
 		row("TOTP secret", k.Secret.Reveal())
 		row("TOTP URI", k.URI().Reveal())
 	}
