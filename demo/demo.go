@@ -8,7 +8,8 @@
 //
 // It is a package of its own, not part of demosite: the site is a fake web
 // site that the rotator's own tests drive, and knows nothing of vaults or
-// rotations. The command line wires the server and prints the table.
+// rotations. Setup makes the demo's site and vault; Table is its view of
+// the progress. The command line wires the server and prints the rest.
 package demo
 
 import (
