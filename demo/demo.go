@@ -18,8 +18,6 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -75,13 +73,11 @@ func Configure(cfg *config.Config, dir, addr string, operator bool) {
 // its address and the function that stops it.
 func StartSite() (*demosite.Site, string, func(), error) {
 	site := demosite.New(demosite.Options{ChangesPerDay: 2})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, err := demosite.Listen("127.0.0.1:0", site)
 	if err != nil {
 		return nil, "", nil, err
 	}
-	srv := &http.Server{Handler: site.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	return site, "http://" + ln.Addr().String() + "/", func() { srv.Close() }, nil
+	return site, srv.URL(), func() { srv.Close() }, nil
 }
 
 // Vault is what the demo needs of the vault.
