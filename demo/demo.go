@@ -285,9 +285,7 @@ func (d *Demo) poll(ctx context.Context) (bool, error) {
 		r := d.rows[a.Name]
 		if len(runs) > 0 && runs[0].Kind == rotation.Rotate && runs[0].Outcome != rotation.Running {
 			r.Outcome, r.Reason, r.State = runs[0].Outcome, runs[0].Reason, string(runs[0].Outcome)
-			if !runs[0].FinishedAt.IsZero() {
-				r.Took = runs[0].FinishedAt.Sub(runs[0].StartedAt)
-			}
+			r.Took = runs[0].Took()
 		}
 		if r.Outcome == "" || (a.Flagged && r.Outcome != rotation.Paused) {
 			done = false
