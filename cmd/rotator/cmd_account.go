@@ -376,10 +376,7 @@ func runAccountRm(ctx context.Context, a *app, opts accountRmOptions) error {
 			return errors.New("not removed")
 		}
 	}
-	if err := s.DeleteAccount(ctx, opts.name); err != nil {
-		return err
-	}
-	if err := s.Audit(ctx, store.AuditEvent{Actor: a.actor(), Account: opts.name, Action: "account.remove"}); err != nil {
+	if err := s.RemoveAccount(ctx, opts.name, a.actor()); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "removed account %s\n", opts.name)
