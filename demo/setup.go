@@ -2,8 +2,11 @@ package demo
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/rotator-pam/rotator/browser"
@@ -20,7 +23,12 @@ type Env struct {
 	Store   *store.Store
 	SiteURL string
 	// Token is the console's access token, to show once.
-	Token    string
+	Token string
+	// Logger writes the demo's log, JSON, to LogPath (demo.log in the
+	// data folder), for the scheduler it runs.
+	Logger   *slog.Logger
+	LogPath  string
+	log      *os.File
 	stopSite func()
 }
 
@@ -63,11 +71,41 @@ func Setup(ctx context.Context, cfg config.Config, actor string, now func() time
 		e.Close()
 		return nil, err
 	}
+	e.LogPath = filepath.Join(cfg.DataDir, "demo.log")
+	if e.log, err = os.OpenFile(e.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
+		e.Close()
+		return nil, err
+	}
+	e.Logger = slog.New(slog.NewJSONHandler(e.log, nil))
 	return e, nil
 }
 
-// Close closes the vault and stops the site.
+// Close closes the log and the vault, and stops the site.
 func (e *Env) Close() {
+	if e.log != nil {
+		e.log.Close()
+	}
 	e.Store.Close()
 	e.stopSite()
+}
+
+// Finish follows the demo while the scheduler runs it (Wait, drawing each
+// look on t) until its accounts are done or timeout passed, checks them on
+// the site (Check), shows the summary on t, and returns the row of the
+// account that waits for an operator. It fails when a check did.
+func (e *Env) Finish(ctx context.Context, timeout time.Duration, t *Table) (Row, error) {
+	rows, err := e.Wait(ctx, timeout, t.Draw)
+	if err != nil {
+		return Row{}, err
+	}
+	// Verified on the site: its password is the vault's new one.
+	rows, ok, err := e.Check(ctx, rows)
+	if err != nil {
+		return Row{}, err
+	}
+	t.Summary(rows)
+	if !ok {
+		return Row{}, errors.New("the demo did not complete: see the table above and " + e.LogPath)
+	}
+	return Flagged(rows), nil
 }

@@ -13,7 +13,8 @@ import (
 func TestTable(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	var out strings.Builder
-	tab := NewTable(&out, func() time.Time { return now })
+	clock := now
+	tab := NewTable(&out, func() time.Time { return clock })
 	rows := []Row{
 		{Account: Account{Name: "bob", Kind: "password + TOTP"}, State: "queued"},
 		{Account: Account{Name: "alice", Kind: "password"}, State: "running", Step: "login 1 goto and a very long description to cut",
@@ -23,7 +24,8 @@ func TestTable(t *testing.T) {
 	tab.Draw(rows)
 	rows[0].State, rows[0].Took, rows[0].Outcome, rows[0].Site = "succeeded", 2*time.Second, rotation.Succeeded, "new password verified on the site"
 	tab.Draw(rows)
-	tab.Summary(rows, 4*time.Second)
+	clock = now.Add(4 * time.Second)
+	tab.Summary(rows)
 	want := `ACCOUNT STEP                               STATE      ELAPSED
 bob                                        queued            
 alice   login 1 goto and a very long descr running       1.5s

@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -77,19 +74,12 @@ func runDemo(ctx context.Context, a *app, opts demoOptions) error {
 // are done, prints the table and the summary, and with --serve waits for
 // the operator.
 func runDemoServer(ctx context.Context, a *app, opts demoOptions, cfg config.Config, env *demo.Env) error {
-	logFile, err := os.OpenFile(filepath.Join(cfg.DataDir, "demo.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
-	}
-	defer logFile.Close()
-	logger := slog.New(slog.NewJSONHandler(logFile, nil))
 	table := demo.NewTable(a.stdout, a.now)
-	start := a.now()
-	fmt.Fprintf(a.stdout, "demo site %s; vault %s; log %s\n\n", env.SiteURL, cfg.VaultPath(), logFile.Name())
+	fmt.Fprintf(a.stdout, "demo site %s; vault %s; log %s\n\n", env.SiteURL, cfg.VaultPath(), env.LogPath)
 
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
-	sv, err := startServer(runCtx, a, env.Store, cfg, logger, env.Follow)
+	sv, err := startServer(runCtx, a, env.Store, cfg, env.Logger, env.Follow)
 	if err != nil {
 		return err
 	}
@@ -97,20 +87,10 @@ func runDemoServer(ctx context.Context, a *app, opts demoOptions, cfg config.Con
 	go func() { sv.Run(runCtx); close(running) }()
 	defer func() { stopRun(); <-running; sv.Stop() }()
 
-	rows, err := env.Wait(ctx, opts.timeout, table.Draw)
+	flagged, err := env.Finish(ctx, opts.timeout, table)
 	if err != nil {
 		return err
 	}
-	// Verified on the site: its password is the vault's new one.
-	rows, ok, err := env.Check(ctx, rows)
-	if err != nil {
-		return err
-	}
-	table.Summary(rows, a.now().Sub(start))
-	if !ok {
-		return errors.New("the demo did not complete: see the table above and " + logFile.Name())
-	}
-	flagged := demo.Flagged(rows)
 	if !opts.serve {
 		fmt.Fprintf(a.stdout, "\n%s is flagged for an operator: %s\n", flagged.Name, flagged.Reason)
 		if a.dataFlag != "" {
