@@ -144,16 +144,12 @@ func (a *app) note(msg string) { fmt.Fprintln(a.stderr, msg) }
 
 // openAccount opens the vault and reads one account.
 func (a *app) openAccount(ctx context.Context, name string) (*store.Store, config.Config, store.Account, error) {
-	s, cfg, err := a.openVault(ctx)
+	cfg, err := a.config()
 	if err != nil {
 		return nil, cfg, store.Account{}, err
 	}
-	acct, err := s.Account(ctx, name)
-	if err != nil {
-		s.Close()
-		return nil, cfg, store.Account{}, err
-	}
-	return s, cfg, acct, nil
+	s, acct, err := datadir.OpenAccount(ctx, cfg, name, a.note, store.WithClock(a.now))
+	return s, cfg, acct, err
 }
 
 // actor names who ran the command, for the audit log.
