@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -38,36 +34,9 @@ func (e exitError) Unwrap() error { return e.err }
 func (a *app) newRotator(s *store.Store, cfg config.Config, headful bool) *rotator.Rotator {
 	r := rotator.FromConfig(cfg, s, rotator.Wiring{Headful: headful, Now: a.now, Actor: a.actor(),
 		BrowserLogger: slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	r.OnStep = func(_ string, rep browser.StepReport) { printStep(a.stderr, rep, true) }
+	r.OnStep = func(_ string, rep browser.StepReport) { fmt.Fprintln(a.stderr, rep.Line(true)) }
 	r.OnEvent = func(account, msg string) { fmt.Fprintf(a.stderr, "%s: %s\n", account, msg) }
 	return r
-}
-
-// printStep prints one step as it ends: its flow (withFlow) or its depth,
-// its path, what it did, the selector alternative that matched when there
-// were several, what it noted, how long it took, and how it ended.
-func printStep(w io.Writer, rep browser.StepReport, withFlow bool) {
-	status := "ok"
-	if rep.Err != nil {
-		status = "FAILED"
-		var ce *browser.ChallengeError
-		if errors.As(rep.Err, &ce) {
-			status = "CHALLENGE " + string(ce.Kind)
-		}
-	}
-	matched := ""
-	if rep.Matched != "" && rep.Step.Target != nil && len(rep.Step.Target.Alternatives) > 1 {
-		matched = " -> " + rep.Matched
-	}
-	note := ""
-	if rep.Note != "" {
-		note = " (" + rep.Note + ")"
-	}
-	lead := strings.Repeat("  ", strings.Count(rep.Path, "."))
-	if withFlow {
-		lead = fmt.Sprintf("%-6s ", rep.Flow)
-	}
-	fmt.Fprintf(w, "  %s%-8s %s%s%s  %s  %s\n", lead, rep.Path, rep.Step.Describe(), matched, note, rep.Duration.Round(time.Millisecond), status)
 }
 
 // report prints a result on stdout and returns the error that sets the exit
