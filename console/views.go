@@ -59,9 +59,7 @@ func runInfo(r store.Run) *RunInfo {
 	if r.Screenshot != "" {
 		ri.Screenshot = fileURL(r.ID, r.Screenshot)
 	}
-	if !r.FinishedAt.IsZero() {
-		ri.Millis = r.FinishedAt.Sub(r.StartedAt).Milliseconds()
-	}
+	ri.Millis = r.Took().Milliseconds()
 	return ri
 }
 

@@ -165,6 +165,21 @@ func Open(ctx context.Context, cfg config.Config, note func(string), opts ...sto
 	return s, nil
 }
 
+// OpenAccount opens the vault as Open does and reads the account name,
+// closing the vault again when that fails.
+func OpenAccount(ctx context.Context, cfg config.Config, name string, note func(string), opts ...store.Option) (*store.Store, store.Account, error) {
+	s, err := Open(ctx, cfg, note, opts...)
+	if err != nil {
+		return nil, store.Account{}, err
+	}
+	acct, err := s.Account(ctx, name)
+	if err != nil {
+		s.Close()
+		return nil, store.Account{}, err
+	}
+	return s, acct, nil
+}
+
 func isDir(path string) bool {
 	fi, err := os.Stat(path)
 	return err == nil && fi.IsDir()

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/rotator-pam/rotator/config"
+	"github.com/rotator-pam/rotator/secret"
 	"github.com/rotator-pam/rotator/store"
 )
 
@@ -82,5 +83,30 @@ func TestCreateRestrictsAndKeepsTheKey(t *testing.T) {
 	again.Store.Close()
 	if now, _ := os.ReadFile(cfg.MasterKeyFile); again.NewKey || string(now) != string(key) {
 		t.Error("an existing master key was replaced")
+	}
+}
+
+// TestOpenAccount: an account of the vault is read; an unknown one is
+// ErrNotFound, and the vault is closed again.
+func TestOpenAccount(t *testing.T) {
+	ctx := context.Background()
+	cfg := configIn(filepath.Join(t.TempDir(), "data"))
+	c, err := Create(ctx, cfg, "test", func(string) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Store.AddAccount(ctx, store.NewAccount{Account: store.Account{Name: "alice", Template: "demo-social", Username: "alice"},
+		Password: secret.New("Alice-pass-1234")})
+	c.Store.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, acct, err := OpenAccount(ctx, cfg, "alice", func(string) {})
+	if err != nil || acct.Username != "alice" {
+		t.Fatalf("alice: %+v, %v", acct, err)
+	}
+	s.Close()
+	if s, _, err := OpenAccount(ctx, cfg, "bob", func(string) {}); !errors.Is(err, store.ErrNotFound) || s != nil {
+		t.Errorf("bob: %v, %v", s, err)
 	}
 }

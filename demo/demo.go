@@ -8,7 +8,8 @@
 //
 // It is a package of its own, not part of demosite: the site is a fake web
 // site that the rotator's own tests drive, and knows nothing of vaults or
-// rotations. The command line wires the server and prints the table.
+// rotations. Setup makes the demo's site and vault; Table is its view of
+// the progress. The command line wires the server and prints the rest.
 package demo
 
 import (
@@ -17,8 +18,6 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -74,13 +73,11 @@ func Configure(cfg *config.Config, dir, addr string, operator bool) {
 // its address and the function that stops it.
 func StartSite() (*demosite.Site, string, func(), error) {
 	site := demosite.New(demosite.Options{ChangesPerDay: 2})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, err := demosite.Listen("127.0.0.1:0", site)
 	if err != nil {
 		return nil, "", nil, err
 	}
-	srv := &http.Server{Handler: site.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	return site, "http://" + ln.Addr().String() + "/", func() { srv.Close() }, nil
+	return site, srv.URL(), func() { srv.Close() }, nil
 }
 
 // Vault is what the demo needs of the vault.
@@ -137,8 +134,8 @@ func (r Row) Elapsed(now time.Time) time.Duration {
 // the site at siteURL), with a password of the template's rules and, for
 // the TOTP ones, a fresh secret, each due now.
 func Seed(ctx context.Context, site *demosite.Site, v Vault, siteURL string, now func() time.Time) (*Demo, error) {
-	tpl, diags := templates.Find(Template, "")
-	if err := diags.Err(); err != nil {
+	tpl, err := rotator.TemplateFinder("")(Template)
+	if err != nil {
 		return nil, err
 	}
 	d := &Demo{site: site, vault: v, now: now, accounts: Accounts(), first: map[string]string{},
@@ -288,9 +285,7 @@ func (d *Demo) poll(ctx context.Context) (bool, error) {
 		r := d.rows[a.Name]
 		if len(runs) > 0 && runs[0].Kind == rotation.Rotate && runs[0].Outcome != rotation.Running {
 			r.Outcome, r.Reason, r.State = runs[0].Outcome, runs[0].Reason, string(runs[0].Outcome)
-			if !runs[0].FinishedAt.IsZero() {
-				r.Took = runs[0].FinishedAt.Sub(runs[0].StartedAt)
-			}
+			r.Took = runs[0].Took()
 		}
 		if r.Outcome == "" || (a.Flagged && r.Outcome != rotation.Paused) {
 			done = false

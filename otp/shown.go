@@ -50,3 +50,26 @@ func (s *Shown) At(ctx context.Context, now time.Time) (cur, next Token, err err
 	}
 	return cur, next, nil
 }
+
+// Watch calls show with the codes At each whole second of the clock now,
+// from now until ctx ends (then it returns nil) or At fails.
+func (s *Shown) Watch(ctx context.Context, now func() time.Time, show func(cur, next Token, at time.Time)) error {
+	for {
+		at := now()
+		cur, next, err := s.At(ctx, at)
+		if err != nil {
+			return err
+		}
+		show(cur, next, at)
+		// Wake at the next whole second.
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second - time.Duration(at.Nanosecond())):
+		}
+	}
+}
+
+// SecondsLeft is how many whole seconds the code stays valid after now,
+// rounded down: it is valid for at least that long.
+func (t Token) SecondsLeft(now time.Time) int { return int(t.Remaining(now) / time.Second) }

@@ -54,3 +54,49 @@ func TestShownReservesWhatItShows(t *testing.T) {
 		t.Error("a failed reservation passed")
 	}
 }
+
+// TestWatch: a look at each whole second until the context ends, and a
+// failed reservation ends the watch with its error.
+func TestWatch(t *testing.T) {
+	k, err := ParseSecret("JBSWY3DPEHPK3PXP")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var looks []time.Time
+	s := &Shown{Account: "a", Key: k, Guard: &reservations{}}
+	err = s.Watch(ctx, time.Now, func(cur, _ Token, at time.Time) {
+		if cur.Code.IsZero() {
+			t.Error("no code")
+		}
+		if looks = append(looks, at); len(looks) == 2 {
+			cancel()
+		}
+	})
+	if err != nil || len(looks) != 2 {
+		t.Fatalf("Watch: %v after %d looks", err, len(looks))
+	}
+	if !looks[1].Truncate(time.Second).After(looks[0].Truncate(time.Second)) {
+		t.Errorf("looks at %v and %v: not in later seconds", looks[0], looks[1])
+	}
+	failing := &Shown{Account: "a", Key: k, Guard: &reservations{err: errors.New("disk full")}}
+	if err := failing.Watch(context.Background(), time.Now, func(Token, Token, time.Time) { t.Error("shown after a failure") }); err == nil {
+		t.Error("a failed reservation passed")
+	}
+}
+
+func TestSecondsLeft(t *testing.T) {
+	k, _ := ParseSecret("JBSWY3DPEHPK3PXP")
+	at := time.Unix(59, 500e6) // step 1 ends at 60
+	tok, err := k.At(at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tok.SecondsLeft(at); got != 0 {
+		t.Errorf("SecondsLeft = %d, want 0 (half a second, rounded down)", got)
+	}
+	if got := tok.SecondsLeft(time.Unix(31, 0)); got != 29 {
+		t.Errorf("SecondsLeft = %d, want 29", got)
+	}
+}

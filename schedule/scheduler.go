@@ -103,13 +103,9 @@ func (s *Scheduler) add(ctx context.Context, e store.ScheduleEntry, now time.Tim
 // place puts an account in memory, computing a first due time if it has
 // none.
 func (s *Scheduler) place(e store.ScheduleEntry, now time.Time) error {
-	spec := e.Schedule
-	if spec == "" {
-		spec = s.DefaultSpec
-	}
-	sched, err := Parse(spec)
+	_, sched, err := specOf(e, s.DefaultSpec)
 	if err != nil {
-		return fmt.Errorf("account %s: %w", e.Name, err)
+		return err
 	}
 	en := &entry{ScheduleEntry: e, sched: sched}
 	if en.NextDue.IsZero() {

@@ -44,6 +44,18 @@ const (
 	CandidateRefused CandidateState = "refused"
 )
 
+// Describe says, to a person, what a candidate in this state is to the
+// rotation.
+func (c CandidateState) Describe() string {
+	switch c {
+	case CandidateSubmitted:
+		return "submitted: recovery probes it first"
+	case CandidateRefused:
+		return "refused by the page: never submitted again; recovery probes it after the current password"
+	}
+	return "stored, not known to be sent: the next rotation submits it"
+}
+
 func (c CandidateState) valid() bool {
 	return c == CandidatePending || c == CandidateSubmitted || c == CandidateRefused
 }

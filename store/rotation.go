@@ -337,6 +337,14 @@ type Run struct {
 	Steps         []RunStep
 }
 
+// Took is how long the run lasted; zero while it has not finished.
+func (r Run) Took() time.Duration {
+	if r.FinishedAt.IsZero() {
+		return 0
+	}
+	return r.FinishedAt.Sub(r.StartedAt)
+}
+
 // StartRun records a run as running and returns its id.
 func (s *Store) StartRun(ctx context.Context, r Run) (int64, error) {
 	var id int64

@@ -1,22 +1,19 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/user"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/rotator-pam/rotator/config"
 	"github.com/rotator-pam/rotator/datadir"
-	"github.com/rotator-pam/rotator/secret"
+	"github.com/rotator-pam/rotator/internal/term"
 	"github.com/rotator-pam/rotator/store"
 )
 
@@ -38,7 +35,7 @@ type app struct {
 	dataFlag   string
 	configFlag string
 
-	stdinLines *bufio.Reader // stdin read line by line, shared by --*-stdin
+	in *term.Input // stdin and the terminal, shared by --*-stdin and the prompts
 }
 
 // usageError is a mistake in how rotator was called: exit code 2.
@@ -147,16 +144,12 @@ func (a *app) note(msg string) { fmt.Fprintln(a.stderr, msg) }
 
 // openAccount opens the vault and reads one account.
 func (a *app) openAccount(ctx context.Context, name string) (*store.Store, config.Config, store.Account, error) {
-	s, cfg, err := a.openVault(ctx)
+	cfg, err := a.config()
 	if err != nil {
 		return nil, cfg, store.Account{}, err
 	}
-	acct, err := s.Account(ctx, name)
-	if err != nil {
-		s.Close()
-		return nil, cfg, store.Account{}, err
-	}
-	return s, cfg, acct, nil
+	s, acct, err := datadir.OpenAccount(ctx, cfg, name, a.note, store.WithClock(a.now))
+	return s, cfg, acct, err
 }
 
 // actor names who ran the command, for the audit log.
@@ -170,62 +163,11 @@ func (a *app) actor() string {
 	return "cli"
 }
 
-// readStdinLine reads the next line of stdin, without its line ending.
-func (a *app) readStdinLine(what string) (string, error) {
-	if a.stdinLines == nil {
-		a.stdinLines = bufio.NewReader(a.stdin)
+// input asks the person at the command line: standard input's lines, and
+// secrets and confirmations on the terminal.
+func (a *app) input() *term.Input {
+	if a.in == nil {
+		a.in = &term.Input{In: a.stdin, Prompt: a.stderr}
 	}
-	line, err := a.stdinLines.ReadString('\n')
-	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
-		if errors.Is(err, io.EOF) {
-			return "", fmt.Errorf("no %s on standard input", what)
-		}
-		return "", fmt.Errorf("read %s from standard input: %w", what, err)
-	}
-	return strings.TrimRight(line, "\r\n"), nil
-}
-
-// terminal returns a terminal to prompt on: stdin when it is one, else the
-// controlling terminal.
-func (a *app) terminal() (in *os.File, closeFn func(), err error) {
-	if f, ok := a.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		return f, func() {}, nil
-	}
-	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
-	if err != nil {
-		return nil, nil, errors.New("no terminal to prompt on")
-	}
-	return tty, func() { tty.Close() }, nil
-}
-
-// promptSecret asks for a secret on the terminal without echo.
-func (a *app) promptSecret(prompt string) (secret.String, error) {
-	tty, done, err := a.terminal()
-	if err != nil {
-		return secret.String{}, err
-	}
-	defer done()
-	fmt.Fprint(a.stderr, prompt)
-	b, err := term.ReadPassword(int(tty.Fd()))
-	fmt.Fprintln(a.stderr)
-	if err != nil {
-		return secret.String{}, fmt.Errorf("read from terminal: %w", err)
-	}
-	return secret.New(string(b)), nil
-}
-
-// confirm asks a yes/no question on the terminal.
-func (a *app) confirm(question string) (bool, error) {
-	tty, done, err := a.terminal()
-	if err != nil {
-		return false, err
-	}
-	defer done()
-	fmt.Fprintf(a.stderr, "%s [y/N] ", question)
-	line, err := bufio.NewReader(tty).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return false, err
-	}
-	ans := strings.ToLower(strings.TrimSpace(line))
-	return ans == "y" || ans == "yes", nil
+	return a.in
 }

@@ -134,17 +134,17 @@ func runAccountAdd(ctx context.Context, a *app, opts accountAddOptions) error {
 // or asks for it twice on the terminal.
 func (a *app) readAccountPassword(opts accountAddOptions) (secret.String, error) {
 	if opts.passwordStdin {
-		line, err := a.readStdinLine("password")
+		line, err := a.input().Line("password")
 		if err != nil {
 			return secret.String{}, err
 		}
 		return secret.New(line), nil
 	}
-	pw, err := a.promptSecret("Password for " + opts.name + ": ")
+	pw, err := a.input().Secret("Password for " + opts.name + ": ")
 	if err != nil {
 		return secret.String{}, fmt.Errorf("%w; pass --password-stdin to read it from standard input", err)
 	}
-	again, err := a.promptSecret("Password again: ")
+	again, err := a.input().Secret("Password again: ")
 	if err != nil {
 		return secret.String{}, err
 	}
@@ -160,7 +160,7 @@ func (a *app) readAccountPassword(opts accountAddOptions) (secret.String, error)
 func (a *app) readAccountTOTP(opts accountAddOptions) (secret.String, error) {
 	switch {
 	case opts.totpStdin:
-		line, err := a.readStdinLine("TOTP secret")
+		line, err := a.input().Line("TOTP secret")
 		if err != nil {
 			return secret.String{}, err
 		}
@@ -169,7 +169,7 @@ func (a *app) readAccountTOTP(opts accountAddOptions) (secret.String, error) {
 		}
 		return secret.New(line), nil
 	case !opts.passwordStdin:
-		return a.promptSecret("TOTP secret or otpauth:// URI (empty for none): ")
+		return a.input().Secret("TOTP secret or otpauth:// URI (empty for none): ")
 	}
 	return secret.String{}, nil
 }
@@ -267,21 +267,14 @@ func runAccountShow(ctx context.Context, a *app, opts accountShowOptions) error 
 	if err != nil {
 		return err
 	}
-	var pw, pending secret.String
+	var rev store.Revealed
 	if opts.reveal {
-		if pw, err = s.Password(ctx, opts.name); err != nil {
+		// The store writes the audit entry before it hands out anything.
+		if rev, err = s.Reveal(ctx, opts.name, a.actor(), "password, pending password, candidates and TOTP secret shown by account show --reveal"); err != nil {
 			return err
 		}
-		if acct.HasPending {
-			if pending, err = s.Pending(ctx, opts.name); err != nil {
-				return err
-			}
-		}
-		// The audit entry is written before anything is shown.
-		if err := s.Audit(ctx, store.AuditEvent{Actor: a.actor(), Account: opts.name, Action: "account.reveal",
-			Detail: "password, pending password, candidates and TOTP secret shown by account show --reveal"}); err != nil {
-			return fmt.Errorf("record the reveal in the audit log (nothing shown): %w", err)
-		}
+	} else if rev.Candidates, err = s.Candidates(ctx, opts.name); err != nil {
+		return err
 	}
 	w := tabwriter.NewWriter(a.stdout, 0, 0, 1, ' ', 0)
 	row := func(k, v string) { fmt.Fprintf(w, "%s:\t%s\n", k, v) }
@@ -293,7 +286,7 @@ func runAccountShow(ctx context.Context, a *app, opts accountShowOptions) error 
 	row("proxy", orDash(acct.Proxy, "the template's, if any"))
 	row("state", string(acct.State))
 	if opts.reveal {
-		row("password", pw.Reveal())
+		row("password", rev.Password.Reveal())
 	} else {
 		row("password", "[hidden: --reveal shows it]")
 	}
@@ -302,16 +295,16 @@ func runAccountShow(ctx context.Context, a *app, opts accountShowOptions) error 
 	case !acct.HasPending:
 		row("pending password", "none")
 	case opts.reveal:
-		row("pending password", fmt.Sprintf("%s (since %s)", pending.Reveal(), formatTime(acct.PendingSince)))
+		row("pending password", fmt.Sprintf("%s (since %s)", rev.Pending.Reveal(), formatTime(acct.PendingSince)))
 	default:
 		row("pending password", "since "+formatTime(acct.PendingSince)+" [hidden: --reveal shows it]")
 	}
-	cands, err := s.Candidates(ctx, opts.name)
-	if err != nil {
-		return err
-	}
-	for _, c := range cands {
-		row(fmt.Sprintf("candidate #%d", c.Seq), fmt.Sprintf("%s, since %s", candidateText(c, opts.reveal), formatTime(c.CreatedAt)))
+	for _, c := range rev.Candidates {
+		what := c.State.Describe()
+		if opts.reveal {
+			what = c.Password.Reveal() + " (" + what + ")"
+		}
+		row(fmt.Sprintf("candidate #%d", c.Seq), fmt.Sprintf("%s, since %s", what, formatTime(c.CreatedAt)))
 	}
 	totpRows(row, acct, cfg.TOTP.MinValidity, opts.reveal)
 	row("previous passwords", fmt.Sprint(len(history)))
@@ -320,43 +313,19 @@ func runAccountShow(ctx context.Context, a *app, opts accountShowOptions) error 
 	return w.Flush()
 }
 
-// candidateText says what a candidate password is to the rotation; with
-// reveal, it shows the password too.
-func candidateText(c store.Candidate, reveal bool) string {
-	what := "stored, not known to be sent: the next rotation submits it"
-	switch c.State {
-	case store.CandidateSubmitted:
-		what = "submitted: recovery probes it first"
-	case store.CandidateRefused:
-		what = "refused by the page: never submitted again; recovery probes it after the current password"
-	}
-	if reveal {
-		what = c.Password.Reveal() + " (" + what + ")"
-	}
-	return what
-}
-
 // totpRows shows the account's TOTP settings (defaultMin is the
 // configuration's minimum validity); with reveal, its secret and URI too.
 func totpRows(row func(k, v string), acct store.Account, defaultMin time.Duration, reveal bool) {
-	t := acct.TOTP
-	if t == nil {
+	k, ok := acct.TOTPKey()
+	if !ok {
 		row("TOTP", "no")
 		return
 	}
-	minV := t.MinValidity
-	if minV == 0 {
-		minV = defaultMin
-	}
-	row("TOTP", fmt.Sprintf("yes: %s, %d digits, %v period, minimum validity %v", t.Key.Algorithm, t.Key.Digits, t.Key.Period, minV))
-	if t.Key.Issuer != "" || t.Key.Label != "" {
-		row("TOTP issuer/label", orDash(t.Key.Issuer, "-")+" / "+orDash(t.Key.Label, "-"))
+	row("TOTP", fmt.Sprintf("yes: %s, %d digits, %v period, minimum validity %v", k.Algorithm, k.Digits, k.Period, acct.TOTP.MinValidityOr(defaultMin)))
+	if t := acct.TOTP.Key; t.Issuer != "" || t.Label != "" {
+		row("TOTP issuer/label", orDash(t.Issuer, "-")+" / "+orDash(t.Label, "-"))
 	}
 	if reveal {
-		k := t.Key
-		if k.Label == "" {
-			k.Label = acct.Username
-		}
 		row("TOTP secret", k.Secret.Reveal())
 		row("TOTP URI", k.URI().Reveal())
 	}
@@ -399,7 +368,7 @@ func runAccountRm(ctx context.Context, a *app, opts accountRmOptions) error {
 	}
 	defer s.Close()
 	if !opts.yes {
-		ok, err := a.confirm(fmt.Sprintf("Remove account %s with its current, pending and previous passwords? This cannot be undone.", opts.name))
+		ok, err := a.input().Confirm(fmt.Sprintf("Remove account %s with its current, pending and previous passwords? This cannot be undone.", opts.name))
 		if err != nil {
 			return usagef("cannot ask for confirmation (%v): pass --yes to remove %s", err, opts.name)
 		}
@@ -407,10 +376,7 @@ func runAccountRm(ctx context.Context, a *app, opts accountRmOptions) error {
 			return errors.New("not removed")
 		}
 	}
-	if err := s.DeleteAccount(ctx, opts.name); err != nil {
-		return err
-	}
-	if err := s.Audit(ctx, store.AuditEvent{Actor: a.actor(), Account: opts.name, Action: "account.remove"}); err != nil {
+	if err := s.RemoveAccount(ctx, opts.name, a.actor()); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "removed account %s\n", opts.name)

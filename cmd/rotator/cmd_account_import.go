@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -51,12 +50,7 @@ holds a comma); the other fields are trimmed.`,
 func runAccountImport(ctx context.Context, a *app, opts accountImportOptions) error {
 	format := opts.format
 	if format == "" {
-		switch strings.ToLower(filepath.Ext(opts.file)) {
-		case ".csv":
-			format = "csv"
-		case ".yaml", ".yml":
-			format = "yaml"
-		default:
+		if format = accountspec.FormatOf(opts.file); format == "" {
 			return usagef("cannot tell the format of %s from its name: pass --format yaml or --format csv", opts.file)
 		}
 	}
@@ -65,23 +59,12 @@ func runAccountImport(ctx context.Context, a *app, opts accountImportOptions) er
 		return fmt.Errorf("read import file: %w", err)
 	}
 	fmt.Fprintf(a.stderr, "warning: %s holds plaintext passwords; delete it once imported (shred -u %s)\n", opts.file, opts.file)
-	var (
-		records  []accountspec.Record
-		problems []error
-	)
-	switch format {
-	case "yaml":
-		records, problems, err = accountspec.ParseYAML(opts.file, data)
-	case "csv":
-		records, err = accountspec.ParseCSV(opts.file, data)
-	default:
+	records, problems, err := accountspec.Parse(opts.file, format, data)
+	if errors.Is(err, accountspec.ErrFormat) {
 		return usagef("unknown format %q: want yaml or csv", format)
 	}
 	if err != nil {
 		return err
-	}
-	if len(records) == 0 && len(problems) == 0 {
-		return fmt.Errorf("%s: no accounts", opts.file)
 	}
 
 	s, _, err := a.openVault(ctx)

@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/rotator-pam/rotator/store"
 )
 
 func newAccountClearCmd(a *app) *cobra.Command {
@@ -76,20 +74,7 @@ func runAccountLimit(ctx context.Context, a *app, name string, n int, override b
 	if n > cfg.Rotation.MaxChangesPerDay && !override {
 		return usagef("%d is above the configured cap of %d changes a day: pass --override (recorded in the audit log)", n, cfg.Rotation.MaxChangesPerDay)
 	}
-	l := store.Limit{Max: n, Override: n > cfg.Rotation.MaxChangesPerDay}
-	if err := s.SetLimit(ctx, name, l); err != nil {
-		return err
-	}
-	// A run held by the old limit is looked at again.
-	if err := s.ResetSchedule(ctx, name); err != nil {
-		return err
-	}
-	action := "account.limit"
-	if l.Override {
-		action = "account.limit.override"
-	}
-	if err := s.Audit(ctx, store.AuditEvent{Actor: a.actor(), Account: name, Action: action, Outcome: "succeeded",
-		Detail: fmt.Sprintf("max %d changes in 24 hours (configured cap %d)", n, cfg.Rotation.MaxChangesPerDay)}); err != nil {
+	if err := s.ChangeLimit(ctx, name, n, cfg.Rotation.MaxChangesPerDay, a.actor()); err != nil {
 		return err
 	}
 	if n == 0 {

@@ -2,11 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -57,23 +53,10 @@ func runDemoSite(ctx context.Context, a *app, opts demoSiteOptions) error {
 			return usageError{err}
 		}
 	}
-	ln, err := net.Listen("tcp", opts.addr)
+	srv, err := demosite.Listen(opts.addr, site)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: site.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(a.stdout, "demo site on http://%s/ (layout %s, %d user(s)); admin API at /admin/ for loopback clients\n", ln.Addr(), opts.layout, len(opts.users))
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return srv.Shutdown(sctx)
-	case err := <-errc:
-		if errors.Is(err, http.ErrServerClosed) {
-			return nil
-		}
-		return err
-	}
+	fmt.Fprintf(a.stdout, "demo site on http://%s/ (layout %s, %d user(s)); admin API at /admin/ for loopback clients\n", srv.Addr, opts.layout, len(opts.users))
+	return srv.Wait(ctx)
 }

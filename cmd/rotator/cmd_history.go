@@ -59,7 +59,7 @@ func runHistory(ctx context.Context, a *app, name string, limit int) error {
 	for _, r := range runs {
 		took := "-"
 		if !r.FinishedAt.IsZero() {
-			took = r.FinishedAt.Sub(r.StartedAt).Round(100 * time.Millisecond).String()
+			took = r.Took().Round(100 * time.Millisecond).String()
 		}
 		detail := r.Reason
 		if r.ChallengeKind != "" {

@@ -3,13 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
+	"github.com/rotator-pam/rotator/internal/term"
 	"github.com/rotator-pam/rotator/otp"
 )
 
@@ -61,48 +60,31 @@ func runOTP(ctx context.Context, a *app, opts otpOptions) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stdout, "%s %ds\n", cur.Code.Reveal(), secondsLeft(cur, now))
+		fmt.Fprintf(a.stdout, "%s %ds\n", cur.Code.Reveal(), cur.SecondsLeft(now))
 		if opts.next {
 			fmt.Fprintf(a.stdout, "%s next, valid from %s\n", next.Code.Reveal(), next.Start.Local().Format("15:04:05"))
 		}
 		return nil
 	}
-	tty := false
-	if f, ok := a.stdout.(*os.File); ok {
-		tty = term.IsTerminal(int(f.Fd()))
-	}
-	for {
-		now := a.now()
-		cur, next, err := shown.At(ctx, now)
-		if err != nil {
-			return err
-		}
+	tty := term.IsTerminal(a.stdout)
+	err = shown.Watch(ctx, a.now, func(cur, next otp.Token, now time.Time) {
 		line := watchLine(cur, next, acct.TOTP.Key.Period, now, opts.next)
 		if tty {
 			fmt.Fprintf(a.stdout, "\r\x1b[2K%s", line)
 		} else {
 			fmt.Fprintln(a.stdout, line)
 		}
-		// Wake at the next whole second.
-		wait := time.Second - time.Duration(now.Nanosecond())
-		select {
-		case <-ctx.Done():
-			if tty {
-				fmt.Fprintln(a.stdout)
-			}
-			return nil
-		case <-time.After(wait):
-		}
+	})
+	if err == nil && tty {
+		fmt.Fprintln(a.stdout)
 	}
+	return err
 }
-
-// secondsLeft rounds down: the code is valid for at least that long.
-func secondsLeft(t otp.Token, now time.Time) int { return int(t.Remaining(now) / time.Second) }
 
 // watchLine is the code, the seconds it stays valid and a bar that empties
 // with them, and the next code when asked.
 func watchLine(cur, next otp.Token, period time.Duration, now time.Time, withNext bool) string {
-	left := secondsLeft(cur, now)
+	left := cur.SecondsLeft(now)
 	const width = 30
 	filled := left * width / int(period/time.Second)
 	bar := strings.Repeat("#", filled) + strings.Repeat(".", width-filled)

@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,7 +12,6 @@ import (
 	"github.com/rotator-pam/rotator/rotation"
 	"github.com/rotator-pam/rotator/rotator"
 	"github.com/rotator-pam/rotator/store"
-	"github.com/rotator-pam/rotator/templates"
 )
 
 // Exit codes of rotate.
@@ -34,58 +29,14 @@ type exitError struct {
 func (e exitError) Error() string { return e.err.Error() }
 func (e exitError) Unwrap() error { return e.err }
 
-// newRotator wires a rotator to the vault, the templates and the browser,
-// with progress on stderr.
+// newRotator wires a rotator as the configuration says, with progress and
+// Chromium's warnings on stderr.
 func (a *app) newRotator(s *store.Store, cfg config.Config, headful bool) *rotator.Rotator {
-	return &rotator.Rotator{
-		Store: s,
-		Opener: rotator.BrowserOpener{Bin: cfg.Browser.Bin, User: cfg.Browser.User, State: s, Headful: headful,
-			Logger: slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), Sandbox: &browser.Sandbox{}},
-		Templates: func(name string) (*templates.Template, error) {
-			tpl, diags := templates.Find(name, cfg.Templates.Dir)
-			if err := diags.Err(); err != nil {
-				return nil, err
-			}
-			return tpl, nil
-		},
-		Now:             a.now,
-		Actor:           a.actor(),
-		MaxChanges:      cfg.Rotation.MaxChangesPerDay,
-		MinGap:          cfg.Rotation.MinGap,
-		TOTPMinValidity: cfg.TOTP.MinValidity,
-		ArtifactDir:     cfg.ArtifactDir,
-		KeepRuns:        cfg.Rotation.KeepRuns,
-		MaxCandidates:   cfg.Rotation.MaxCandidates,
-		OnStep:          func(_ string, rep browser.StepReport) { printStep(a.stderr, rep, true) },
-		OnEvent:         func(account, msg string) { fmt.Fprintf(a.stderr, "%s: %s\n", account, msg) },
-	}
-}
-
-// printStep prints one step as it ends: its flow (withFlow) or its depth,
-// its path, what it did, the selector alternative that matched when there
-// were several, what it noted, how long it took, and how it ended.
-func printStep(w io.Writer, rep browser.StepReport, withFlow bool) {
-	status := "ok"
-	if rep.Err != nil {
-		status = "FAILED"
-		var ce *browser.ChallengeError
-		if errors.As(rep.Err, &ce) {
-			status = "CHALLENGE " + string(ce.Kind)
-		}
-	}
-	matched := ""
-	if rep.Matched != "" && rep.Step.Target != nil && len(rep.Step.Target.Alternatives) > 1 {
-		matched = " -> " + rep.Matched
-	}
-	note := ""
-	if rep.Note != "" {
-		note = " (" + rep.Note + ")"
-	}
-	lead := strings.Repeat("  ", strings.Count(rep.Path, "."))
-	if withFlow {
-		lead = fmt.Sprintf("%-6s ", rep.Flow)
-	}
-	fmt.Fprintf(w, "  %s%-8s %s%s%s  %s  %s\n", lead, rep.Path, rep.Step.Describe(), matched, note, rep.Duration.Round(time.Millisecond), status)
+	r := rotator.FromConfig(cfg, s, rotator.Wiring{Headful: headful, Now: a.now, Actor: a.actor(),
+		BrowserLogger: slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	r.OnStep = func(_ string, rep browser.StepReport) { fmt.Fprintln(a.stderr, rep.Line(true)) }
+	r.OnEvent = func(account, msg string) { fmt.Fprintf(a.stderr, "%s: %s\n", account, msg) }
+	return r
 }
 
 // report prints a result on stdout and returns the error that sets the exit

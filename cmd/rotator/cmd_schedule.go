@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rotator-pam/rotator/schedule"
-	"github.com/rotator-pam/rotator/store"
 )
 
 func newScheduleCmd(a *app) *cobra.Command {
@@ -40,45 +39,19 @@ func runSchedule(ctx context.Context, a *app) error {
 		fmt.Fprintln(a.stderr, "no accounts yet: add one with `rotator account add`")
 		return nil
 	}
-	rot := a.newRotator(s, cfg, false)
-	now := a.now()
+	policy := schedule.Policy{MaxChanges: cfg.Rotation.MaxChangesPerDay, MinGap: cfg.Rotation.MinGap}
+	plan, err := schedule.Plan(ctx, s, policy, entries, cfg.Schedule.Default, a.now())
+	if err != nil {
+		return err
+	}
 	w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "ACCOUNT\tSCHEDULE\tSTATE\tNEXT RUN\tHELD BY")
-	for _, e := range entries {
-		spec := e.Schedule
-		if spec == "" {
-			spec = cfg.Schedule.Default
-		}
-		sched, err := schedule.Parse(spec)
-		if err != nil {
-			return fmt.Errorf("account %s: %w", e.Name, err)
-		}
-		next := e.NextDue
-		if next.IsZero() {
-			next = schedule.Next(sched, e.Name, now, 0)
-		}
-		if next.Before(now) {
-			next = now // missed while nothing ran: due at start
-		}
-		held := e.Hold
-		switch e.State {
-		case store.StatePaused, store.StateNeedsOperator:
-			held = "waits for an operator (rotator flags)"
-		case store.StateDisabled:
-			held = "disabled"
-		default:
-			allowed, why, err := rot.NextAllowed(ctx, e.Name)
-			if err != nil {
-				return err
-			}
-			if allowed.After(next) {
-				next, held = allowed, why
-			}
-		}
+	for _, u := range plan {
+		held := u.Held
 		if held == "" {
 			held = "-"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", e.Name, spec, e.State, next.Local().Format("2006-01-02 15:04 MST"), held)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", u.Name, u.Spec, u.State, u.Next.Local().Format("2006-01-02 15:04 MST"), held)
 	}
 	return w.Flush()
 }

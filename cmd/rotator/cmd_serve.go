@@ -68,12 +68,7 @@ func startServer(ctx context.Context, a *app, s *store.Store, cfg config.Config,
 	if err := cfg.Serve.CheckAddr(); err != nil {
 		return nil, usagef("--addr %v", err)
 	}
-	rot := a.newRotator(s, cfg, false)
-	rot.OnStep, rot.OnEvent, rot.Logger, rot.Actor = nil, nil, logger, "scheduler"
-	if o, ok := rot.Opener.(rotator.BrowserOpener); ok {
-		o.Logger = logger
-		rot.Opener = o
-	}
+	rot := rotator.FromConfig(cfg, s, rotator.Wiring{Now: a.now, Actor: "scheduler", Logger: logger, BrowserLogger: logger})
 	if tune != nil {
 		tune(rot)
 	}

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -57,15 +55,11 @@ could not be mapped, and what to check. Nothing is dropped silently.`,
 }
 
 func runTemplateImport(a *app, opts templateImportOptions, file string) error {
-	var conv func(string, []byte) (*importer.Result, error)
-	switch opts.from {
-	case "segura":
-		conv = importer.Segura
-	case "recorder":
-		conv = importer.Recorder
-	case "":
+	conv := importer.Converter(opts.from)
+	switch {
+	case opts.from == "":
 		return usagef("--from is required: segura or recorder")
-	default:
+	case conv == nil:
 		return usagef("--from %q: want segura or recorder", opts.from)
 	}
 	src, err := os.ReadFile(file)
@@ -74,7 +68,7 @@ func runTemplateImport(a *app, opts templateImportOptions, file string) error {
 	}
 	name := opts.name
 	if name == "" {
-		name, _, _ = strings.Cut(filepath.Base(file), ".")
+		name = importer.NameOf(file)
 	}
 	res, err := conv(name, src)
 	if err != nil {

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"sort"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -49,59 +47,29 @@ A FILE is a saved page (.html); it is opened as it is.`,
 }
 
 func runTemplateSuggest(ctx context.Context, a *app, opts templateSuggestOptions) error {
-	// A saved page is read here and handed to the page as its document:
-	// Chromium (another user when rotator is root) need not read the file,
-	// and file: URLs are never opened.
-	target, html := opts.target, ""
-	if !weburl.Is(target) {
-		data, ferr := os.ReadFile(target)
+	// A saved page is read here and handed to the page as its document.
+	html := ""
+	if !weburl.Is(opts.target) {
+		data, ferr := os.ReadFile(opts.target)
 		if ferr != nil {
 			if errors.Is(ferr, fs.ErrNotExist) {
-				return usagef("%s is neither an http(s) URL nor a file", target)
+				return usagef("%s is neither an http(s) URL nor a file", opts.target)
 			}
 			return ferr
 		}
-		html, target = string(data), "about:blank"
+		html = string(data)
 	}
 	cfg, err := a.config()
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	b, err := browser.Launch(ctx, browser.Options{Bin: cfg.Browser.Bin, User: cfg.Browser.User, Headful: opts.headful})
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	page, err := b.NewPage(ctx, browser.PageOptions{})
-	if err != nil {
-		return err
-	}
-	p := page.Context(ctx)
-	if err := p.Navigate(target); err != nil {
-		return fmt.Errorf("open %s: %w", opts.target, err)
-	}
-	if err := p.WaitLoad(); err != nil {
-		return fmt.Errorf("load %s: %w", opts.target, err)
-	}
-	if html != "" {
-		if err := p.SetDocumentContent(html); err != nil {
-			return fmt.Errorf("load %s: %w", opts.target, err)
-		}
-	}
-	// Pages that draw their form with scripts: a moment for them.
-	wctx, wcancel := context.WithTimeout(ctx, 3*time.Second)
-	p.Context(wctx).WaitRequestIdle(500*time.Millisecond, nil, nil, nil)()
-	wcancel()
-	fields, err := browser.DetectFields(ctx, page)
+	fields, err := browser.DetectPage(ctx, browser.Options{Bin: cfg.Browser.Bin, User: cfg.Browser.User, Headful: opts.headful}, opts.target, html)
 	if err != nil {
 		return err
 	}
 	if len(fields) == 0 {
 		return fmt.Errorf("no sign-in or password field found on %s", opts.target)
 	}
-	sort.SliceStable(fields, func(i, j int) bool { return fields[i].Score > fields[j].Score })
 	fmt.Fprintf(a.stderr, "%-17s %-5s %-40s %s\n", "FIELD", "CONF", "SELECTOR", "WHY")
 	for _, f := range fields {
 		sel := ""

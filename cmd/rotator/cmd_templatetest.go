@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -77,7 +76,7 @@ func runTemplateTest(ctx context.Context, a *app, opts templateTestOptions) erro
 	if opts.flow == templates.FlowChange {
 		// Changing the password is a rotation: the no-loss protocol, the
 		// rate limit and the records all apply.
-		rot.OnStep = func(_ string, rep browser.StepReport) { printStep(a.stdout, rep, false) }
+		rot.OnStep = func(_ string, rep browser.StepReport) { fmt.Fprintln(a.stdout, rep.Line(false)) }
 		rot.Templates = func(string) (*templates.Template, error) { return tpl, nil }
 		fmt.Fprintf(a.stdout, "template %s, account %s (%s): rotating the password\n", tpl.Name, acct.Name, acct.Username)
 		res, err := rot.Rotate(ctx, acct.Name)
@@ -89,42 +88,11 @@ func runTemplateTest(ctx context.Context, a *app, opts templateTestOptions) erro
 	err = rot.RunTemplateTest(ctx, rotator.TemplateTest{Account: acct.Name, Template: tpl, Flow: opts.flow, ArtifactDir: opts.artifacts,
 		Ready:  func() { fmt.Fprintf(a.stdout, "template %s, account %s (%s)\n", tpl.Name, acct.Name, acct.Username) },
 		OnFlow: func(flow string) { fmt.Fprintf(a.stdout, "%s flow\n", flow) },
-		OnStep: func(rep browser.StepReport) { printStep(a.stdout, rep, false) }})
+		OnStep: func(rep browser.StepReport) { fmt.Fprintln(a.stdout, rep.Line(false)) }})
 	if err != nil {
-		return explainFailure(a, err)
+		browser.Explain(a.stdout, err)
+		return err
 	}
 	fmt.Fprintf(a.stdout, "ok: %s flow passed\n", opts.flow)
 	return nil
-}
-
-// explainFailure prints what a template author needs after a failed step
-// and returns the error.
-func explainFailure(a *app, err error) error {
-	var se *browser.StepError
-	var ce *browser.ChallengeError
-	switch {
-	case errors.As(err, &ce):
-		fmt.Fprintf(a.stdout, "\nchallenge: %s (%s) at %s after %s step %s\n", ce.Kind, ce.Name, ce.URL, ce.Flow, ce.Step)
-		if ce.Screenshot != "" {
-			fmt.Fprintf(a.stdout, "screenshot: %s\n", ce.Screenshot)
-		}
-		fmt.Fprintln(a.stdout, "A person must get past it (the console will let an operator do so); rotator never guesses.")
-	case errors.As(err, &se):
-		fmt.Fprintf(a.stdout, "\nfailed: %s step %s, %s\n", se.Flow, se.Path, se.Step.Describe())
-		if se.File != "" {
-			fmt.Fprintf(a.stdout, "where:  %s:%d:%d\n", se.File, se.Step.Line, se.Step.Column)
-		}
-		fmt.Fprintf(a.stdout, "why:    %v\n", se.Err)
-		fmt.Fprintf(a.stdout, "page:   %s\n", se.URL)
-		for _, p := range se.Artifacts {
-			fmt.Fprintf(a.stdout, "saved:  %s\n", p)
-		}
-		if len(se.Candidates) > 0 {
-			fmt.Fprintln(a.stdout, "the page offers instead:")
-			for _, c := range se.Candidates {
-				fmt.Fprintf(a.stdout, "  %-40s %s\n", fmt.Sprintf("%q", c.Selector), c.Why)
-			}
-		}
-	}
-	return err
 }
