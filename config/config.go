@@ -102,6 +102,12 @@ func (s Serve) CheckAddr() error {
 	return nil
 }
 
+// Policy is the cap and the gap these settings set, the one rule the
+// scheduler and every run apply.
+func (r Rotation) Policy() schedule.Policy {
+	return schedule.Policy{MaxChanges: r.MaxChangesPerDay, MinGap: r.MinGap}
+}
+
 // Rotation settings.
 type Rotation struct {
 	// MaxChangesPerDay caps password changes per account in any rolling 24

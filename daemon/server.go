@@ -135,7 +135,7 @@ func newDaemon(o Options) (*Daemon, error) {
 	d := &Daemon{
 		Store:   o.Store,
 		Rotator: rot,
-		Scheduler: &schedule.Scheduler{Store: o.Store, Policy: schedule.Policy{MaxChanges: cfg.Rotation.MaxChangesPerDay, MinGap: cfg.Rotation.MinGap},
+		Scheduler: &schedule.Scheduler{Store: o.Store, Policy: cfg.Rotation.Policy(),
 			DefaultSpec: cfg.Schedule.Default, Jitter: cfg.Schedule.Jitter, MaxFailures: cfg.Schedule.MaxFailures,
 			Backoff: schedule.Backoff{Base: cfg.Schedule.BackoffBase, Max: cfg.Schedule.BackoffMax}, Now: o.Now},
 		Metrics:       metrics,

@@ -253,10 +253,7 @@ func (a *attempt) values(password, newPassword secret.String) browser.Values {
 	}
 	if a.acct.TOTP != nil {
 		gen := otp.Generator{Guard: a.r.Store}
-		min := a.acct.TOTP.MinValidity
-		if min == 0 {
-			min = a.r.TOTPMinValidity
-		}
+		min := a.acct.TOTP.MinValidityOr(a.r.TOTPMinValidity)
 		key := a.acct.TOTP.Key
 		v.TOTP = func(ctx context.Context) (secret.String, error) {
 			tok, err := gen.Fresh(ctx, a.name, key, min)

@@ -39,7 +39,7 @@ func runSchedule(ctx context.Context, a *app) error {
 		fmt.Fprintln(a.stderr, "no accounts yet: add one with `rotator account add`")
 		return nil
 	}
-	policy := schedule.Policy{MaxChanges: cfg.Rotation.MaxChangesPerDay, MinGap: cfg.Rotation.MinGap}
+	policy := cfg.Rotation.Policy()
 	plan, err := schedule.Plan(ctx, s, policy, entries, cfg.Schedule.Default, a.now())
 	if err != nil {
 		return err
