@@ -45,7 +45,9 @@ func TestWebhookRetriesAndPayload(t *testing.T) {
 		t.Fatalf("%d deliveries, want 3 (two refused)", len(bodies))
 	}
 	var got map[string]any
-	json.Unmarshal(bodies[2], &got)
+	if err := json.Unmarshal(bodies[2], &got); err != nil {
+		t.Fatal(err)
+	}
 	if got["event"] != "rotation.paused" || got["account"] != "alice" || got["run_id"] != 7.0 ||
 		got["challenge"].(map[string]any)["kind"] != "captcha" || got["at"] != "2027-01-15T08:00:00Z" {
 		t.Errorf("payload %s", bodies[2])

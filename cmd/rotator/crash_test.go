@@ -210,7 +210,9 @@ func TestCrashAtEveryStepBoundary(t *testing.T) {
 	// and keeps the form: the rotator must never take that for a refusal
 	// and lose the password the site now has.
 	site := demosite.New(demosite.Options{ChangesPerDay: 1000, LyingBanner: true})
-	site.AddUser(demosite.UserSpec{Name: "crash", Password: "Crash-pass-1234"})
+	if err := site.AddUser(demosite.UserSpec{Name: "crash", Password: "Crash-pass-1234"}); err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(site.Handler())
 	defer srv.Close()
 	data := filepath.Join(t.TempDir(), "data")

@@ -25,8 +25,12 @@ func TestRotateCLI(t *testing.T) {
 		t.Skip(err)
 	}
 	site := demosite.New(demosite.Options{})
-	site.AddUser(demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234", TwoStep: true})
-	site.AddUser(demosite.UserSpec{Name: "cap", Password: "Cap-pass-123456", Captcha: true})
+	if err := site.AddUser(demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234", TwoStep: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := site.AddUser(demosite.UserSpec{Name: "cap", Password: "Cap-pass-123456", Captcha: true}); err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(site.Handler())
 	defer srv.Close()
 	data := filepath.Join(t.TempDir(), "data")
@@ -45,7 +49,9 @@ func TestRotateCLI(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		var st demosite.UserState
-		json.NewDecoder(resp.Body).Decode(&st)
+		if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+			t.Fatal(err)
+		}
 		return st.Password
 	}
 	revealed := func(name string) string {

@@ -101,7 +101,9 @@ func TestServeReleasesJobsOfAKilledServe(t *testing.T) {
 	if added, err := q.Enqueue(ctx, "ghost"); err != nil || !added {
 		t.Fatalf("enqueue: %v %v", added, err)
 	}
-	q.Stop(ctx)
+	if err := q.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
 	db, err := sql.Open("sqlite", cfg.VaultPath())
 	if err != nil {
 		t.Fatal(err)

@@ -110,9 +110,13 @@ func TestServe(t *testing.T) {
 	site := demosite.New(demosite.Options{ChangesPerDay: 100})
 	users := []string{"ann", "ben"}
 	for _, u := range users {
-		site.AddUser(demosite.UserSpec{Name: u, Password: "Initial-pass-" + u + "-1"})
+		if err := site.AddUser(demosite.UserSpec{Name: u, Password: "Initial-pass-" + u + "-1"}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	site.AddUser(demosite.UserSpec{Name: "cap", Password: "Cap-pass-123456", Captcha: true})
+	if err := site.AddUser(demosite.UserSpec{Name: "cap", Password: "Cap-pass-123456", Captcha: true}); err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(site.Handler())
 	defer srv.Close()
 	var (
@@ -128,8 +132,10 @@ func TestServe(t *testing.T) {
 	defer hook.Close()
 	data := filepath.Join(t.TempDir(), "data")
 	port := freePort(t)
-	os.WriteFile(filepath.Join(filepath.Dir(data), "config.yaml"), []byte(fmt.Sprintf(
-		"rotation:\n  min_gap: 0s\nschedule:\n  jitter: 0s\nserve:\n  addr: 127.0.0.1:%d\n  shutdown_timeout: 30s\nnotify:\n  webhook_url: %s/hook\n", port, hook.URL)), 0o600)
+	if err := os.WriteFile(filepath.Join(filepath.Dir(data), "config.yaml"), []byte(fmt.Sprintf(
+		"rotation:\n  min_gap: 0s\nschedule:\n  jitter: 0s\nserve:\n  addr: 127.0.0.1:%d\n  shutdown_timeout: 30s\nnotify:\n  webhook_url: %s/hook\n", port, hook.URL)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	initOut, _ := runRotator(t, data, "", "init")
 	m := regexp.MustCompile(`console token:  (rtc_\S+)`).FindStringSubmatch(initOut)
 	if m == nil {
