@@ -200,6 +200,7 @@ func stepLine(line string) (flow, kind string) {
 // covered without a browser by rotator's TestCrashCopiesRecover, which
 // kills a run after each of its vault writes.
 func TestCrashAtEveryStepBoundary(t *testing.T) {
+	t.Parallel()
 	if _, err := browser.FindChromium(""); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatal(err)

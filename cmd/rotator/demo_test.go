@@ -17,6 +17,7 @@ import (
 // TestDemo is the README's first command: three accounts rotated and
 // verified on the site, one flagged, exit 0, and nothing left behind.
 func TestDemo(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	out, code := runRotator(t, filepath.Join(t.TempDir(), "unused"), "", "demo")
 	took := time.Since(start)
@@ -51,6 +52,7 @@ func TestDemo(t *testing.T) {
 // console and a token that signs in; the flagged account's browser waits
 // there.
 func TestDemoServe(t *testing.T) {
+	t.Parallel()
 	data := filepath.Join(t.TempDir(), "demo")
 	cmd := rotatorCmd(data, "demo", "--serve", "--data", data)
 	stdout, _ := cmd.StdoutPipe()

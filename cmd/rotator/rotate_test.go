@@ -18,6 +18,7 @@ import (
 // and checks the exit codes, the rate limit, and that the demo site's admin
 // endpoint reports the password `account show --reveal` gives as current.
 func TestRotateCLI(t *testing.T) {
+	t.Parallel()
 	if _, err := browser.FindChromium(""); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatal(err)

@@ -58,6 +58,7 @@ func startTestServer(t *testing.T, a *app, cfg config.Config, s *store.Store) *s
 // The Host check (DNS rebinding) holds for every path of the listener,
 // /metrics and /healthz included, not only the console's pages.
 func TestServeHostCheckOnEveryPath(t *testing.T) {
+	t.Parallel()
 	a, cfg, s := newServeVault(t)
 	sv := startTestServer(t, a, cfg, s)
 	for _, path := range []string{"metrics", "healthz", "login", "api/accounts"} {
@@ -92,6 +93,7 @@ func TestServeHostCheckOnEveryPath(t *testing.T) {
 // folder's lock, so such a job is from a dead process: it is picked up
 // again at once. A second serve on the same folder is refused.
 func TestServeReleasesJobsOfAKilledServe(t *testing.T) {
+	t.Parallel()
 	a, cfg, s := newServeVault(t)
 	ctx := context.Background()
 	q, err := jobs.Open(cfg.VaultPath(), func(context.Context, string, int64) error { return nil }, jobs.Options{})

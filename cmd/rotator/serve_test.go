@@ -101,6 +101,7 @@ func metric(t *testing.T, port int, re string) float64 {
 // Then a daemon killed with SIGKILL mid-rotation recovers the account when
 // it starts again, before rotating it.
 func TestServe(t *testing.T) {
+	t.Parallel()
 	if _, err := browser.FindChromium(""); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatal(err)

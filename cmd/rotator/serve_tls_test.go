@@ -52,6 +52,7 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.
 // TestServeTLS: with a certificate the console is HTTPS, and its session
 // cookie is Secure; a certificate that does not load stops serve at once.
 func TestServeTLS(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	port := freePort(t)

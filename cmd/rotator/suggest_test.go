@@ -12,6 +12,7 @@ import (
 // TestTemplateSuggest: suggest proposes the fields of a saved sign-in page
 // and of a change-password page as fragments that make a valid template.
 func TestTemplateSuggest(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	login := filepath.Join(dir, "login.html")
 	if err := os.WriteFile(login, []byte(`<!doctype html><title>Sign in to Example</title>

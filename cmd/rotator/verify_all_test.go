@@ -13,6 +13,7 @@ import (
 // and the report shows which steps only a later alternative found; an
 // account that cannot sign in fails the run, with its step.
 func TestVerifyAll(t *testing.T) {
+	t.Parallel()
 	site := demosite.New(demosite.Options{})
 	srv := httptest.NewServer(site.Handler())
 	defer srv.Close()
