@@ -164,6 +164,7 @@ func rotate(e *env, ctx context.Context, name string) chan rotator.Result {
 // "Resolved, continue"; the rotation completes and the site holds the
 // password the vault holds.
 func TestLiveCaptcha(t *testing.T) {
+	t.Parallel()
 	needBrowser(t)
 	e := newEnv(t, false)
 	e.add(demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"})
@@ -364,6 +365,7 @@ func BenchmarkLiveFrames(b *testing.B) {
 // the rotation completes, and the next one meets no prompt because the
 // account's profile kept the site's cookie.
 func TestLiveTrustPrompt(t *testing.T) {
+	t.Parallel()
 	needBrowser(t)
 	e := newEnv(t, false)
 	e.add(demosite.UserSpec{Name: "tess", Password: "Tess-pass-12345", TrustPrompt: true})
@@ -401,6 +403,7 @@ func TestLiveTrustPrompt(t *testing.T) {
 // browser by hand and closes the session; the next rotation goes through
 // unattended.
 func TestOpenSession(t *testing.T) {
+	t.Parallel()
 	needBrowser(t)
 	e := newEnv(t, false)
 	e.add(demosite.UserSpec{Name: "tom", Password: "Tom-pass-123456", TrustPrompt: true})
