@@ -249,7 +249,12 @@ func TestLiveCaptcha(t *testing.T) {
 			t.Fatalf("the word field holds %q, want %q", got, w)
 		}
 		if round == 0 && os.Getenv("ROTATOR_DOCS_SCREENSHOTS") != "" {
-			time.Sleep(time.Second) // the last keystroke's frame
+			// A frame may have been on its way before the last
+			// keystroke: the second one after it shows the word.
+			before := op.frames()
+			for deadline := time.Now().Add(10 * time.Second); op.frames() < before+2 && time.Now().Before(deadline); {
+				time.Sleep(50 * time.Millisecond)
+			}
 			op.screenshot("console-live.png")
 		}
 		op.clickOn(h, "#captcha-submit")
