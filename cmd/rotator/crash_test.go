@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -293,6 +294,11 @@ func TestCrashAtEveryStepBoundary(t *testing.T) {
 		if left := lingeringChromium(15 * time.Second); len(left) > 0 {
 			t.Fatalf("kill %s: Chromium %v outlived rotator", p.name, left)
 		}
+		// The dead run still holds its lease (for two minutes); verify
+		// does not wait for a lease, so exit 0 says it took it at once.
+		if !leaseHeld(t, filepath.Join(data, "vault.db"), "crash") {
+			t.Fatalf("kill %s: the killed run held no lease", p.name)
+		}
 		out, code := runRotator(t, data, "", "verify", "crash")
 		if code != 0 {
 			t.Fatalf("kill %s: verify exit %d:\n%s", p.name, code, out)
@@ -310,4 +316,20 @@ func TestCrashAtEveryStepBoundary(t *testing.T) {
 	if code != 0 {
 		t.Errorf("audit: %s", out)
 	}
+}
+
+// leaseHeld reads, behind the store's back, whether a lease on account is
+// recorded in the vault.
+func leaseHeld(t *testing.T, vault, account string) bool {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+vault+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM account_locks WHERE account = ?`, account).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n > 0
 }
