@@ -36,7 +36,9 @@ func TestRotateCLI(t *testing.T) {
 	defer srv.Close()
 	data := filepath.Join(t.TempDir(), "data")
 	noGap(t, data)
-	runRotator(t, data, "", "init")
+	if out, code := runRotator(t, data, "", "init"); code != 0 {
+		t.Fatal(out)
+	}
 	for _, u := range [][2]string{{"alice", "Alice-pass-1234"}, {"cap", "Cap-pass-123456"}} {
 		if out, code := runRotator(t, data, u[1]+"\n", "account", "add", u[0], "--template", "demo-social",
 			"--username", u[0], "--url", srv.URL+"/", "--password-stdin"); code != 0 {

@@ -137,7 +137,10 @@ func TestServe(t *testing.T) {
 		"rotation:\n  min_gap: 0s\nschedule:\n  jitter: 0s\nserve:\n  addr: 127.0.0.1:%d\n  shutdown_timeout: 30s\nnotify:\n  webhook_url: %s/hook\n", port, hook.URL)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	initOut, _ := runRotator(t, data, "", "init")
+	initOut, code := runRotator(t, data, "", "init")
+	if code != 0 {
+		t.Fatal(initOut)
+	}
 	m := regexp.MustCompile(`console token:  (rtc_\S+)`).FindStringSubmatch(initOut)
 	if m == nil {
 		t.Fatalf("init shows no console token:\n%s", initOut)
@@ -250,8 +253,12 @@ func TestServe(t *testing.T) {
 
 	// Kill a daemon mid-rotation: lift ann's cap, let a rotation start,
 	// SIGKILL after its new password is stored.
-	runRotator(t, data, "", "account", "limit", "ann", "100", "--override")
-	runRotator(t, data, "", "account", "limit", "ben", "1") // ben stays held
+	if out, code := runRotator(t, data, "", "account", "limit", "ann", "100", "--override"); code != 0 {
+		t.Fatal(out)
+	}
+	if out, code := runRotator(t, data, "", "account", "limit", "ben", "1"); code != 0 { // ben stays held
+		t.Fatal(out)
+	}
 	p = startServe(t, data)
 	if !p.waitLog(`"msg":"new password stored as (pending|candidate #\d+)".*"account":"ann"|"account":"ann".*"msg":"new password stored as (pending|candidate #\d+)"`, 60*time.Second) &&
 		!p.waitLog(`rotation starts.*ann`, 1*time.Second) {

@@ -61,7 +61,10 @@ func TestServeTLS(t *testing.T) {
 		"serve:\n  addr: 127.0.0.1:%d\n  shutdown_timeout: 5s\n  tls_cert: %s\n  tls_key: %s\n", port, certFile, keyFile)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, _ := runRotator(t, data, "", "init")
+	out, code := runRotator(t, data, "", "init")
+	if code != 0 {
+		t.Fatal(out)
+	}
 	token := regexp.MustCompile(`console token:  (rtc_\S+)`).FindStringSubmatch(out)[1]
 	p := startServe(t, data)
 	if !p.waitLog(`"console":"https://127.0.0.1:`, 20*time.Second) {
@@ -90,7 +93,7 @@ func TestServeTLS(t *testing.T) {
 	if err := os.WriteFile(keyFile, []byte("not a key"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, code := runRotator(t, data, "", "serve", "--addr", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+	out, code = runRotator(t, data, "", "serve", "--addr", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
 	if code != 1 || !strings.Contains(out, "serve.tls_cert and serve.tls_key:") {
 		t.Errorf("bad key: exit %d\n%s", code, out)
 	}

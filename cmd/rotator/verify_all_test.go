@@ -18,7 +18,9 @@ func TestVerifyAll(t *testing.T) {
 	srv := httptest.NewServer(site.Handler())
 	defer srv.Close()
 	data := filepath.Join(t.TempDir(), "data")
-	runRotator(t, data, "", "init")
+	if out, code := runRotator(t, data, "", "init"); code != 0 {
+		t.Fatal(out)
+	}
 	for _, u := range [][2]string{{"alice", "Alice-pass-1234"}, {"carl", "Carl-pass-12345"}} {
 		if err := site.AddUser(demosite.UserSpec{Name: u[0], Password: u[1], TwoStep: u[0] == "carl"}); err != nil {
 			t.Fatal(err)
@@ -49,8 +51,10 @@ func TestVerifyAll(t *testing.T) {
 	if err := site.AddUser(demosite.UserSpec{Name: "dan", Password: "Dan-pass-123456"}); err != nil {
 		t.Fatal(err)
 	}
-	runRotator(t, data, "Wrong-pass-1234\n", "account", "add", "dan", "--template", "demo-social",
-		"--username", "dan", "--url", srv.URL+"/", "--password-stdin")
+	if out, code := runRotator(t, data, "Wrong-pass-1234\n", "account", "add", "dan", "--template", "demo-social",
+		"--username", "dan", "--url", srv.URL+"/", "--password-stdin"); code != 0 {
+		t.Fatal(out)
+	}
 	out, code = runRotator(t, data, "", "verify", "--all")
 	if code != 1 || !strings.Contains(out, "2 of 3 account(s) signed in") || !strings.Contains(out, "dan: failed: login flow, step") ||
 		!strings.Contains(out, "1 account(s) did not sign in") {
