@@ -190,7 +190,7 @@ func stepLine(line string) (flow, kind string) {
 	return f[0], f[2]
 }
 
-// TestCrashAtEveryStepBoundary kills rotator with SIGKILL at a few
+// TestKilledRotationRecovers kills rotator with SIGKILL at a few
 // representative moments of a rotation against the demo site, which shows
 // its confirmation as a refusal: while it holds the account's lease before
 // anything is sent, right after the change form is submitted, and while it
@@ -200,7 +200,7 @@ func stepLine(line string) (flow, kind string) {
 // current password signs in on the site. Every other step boundary is
 // covered without a browser by rotator's TestCrashCopiesRecover, which
 // kills a run after each of its vault writes.
-func TestCrashAtEveryStepBoundary(t *testing.T) {
+func TestKilledRotationRecovers(t *testing.T) {
 	t.Parallel()
 	if _, err := browser.FindChromium(""); err != nil {
 		if os.Getenv("CI") != "" {
