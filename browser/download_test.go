@@ -7,12 +7,15 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/go-rod/rod/lib/proto"
 )
 
 // Downloads are denied: a page (or a template's goto) that answers with an
 // attachment, or a link with a download attribute, leaves no file anywhere
 // in the browser's profile or home.
 func TestDownloadsDenied(t *testing.T) {
+	needChromium(t)
 	const canary = "download-canary-5e0a"
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
@@ -38,15 +41,37 @@ func TestDownloadsDenied(t *testing.T) {
 		t.Fatal(err)
 	}
 	p = p.Context(ctx)
+	// Each download ends with a progress event: canceled when denied,
+	// completed once its file is written.
+	ended := make(chan proto.PageDownloadProgressState, 2)
+	go p.EachEvent(func(e *proto.PageDownloadProgress) {
+		if e.State != proto.PageDownloadProgressStateInProgress {
+			select {
+			case ended <- e.State:
+			default:
+			}
+		}
+	})()
 	_ = p.Navigate(srv.URL + "/file")
 	if err := p.Navigate(srv.URL + "/"); err != nil {
 		t.Fatal(err)
 	}
-	p.WaitLoad()
+	if err := p.WaitLoad(); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := p.Eval(`() => document.getElementById("dl").click()`); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * time.Second) // a download, if allowed, would be written by now
+	for _, how := range []string{"a goto", "a download link"} {
+		select {
+		case state := <-ended:
+			if state != proto.PageDownloadProgressStateCanceled {
+				t.Errorf("the download by %s ended %s, not canceled", how, state)
+			}
+		case <-ctx.Done():
+			t.Fatalf("the download by %s did not end: %v", how, ctx.Err())
+		}
+	}
 	if found := grepDir(t, b.tempDir, canary); found != "" {
 		t.Errorf("a download was written to %s", found)
 	}

@@ -60,7 +60,7 @@ func newFixture(t *testing.T, users ...demosite.UserSpec) *fixture {
 	}
 	srv := httptest.NewServer(site.Handler())
 	t.Cleanup(srv.Close)
-	inc, err := shared.Rod().Incognito()
+	inc, err := sharedBrowser(t).Rod().Incognito()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,9 @@ func TestLoginVariants(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t, tt.user)
-			f.site.SetLayout(tt.layout)
+			if err := f.site.SetLayout(tt.layout); err != nil {
+				t.Fatal(err)
+			}
 			r := f.runner(loadTemplate(t, demoTemplate), tt.user, &stepGuard{})
 			var steps []StepReport
 			r.OnStep = func(s StepReport) { steps = append(steps, s) }
@@ -247,7 +249,9 @@ func TestRedesignFailureOffersCandidates(t *testing.T) {
 	t.Parallel()
 	u := demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"}
 	f := newFixture(t, u)
-	f.site.SetLayout("v2")
+	if err := f.site.SetLayout("v2"); err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
 	err := f.runner(loadTemplate(t, filepath.Join("testdata", "demo-v1-only.yaml")), u, nil).RunFlow(ctxFor(t), templates.FlowLogin)
 	var se *StepError
@@ -274,7 +278,9 @@ func TestDemoTemplateChangesPasswordOnBothLayouts(t *testing.T) {
 			t.Parallel()
 			u := demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234", TOTPSecret: demoSecret}
 			f := newFixture(t, u)
-			f.site.SetLayout(layout)
+			if err := f.site.SetLayout(layout); err != nil {
+				t.Fatal(err)
+			}
 			guard := &stepGuard{}
 			r := f.runner(loadTemplate(t, demoTemplate), u, guard)
 			ctx := ctxFor(t)

@@ -100,7 +100,7 @@ func site(t *testing.T, pages map[string]string) *httptest.Server {
 
 func newPage(t *testing.T) *rod.Page {
 	t.Helper()
-	inc, err := shared.Rod().Incognito()
+	inc, err := sharedBrowser(t).Rod().Incognito()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -163,6 +163,7 @@ func socketsOf(pid int) []string {
 // The browser of a run listens on no socket, runs nothing from the temp
 // folder, never as root, and dies with a SIGKILLed rotator.
 func TestNoChromiumOutlivesAKilledRun(t *testing.T) {
+	needChromium(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		fmt.Fprint(w, `<!doctype html><title>a page</title><input type=password>`)
@@ -237,6 +238,7 @@ func TestNoChromiumOutlivesAKilledRun(t *testing.T) {
 // As root, Chromium runs as an unprivileged user that cannot read what
 // rotator keeps: a page asked to open a root-only file gets nothing of it.
 func TestChromiumCannotReadRootFiles(t *testing.T) {
+	needChromium(t)
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: Chromium then runs as browser.user")
 	}
@@ -284,6 +286,7 @@ func TestChromiumCannotReadRootFiles(t *testing.T) {
 // Chromium gets a minimal environment, not rotator's: a secret handed to
 // rotator in its environment does not reach the browser.
 func TestChromiumGetsNoInheritedEnvironment(t *testing.T) {
+	needChromium(t)
 	t.Setenv("ROTATOR_MASTER_KEY_CANARY", "env-canary-0d9e")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -317,6 +320,7 @@ func TestProxyCredentialsRefused(t *testing.T) {
 // As root, each browser runs as a uid of its own: two sessions do not share
 // one, and no process but the browser's has it; after Close none is left.
 func TestSessionsGetUIDsOfTheirOwn(t *testing.T) {
+	needChromium(t)
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: Chromium then runs as another user")
 	}
@@ -345,6 +349,7 @@ func TestSessionsGetUIDsOfTheirOwn(t *testing.T) {
 // A profile that a killed rotator left behind (its lock no longer held) is
 // removed by the next launch; a live browser's profile is not.
 func TestStaleProfilesSwept(t *testing.T) {
+	needChromium(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	live, err := Launch(ctx, Options{})

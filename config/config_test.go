@@ -93,8 +93,12 @@ func TestFromEnvironment(t *testing.T) {
 		t.Error("missing explicit config accepted")
 	}
 	// The default location is read when present.
-	os.MkdirAll(filepath.Join(dir, ".config", "rotator"), 0o700)
-	os.WriteFile(filepath.Join(dir, ".config", "rotator", "config.yaml"), []byte("totp:\n  min_validity: 9s\n"), 0o600)
+	if err := os.MkdirAll(filepath.Join(dir, ".config", "rotator"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".config", "rotator", "config.yaml"), []byte("totp:\n  min_validity: 9s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	c, err = FromEnvironment("", "", get)
 	if err != nil || c.TOTP.MinValidity != 9*time.Second {
 		t.Errorf("%+v %v", c, err)

@@ -42,7 +42,7 @@ func (s *syncBuffer) String() string {
 }
 
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	dir     string
 	site    *demosite.Site
 	siteSrv *httptest.Server
@@ -54,7 +54,7 @@ type env struct {
 	logs    *syncBuffer
 }
 
-func newEnv(t *testing.T, secure bool) *env {
+func newEnv(t testing.TB, secure bool) *env {
 	t.Helper()
 	dir := t.TempDir()
 	e := &env{t: t, dir: dir, logs: &syncBuffer{}}
@@ -171,18 +171,15 @@ func (e *env) checkNoToken() {
 	}
 }
 
-func TestMain(m *testing.M) {
-	if _, err := browser.FindChromium(""); err != nil && os.Getenv("CI") == "" {
-		// The security tests need no browser; the live ones skip.
-		noBrowser = err
-	}
-	os.Exit(m.Run())
-}
-
-var noBrowser error
-
-func needBrowser(t *testing.T) {
-	if noBrowser != nil {
-		t.Skip("no Chromium:", noBrowser)
+// needBrowser skips a test that drives Chromium when there is none, saying
+// why; on CI, where Chromium is installed, it fails instead. The security
+// tests need no browser and never ask.
+func needBrowser(t testing.TB) {
+	t.Helper()
+	if _, err := browser.FindChromium(""); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI needs Chromium: %v", err)
+		}
+		t.Skipf("needs Chromium: %v", err)
 	}
 }

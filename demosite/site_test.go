@@ -32,7 +32,9 @@ func post(t *testing.T, c *http.Client, u string, form url.Values) (string, stri
 func TestSignInTOTPAndReplay(t *testing.T) {
 	now := time.Unix(1_700_000_010, 0)
 	s := New(Options{Now: func() time.Time { return now }})
-	s.AddUser(UserSpec{Name: "bob", Password: "Bob-pass-12345", TOTPSecret: "jbsw y3dp ehpk 3pxp"})
+	if err := s.AddUser(UserSpec{Name: "bob", Password: "Bob-pass-12345", TOTPSecret: "jbsw y3dp ehpk 3pxp"}); err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 	code, _ := totp.GenerateCode("JBSWY3DPEHPK3PXP", now)
@@ -60,7 +62,9 @@ func TestSignInTOTPAndReplay(t *testing.T) {
 
 func TestChangePasswordRules(t *testing.T) {
 	s := New(Options{ChangesPerDay: 6})
-	s.AddUser(UserSpec{Name: "alice", Password: "Alice-pass-0000"})
+	if err := s.AddUser(UserSpec{Name: "alice", Password: "Alice-pass-0000"}); err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 	c := client()

@@ -61,7 +61,9 @@ func TestRecorderMapsEveryStep(t *testing.T) {
 	}
 	// Every step of the recording is a step of the template or a note.
 	var rec recording
-	json.Unmarshal(src, &rec)
+	if err := json.Unmarshal(src, &rec); err != nil {
+		t.Fatal(err)
+	}
 	c := &recConv{d: &doc{params: map[string]string{}, flows: map[string][]step{}}}
 	covered := map[int]bool{}
 	for i, s := range rec.Steps {

@@ -57,15 +57,18 @@ func TestQueueOnTheVault(t *testing.T) {
 	if err != nil || !added {
 		t.Fatalf("enqueue: %v %v", added, err)
 	}
-	if again, _ := q.Enqueue(ctx, "alice", time.Time{}); again {
-		t.Error("a second job for the same account was added")
+	if again, err := q.Enqueue(ctx, "alice", time.Time{}); err != nil || again {
+		t.Errorf("a second job for the same account was added (%v)", err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for runs.Load() == 0 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	if again, _ := q.Enqueue(ctx, "alice", time.Time{}); again {
-		t.Error("a job was added while one runs")
+	if runs.Load() == 0 {
+		t.Fatal("the job did not start in 10 s")
+	}
+	if again, err := q.Enqueue(ctx, "alice", time.Time{}); err != nil || again {
+		t.Errorf("a job was added while one runs (%v)", err)
 	}
 	close(release)
 	// Once finished (failed, not retried: a retry would keep the job
@@ -95,7 +98,9 @@ func TestQueueOnTheVault(t *testing.T) {
 		t.Errorf("stop: %v", err)
 	}
 	// The vault is still fine.
-	st.AddAccount(ctx, store.NewAccount{Account: store.Account{Name: "x", Template: "t", Username: "u"}, Password: secret.New("p")})
+	if err := st.AddAccount(ctx, store.NewAccount{Account: store.Account{Name: "x", Template: "t", Username: "u"}, Password: secret.New("p")}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := st.Account(ctx, "x"); err != nil {
 		t.Error(err)
 	}

@@ -67,7 +67,9 @@ func benchRotations(b *testing.B, conc int) {
 	for i := range names {
 		names[i] = fmt.Sprintf("user%d", i)
 		env.add(demosite.UserSpec{Name: names[i], Password: "Bench-pass-1234"})
-		env.store.SetLimit(ctx, names[i], store.Limit{Max: 1 << 20, Override: true})
+		if err := env.store.SetLimit(ctx, names[i], store.Limit{Max: 1 << 20, Override: true}); err != nil {
+			b.Fatal(err)
+		}
 	}
 	var peak atomic.Int64
 	stop := make(chan struct{})

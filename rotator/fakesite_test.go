@@ -38,7 +38,9 @@ var errCrash = errors.New("crash")
 type fakeSite struct {
 	mu       sync.Mutex
 	password string
-	signedIn bool
+	// passwords lists every password the site has held, in order.
+	passwords []string
+	signedIn  bool
 	// behave says what the site does with the nth change (from 1).
 	behave  func(n int) behaviour
 	changes int
@@ -70,7 +72,7 @@ func newFakeSite(password string, behave func(int) behaviour) *fakeSite {
 	if behave == nil {
 		behave = func(int) behaviour { return accept }
 	}
-	return &fakeSite{password: password, behave: behave, submitted: map[string]int{}, refused: map[string]bool{}, told: map[string]int{}}
+	return &fakeSite{password: password, passwords: []string{password}, behave: behave, submitted: map[string]int{}, refused: map[string]bool{}, told: map[string]int{}}
 }
 
 // boundary is a step boundary: it fails from the crash on. Call with mu
@@ -175,6 +177,9 @@ func (f *fakeSession) Run(ctx context.Context, flow string, vals browser.Values)
 			s.password = typed + "~"
 		case refuse:
 			s.refused[typed] = true
+		}
+		if s.password != s.passwords[len(s.passwords)-1] {
+			s.passwords = append(s.passwords, s.password)
 		}
 		// The form is submitted: a crash here loses the page's answer.
 		if err := s.boundary(); err != nil {

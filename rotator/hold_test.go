@@ -51,6 +51,7 @@ func solveCaptcha(t *testing.T, e *env, h *Held, name string) {
 }
 
 func TestChallengeHeldResumes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.add(demosite.UserSpec{Name: "dora", Password: "Dora-pass-12345", TOTPSecret: demoSecret, Captcha: true})
 	e.rot.Holds = &Holds{Keep: time.Minute}
@@ -116,6 +117,7 @@ func TestChallengeHeldResumes(t *testing.T) {
 }
 
 func TestChallengeHeldAbortAndExpiry(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.add(demosite.UserSpec{Name: "erin", Password: "Erin-pass-12345", Captcha: true})
 	e.rot.Holds = &Holds{Keep: time.Minute}

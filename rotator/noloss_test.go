@@ -329,26 +329,42 @@ func TestRecoveryOrderAndBudget(t *testing.T) {
 		e := newFakeEnv(t, nil)
 		st := e.open()
 		defer st.Close()
-		st.ReplacePassword(ctx, "alice", secret.New("Prev-2"), "set by administrator")
-		st.ReplacePassword(ctx, "alice", secret.New("Current-3"), "set by administrator")
-		s1, _ := st.AddCandidate(ctx, "alice", secret.New("rotation.Refused-c1"))
-		st.MarkCandidate(ctx, "alice", s1, store.CandidateSubmitted)
-		st.MarkCandidate(ctx, "alice", s1, store.CandidateRefused)
-		s2, _ := st.AddCandidate(ctx, "alice", secret.New("Submitted-c2"))
-		st.MarkCandidate(ctx, "alice", s2, store.CandidateSubmitted)
+		if err := st.ReplacePassword(ctx, "alice", secret.New("Prev-2"), "set by administrator"); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.ReplacePassword(ctx, "alice", secret.New("Current-3"), "set by administrator"); err != nil {
+			t.Fatal(err)
+		}
+		s1, err := st.AddCandidate(ctx, "alice", secret.New("Refused-c1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.MarkCandidate(ctx, "alice", s1, store.CandidateSubmitted); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.MarkCandidate(ctx, "alice", s1, store.CandidateRefused); err != nil {
+			t.Fatal(err)
+		}
+		s2, err := st.AddCandidate(ctx, "alice", secret.New("Submitted-c2"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.MarkCandidate(ctx, "alice", s2, store.CandidateSubmitted); err != nil {
+			t.Fatal(err)
+		}
 		// The page that "refused" c1 was misread: c1 is the site's.
-		e.site.password = "rotation.Refused-c1"
+		e.site.password = "Refused-c1"
 		return e, map[string]string{"Submitted-c2": "pending", "Current-3": "current",
-			"Prev-2": "previous #2", oldPassword: "previous #1", "rotation.Refused-c1": "refused candidate #1"}
+			"Prev-2": "previous #2", oldPassword: "previous #1", "Refused-c1": "refused candidate #1"}
 	}
 	t.Run("within budget", func(t *testing.T) {
 		e, _ := setup(t)
 		e.budget = 5
 		res := e.run("verify")
-		if res.Outcome != rotation.Succeeded || e.current() != "rotation.Refused-c1" {
+		if res.Outcome != rotation.Succeeded || e.current() != "Refused-c1" {
 			t.Fatalf("%s %s", res.Outcome, res.Reason)
 		}
-		want := []string{"Submitted-c2", "Current-3", "rotation.Refused-c1"}
+		want := []string{"Submitted-c2", "Current-3", "Refused-c1"}
 		if got := e.site.logins; strings.Join(got, " ") != strings.Join(want, " ") {
 			t.Errorf("probe order %v, want %v", got, want)
 		}
@@ -431,7 +447,11 @@ func TestChecksUnderTheLease(t *testing.T) {
 	t.Run("needs operator", func(t *testing.T) {
 		e := newFakeEnv(t, nil)
 		st := e.open()
-		r := e.rotator(lockHook{Store: st, before: func() { st.Flag(ctx, "alice", store.StateNeedsOperator, "flagged meanwhile") }})
+		r := e.rotator(lockHook{Store: st, before: func() {
+			if err := st.Flag(ctx, "alice", store.StateNeedsOperator, "flagged meanwhile"); err != nil {
+				t.Error(err)
+			}
+		}})
 		res, err := r.Rotate(ctx, "alice")
 		if err != nil || res.Outcome != rotation.Refused {
 			t.Fatalf("%+v %v", res, err)
@@ -445,8 +465,12 @@ func TestChecksUnderTheLease(t *testing.T) {
 		st := e.open()
 		r := e.rotator(lockHook{Store: st, before: func() {
 			for _, pw := range []string{"Other-1", "Other-2"} {
-				st.SetPending(ctx, "alice", secret.New(pw))
-				st.Promote(ctx, "alice", secret.New(pw), "rotation")
+				if err := st.SetPending(ctx, "alice", secret.New(pw)); err != nil {
+					t.Error(err)
+				}
+				if err := st.Promote(ctx, "alice", secret.New(pw), "rotation"); err != nil {
+					t.Error(err)
+				}
 			}
 		}})
 		res, err := r.Rotate(ctx, "alice")

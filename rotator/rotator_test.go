@@ -175,7 +175,9 @@ func TestRateLimit(t *testing.T) {
 		t.Error("a refused rotation touched the site")
 	}
 	// A lower per-account limit applies at once; a higher one only with an override.
-	e.store.SetLimit(ctx, "alice", store.Limit{Max: 5})
+	if err := e.store.SetLimit(ctx, "alice", store.Limit{Max: 5}); err != nil {
+		t.Fatal(err)
+	}
 	if res, _ := e.rot.Rotate(ctx, "alice"); res.Outcome != rotation.Refused {
 		t.Errorf("a higher limit without override applied: %+v", res)
 	}
@@ -218,7 +220,9 @@ func TestSiteThatBreaksAfterChange(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.add(demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"})
-	e.site.BreakLoginAfterChange("alice", true)
+	if err := e.site.BreakLoginAfterChange("alice", true); err != nil {
+		t.Fatal(err)
+	}
 	ctx := ctxFor(t)
 	res, err := e.rot.Rotate(ctx, "alice")
 	if err != nil || res.Outcome != rotation.NeedsOperator {
@@ -277,7 +281,9 @@ func TestRecoveryPromotesALivePendingPassword(t *testing.T) {
 	e.add(demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"})
 	ctx := ctxFor(t)
 	// What a crash right after submitting leaves behind.
-	e.store.SetPending(ctx, "alice", secret.New("Pending-Pass-5678-abc"))
+	if err := e.store.SetPending(ctx, "alice", secret.New("Pending-Pass-5678-abc")); err != nil {
+		t.Fatal(err)
+	}
 	resp, err := httptestChange(e, "alice", "Alice-pass-1234", "Pending-Pass-5678-abc")
 	if err != nil {
 		t.Fatal(resp, err)
@@ -291,7 +297,9 @@ func TestRecoveryPromotesALivePendingPassword(t *testing.T) {
 	}
 	// And a pending password that was never set is kept as the next
 	// candidate while current stays.
-	e.store.SetPending(ctx, "alice", secret.New("Never-Set-9999-xyz"))
+	if err := e.store.SetPending(ctx, "alice", secret.New("Never-Set-9999-xyz")); err != nil {
+		t.Fatal(err)
+	}
 	res, _ = e.rot.Verify(ctx, "alice")
 	if res.Outcome != rotation.Succeeded || !strings.Contains(res.Recovered.String(), "current password signs in") || e.current("alice") != "Pending-Pass-5678-abc" {
 		t.Fatalf("%+v", res)

@@ -56,6 +56,7 @@ for (const el of document.querySelectorAll("input")) el.addEventListener("input"
 // holds a password, a TOTP code, or the site's session cookie, not even in
 // a Chromium cookie file decrypted with Chromium's public "v10" key.
 func TestNoReadableSecretInTheDataFolder(t *testing.T) {
+	t.Parallel()
 	needChromium(t)
 	const cookie = "sessioncookie-canary-4b1d9e"
 	srv := reactSite(cookie)

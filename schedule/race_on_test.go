@@ -2,7 +2,7 @@
 
 package schedule
 
-// raceEnabled is set under -race, where the 30-day simulation's 60,000
-// SQLite transactions take minutes: it runs in a plain `go test` instead
-// (the README's test command has one).
+// raceEnabled is set under -race, where the simulation's SQLite
+// transactions run twenty times slower: it runs small there, and at full
+// size in a plain `go test` (CI has one).
 const raceEnabled = true

@@ -23,7 +23,10 @@ func TestSync(t *testing.T) {
 	}
 	defer st.Close()
 	add := func(name string) {
-		st.AddAccount(ctx, store.NewAccount{Account: store.Account{Name: name, Template: "t", Username: "u", Schedule: "@every 1h"}, Password: secret.New("p")})
+		t.Helper()
+		if err := st.AddAccount(ctx, store.NewAccount{Account: store.Account{Name: name, Template: "t", Username: "u", Schedule: "@every 1h"}, Password: secret.New("p")}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	add("a")
 	sc := &Scheduler{Store: st, Now: clock}
@@ -31,7 +34,9 @@ func TestSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	add("b")
-	st.Flag(ctx, "a", store.StateNeedsOperator, "x")
+	if err := st.Flag(ctx, "a", store.StateNeedsOperator, "x"); err != nil {
+		t.Fatal(err)
+	}
 	if err := sc.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -43,11 +48,19 @@ func TestSync(t *testing.T) {
 	if len(due) != 1 || due[0].Name != "b" {
 		t.Fatalf("due %v (a waits for an operator)", due)
 	}
-	sc.Done(ctx, "b", rotation.Succeeded)
+	if _, err := sc.Done(ctx, "b", rotation.Succeeded); err != nil {
+		t.Fatal(err)
+	}
 	// An operator clears a; b is removed.
-	st.Flag(ctx, "a", store.StateActive, "")
-	st.ResetSchedule(ctx, "a")
-	st.DeleteAccount(ctx, "b")
+	if err := st.Flag(ctx, "a", store.StateActive, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ResetSchedule(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteAccount(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
 	if err := sc.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +85,9 @@ func TestBusyIsNotAFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	st.AddAccount(ctx, store.NewAccount{Account: store.Account{Name: "a", Template: "t", Username: "u", Schedule: "@daily"}, Password: secret.New("p")})
+	if err := st.AddAccount(ctx, store.NewAccount{Account: store.Account{Name: "a", Template: "t", Username: "u", Schedule: "@daily"}, Password: secret.New("p")}); err != nil {
+		t.Fatal(err)
+	}
 	sc := &Scheduler{Store: st, Now: clock, MaxFailures: 1}
 	if err := sc.Load(ctx); err != nil {
 		t.Fatal(err)

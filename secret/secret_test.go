@@ -107,16 +107,22 @@ func TestKeyFile(t *testing.T) {
 	if k3, _ := LoadKeyFile(path); k3 != k {
 		t.Error("key changed by a refused create")
 	}
-	os.Chmod(path, 0o644)
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := LoadKeyFile(path); err == nil || !strings.Contains(err.Error(), "group or others may read it") || !strings.Contains(err.Error(), "chmod 600") {
 		t.Errorf("0644 accepted or unclear: %v", err)
 	}
-	os.Chmod(path, 0o640)
+	if err := os.Chmod(path, 0o640); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := LoadKeyFile(path); err == nil {
 		t.Error("0640 accepted")
 	}
 	short := filepath.Join(dir, "short.key")
-	os.WriteFile(short, []byte("abc"), 0o600)
+	if err := os.WriteFile(short, []byte("abc"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := LoadKeyFile(short); err == nil || !strings.Contains(err.Error(), "not a rotator key") {
 		t.Errorf("short key: %v", err)
 	}

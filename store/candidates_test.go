@@ -28,7 +28,9 @@ func candidateStates(t *testing.T, s *Store, name string) map[string]CandidateSt
 func TestCandidatesKeptUntilProven(t *testing.T) {
 	ctx := context.Background()
 	s, _, _ := newVault(t)
-	s.AddAccount(ctx, testAccount("alice"))
+	if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
+		t.Fatal(err)
+	}
 
 	seq1, err := s.AddCandidate(ctx, "alice", secret.New("cand-1"))
 	if err != nil {
@@ -94,11 +96,23 @@ func TestCandidatesKeptUntilProven(t *testing.T) {
 func TestResolveCandidates(t *testing.T) {
 	ctx := context.Background()
 	s, _, _ := newVault(t)
-	s.AddAccount(ctx, testAccount("alice"))
-	seq1, _ := s.AddCandidate(ctx, "alice", secret.New("cand-1"))
-	s.MarkCandidate(ctx, "alice", seq1, CandidateRefused)
-	seq2, _ := s.AddCandidate(ctx, "alice", secret.New("cand-2"))
-	s.MarkCandidate(ctx, "alice", seq2, CandidateSubmitted)
+	if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
+		t.Fatal(err)
+	}
+	seq1, err := s.AddCandidate(ctx, "alice", secret.New("cand-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkCandidate(ctx, "alice", seq1, CandidateRefused); err != nil {
+		t.Fatal(err)
+	}
+	seq2, err := s.AddCandidate(ctx, "alice", secret.New("cand-2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkCandidate(ctx, "alice", seq2, CandidateSubmitted); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.ResolveCandidates(ctx, "alice"); err != nil {
 		t.Fatal(err)
 	}
@@ -114,10 +128,20 @@ func TestResolveCandidates(t *testing.T) {
 func TestCandidateBoundToRow(t *testing.T) {
 	ctx := context.Background()
 	s, _, _ := newVault(t)
-	s.AddAccount(ctx, testAccount("alice"))
-	seq1, _ := s.AddCandidate(ctx, "alice", secret.New("cand-1"))
-	s.MarkCandidate(ctx, "alice", seq1, CandidateRefused)
-	seq2, _ := s.AddCandidate(ctx, "alice", secret.New("cand-2"))
+	if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
+		t.Fatal(err)
+	}
+	seq1, err := s.AddCandidate(ctx, "alice", secret.New("cand-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkCandidate(ctx, "alice", seq1, CandidateRefused); err != nil {
+		t.Fatal(err)
+	}
+	seq2, err := s.AddCandidate(ctx, "alice", secret.New("cand-2"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.db.Exec(`UPDATE candidates SET password = (SELECT password FROM candidates WHERE seq = ?) WHERE seq = ?`, seq1, seq2); err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +158,9 @@ func TestLeaseFencing(t *testing.T) {
 	now := time.Now()
 	s, path, key := newVault(t)
 	s.now = func() time.Time { return now }
-	s.AddAccount(ctx, testAccount("alice"))
+	if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
+		t.Fatal(err)
+	}
 	s2, err := Open(ctx, path, key, WithClock(func() time.Time { return now }))
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +173,9 @@ func TestLeaseFencing(t *testing.T) {
 	}
 	// Its holder's PID does not exist here (another PID namespace, or
 	// another machine with this host name): the lease still holds.
-	s.db.Exec(`UPDATE account_locks SET pid = 999999999, host = ? WHERE account = 'alice'`, hostname())
+	if _, err := s.db.Exec(`UPDATE account_locks SET pid = 999999999, host = ? WHERE account = 'alice'`, hostname()); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s2.LockAccount(ctx, "alice", "run-2", time.Minute); !errors.Is(err, ErrLocked) {
 		t.Fatalf("an unexpired lease was taken over: %v", err)
 	}
@@ -212,8 +240,12 @@ func TestLeaseFencing(t *testing.T) {
 func TestLegacyPendingIsACandidate(t *testing.T) {
 	ctx := context.Background()
 	s, _, _ := newVault(t)
-	s.AddAccount(ctx, testAccount("alice"))
-	s.SetPending(ctx, "alice", secret.New("legacy"))
+	if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetPending(ctx, "alice", secret.New("legacy")); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.db.Exec(`DELETE FROM candidates`); err != nil {
 		t.Fatal(err)
 	}

@@ -105,7 +105,9 @@ func TestOpenErrors(t *testing.T) {
 		t.Errorf("missing: %v", err)
 	}
 	junk := filepath.Join(t.TempDir(), "junk.db")
-	os.WriteFile(junk, bytes.Repeat([]byte("not a database "), 400), 0o600)
+	if err := os.WriteFile(junk, bytes.Repeat([]byte("not a database "), 400), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := Open(ctx, junk, secret.NewMasterKey()); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("junk: %v", err)
 	}
@@ -121,7 +123,9 @@ func TestOpenErrors(t *testing.T) {
 func TestWrongKeyWritesNothing(t *testing.T) {
 	ctx := context.Background()
 	s, path, _ := newVault(t)
-	s.AddAccount(ctx, testAccount("alice"))
+	if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
+		t.Fatal(err)
+	}
 	s.Close()
 	snapshot := func() map[string][]byte {
 		m := map[string][]byte{}
@@ -200,8 +204,12 @@ func TestDuplicateAndValidation(t *testing.T) {
 func TestCiphertextBoundToRowAndField(t *testing.T) {
 	ctx := context.Background()
 	s, _, _ := newVault(t)
-	s.AddAccount(ctx, testAccount("alice"))
-	s.AddAccount(ctx, testAccount("bob"))
+	if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddAccount(ctx, testAccount("bob")); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.db.Exec(`UPDATE accounts SET password = (SELECT password FROM accounts WHERE name = 'alice') WHERE name = 'bob'`); err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +234,9 @@ func TestPendingPromoteHistory(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	s := newVaultAt(t, &now)
-	s.AddAccount(ctx, testAccount("alice"))
+	if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
+		t.Fatal(err)
+	}
 
 	if _, err := s.Pending(ctx, "alice"); !errors.Is(err, ErrNoPending) {
 		t.Errorf("pending before: %v", err)
@@ -279,7 +289,9 @@ func TestPendingPromoteHistory(t *testing.T) {
 		t.Errorf("last change %v, want %v", a.LastChange, h[0].RetiredAt)
 	}
 	// A refused candidate is swapped for another; only the one pending.
-	s.SetPending(ctx, "alice", secret.New("refused-by-site"))
+	if err := s.SetPending(ctx, "alice", secret.New("refused-by-site")); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.ReplacePending(ctx, "alice", secret.New("something-else"), secret.New("next")); err == nil {
 		t.Error("replaced a pending password that was not the one named")
 	}
@@ -295,7 +307,9 @@ func TestPendingPromoteHistory(t *testing.T) {
 func TestClaimStepAcrossConnections(t *testing.T) {
 	ctx := context.Background()
 	s1, path, key := newVault(t)
-	s1.AddAccount(ctx, testAccount("alice"))
+	if err := s1.AddAccount(ctx, testAccount("alice")); err != nil {
+		t.Fatal(err)
+	}
 	s2, err := Open(ctx, path, key)
 	if err != nil {
 		t.Fatal(err)
@@ -356,7 +370,9 @@ func TestClaimStepAcrossConnections(t *testing.T) {
 	if tok1.Step <= 119 {
 		t.Errorf("fresh step %d not after 119", tok1.Step)
 	}
-	ok, _, _ = s2.ClaimStep(ctx, "alice", tok1.Step)
+	if ok, _, err = s2.ClaimStep(ctx, "alice", tok1.Step); err != nil {
+		t.Fatal(err)
+	}
 	if ok {
 		t.Error("second store claimed a step the first handed out")
 	}
@@ -365,18 +381,28 @@ func TestClaimStepAcrossConnections(t *testing.T) {
 func TestCookiesAndAudit(t *testing.T) {
 	ctx := context.Background()
 	s, _, _ := newVault(t)
-	s.AddAccount(ctx, testAccount("alice"))
+	if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
+		t.Fatal(err)
+	}
 	if c, err := s.Cookies(ctx, "alice"); c != nil || err != nil {
 		t.Errorf("no cookies yet: %q %v", c, err)
 	}
-	s.SetCookies(ctx, "alice", []byte(`[{"name":"trusted","value":"x"}]`))
-	s.SetCookies(ctx, "alice", []byte(`[{"name":"trusted","value":"y"}]`))
+	if err := s.SetCookies(ctx, "alice", []byte(`[{"name":"trusted","value":"x"}]`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetCookies(ctx, "alice", []byte(`[{"name":"trusted","value":"y"}]`)); err != nil {
+		t.Fatal(err)
+	}
 	c, err := s.Cookies(ctx, "alice")
 	if err != nil || string(c) != `[{"name":"trusted","value":"y"}]` {
 		t.Errorf("cookies %q %v", c, err)
 	}
-	s.Audit(ctx, AuditEvent{Actor: "cli:test", Account: "alice", Action: "account.reveal"})
-	s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "vault.init"})
+	if err := s.Audit(ctx, AuditEvent{Actor: "cli:test", Account: "alice", Action: "account.reveal"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "vault.init"}); err != nil {
+		t.Fatal(err)
+	}
 	ev, _ := s.AuditLog(ctx, "alice")
 	if len(ev) != 1 || ev[0].Action != "account.reveal" {
 		t.Errorf("audit %+v", ev)
@@ -457,7 +483,9 @@ func BenchmarkClaimStep(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	s.AddAccount(ctx, testAccount("alice"))
+	if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
+		b.Fatal(err)
+	}
 	step := uint64(0)
 	for b.Loop() {
 		step++
@@ -475,7 +503,9 @@ func BenchmarkPromote(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	s.AddAccount(ctx, testAccount("alice"))
+	if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
+		b.Fatal(err)
+	}
 	i := 0
 	for b.Loop() {
 		i++
@@ -505,14 +535,24 @@ func TestMigrateFromVersion1(t *testing.T) {
 	if _, err := tx.Exec(migrations[0]); err != nil {
 		t.Fatal(err)
 	}
-	tx.Exec(`PRAGMA user_version = 1`)
-	tx.Commit()
+	if _, err := tx.Exec(`PRAGMA user_version = 1`); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
 	vaultID := bytes.Repeat([]byte{7}, 16)
 	s.sealer, _ = secret.NewSealer(key, vaultID)
-	s.db.Exec(`INSERT INTO vault_meta VALUES ('vault_id', ?), ('key_check', ?)`, vaultID, s.sealer.KeyCheck())
-	s.db.Exec(`INSERT INTO accounts (name, template, username, password, password_set_at, created_at, updated_at) VALUES ('old', 't', 'u', ?, 1, 1, 1)`,
-		s.sealer.SealString(secret.New("old-pw"), adPassword("old")))
-	s.db.Exec(`INSERT INTO audit_log (at, actor, account, action) VALUES (1, 'cli:x', 'old', 'account.add'), (2, 'cli:x', 'old', 'account.reveal')`)
+	if _, err := s.db.Exec(`INSERT INTO vault_meta VALUES ('vault_id', ?), ('key_check', ?)`, vaultID, s.sealer.KeyCheck()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.Exec(`INSERT INTO accounts (name, template, username, password, password_set_at, created_at, updated_at) VALUES ('old', 't', 'u', ?, 1, 1, 1)`,
+		s.sealer.SealString(secret.New("old-pw"), adPassword("old"))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.Exec(`INSERT INTO audit_log (at, actor, account, action) VALUES (1, 'cli:x', 'old', 'account.add'), (2, 'cli:x', 'old', 'account.reveal')`); err != nil {
+		t.Fatal(err)
+	}
 	s.Close()
 
 	s2, err := Open(ctx, path, key)
@@ -521,7 +561,9 @@ func TestMigrateFromVersion1(t *testing.T) {
 	}
 	defer s2.Close()
 	var v int
-	s2.db.QueryRow(`PRAGMA user_version`).Scan(&v)
+	if err := s2.db.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
 	if v != SchemaVersion() {
 		t.Errorf("version %d after open, want %d", v, SchemaVersion())
 	}
@@ -533,7 +575,9 @@ func TestMigrateFromVersion1(t *testing.T) {
 		t.Error("password lost in migration")
 	}
 	// The old audit entries were chained by the migration.
-	s2.Audit(ctx, AuditEvent{Actor: "cli:x", Account: "old", Action: "rotation"})
+	if err := s2.Audit(ctx, AuditEvent{Actor: "cli:x", Account: "old", Action: "rotation"}); err != nil {
+		t.Fatal(err)
+	}
 	if n, err := s2.VerifyAudit(ctx); n != 3 || err != nil {
 		t.Errorf("audit after migration: %d %v", n, err)
 	}
@@ -566,8 +610,12 @@ func TestAuditChain(t *testing.T) {
 		t.Error("delete allowed")
 	}
 	// Someone with write access to the file drops the triggers.
-	s.db.Exec(`DROP TRIGGER audit_log_no_update`)
-	s.db.Exec(`DROP TRIGGER audit_log_no_delete`)
+	if _, err := s.db.Exec(`DROP TRIGGER audit_log_no_update`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.Exec(`DROP TRIGGER audit_log_no_delete`); err != nil {
+		t.Fatal(err)
+	}
 	check := func(wantID int64, want string) {
 		t.Helper()
 		_, err := s.VerifyAudit(ctx)
@@ -576,19 +624,31 @@ func TestAuditChain(t *testing.T) {
 			t.Errorf("got %v, want entry %d %s", err, wantID, want)
 		}
 	}
-	s.db.Exec(`UPDATE audit_log SET outcome = 'failed' WHERE id = 3`)
+	if _, err := s.db.Exec(`UPDATE audit_log SET outcome = 'failed' WHERE id = 3`); err != nil {
+		t.Fatal(err)
+	}
 	check(3, "altered")
-	s.db.Exec(`UPDATE audit_log SET outcome = 'succeeded' WHERE id = 3`)
+	if _, err := s.db.Exec(`UPDATE audit_log SET outcome = 'succeeded' WHERE id = 3`); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.VerifyAudit(ctx); err != nil {
 		t.Fatalf("restored: %v", err)
 	}
-	s.db.Exec(`DELETE FROM audit_log WHERE id = 4`)
+	if _, err := s.db.Exec(`DELETE FROM audit_log WHERE id = 4`); err != nil {
+		t.Fatal(err)
+	}
 	check(4, "removed")
-	s.db.Exec(`INSERT INTO audit_log (id, at, actor, account, action, outcome, detail, hash) SELECT 4, at, actor, account, action, outcome, detail, hash FROM audit_log WHERE id = 3`)
+	if _, err := s.db.Exec(`INSERT INTO audit_log (id, at, actor, account, action, outcome, detail, hash) SELECT 4, at, actor, account, action, outcome, detail, hash FROM audit_log WHERE id = 3`); err != nil {
+		t.Fatal(err)
+	}
 	check(4, "altered")
-	s.db.Exec(`DELETE FROM audit_log WHERE id >= 4`)
+	if _, err := s.db.Exec(`DELETE FROM audit_log WHERE id >= 4`); err != nil {
+		t.Fatal(err)
+	}
 	check(4, "entries after it were removed")
-	s.db.Exec(`INSERT INTO audit_log (at, actor, action) VALUES (1, 'x', 'y')`)
+	if _, err := s.db.Exec(`INSERT INTO audit_log (at, actor, action) VALUES (1, 'x', 'y')`); err != nil {
+		t.Fatal(err)
+	}
 	check(4, "not written by rotator")
 }
 
@@ -597,7 +657,9 @@ func TestAccountLock(t *testing.T) {
 	now := time.Now()
 	s, path, key := newVault(t)
 	s.now = func() time.Time { return now }
-	s.AddAccount(ctx, testAccount("alice"))
+	if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
+		t.Fatal(err)
+	}
 	l1, err := s.LockAccount(ctx, "alice", "run-1", time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -618,7 +680,9 @@ func TestAccountLock(t *testing.T) {
 	if err := s.RenewLock(ctx, Lease{Account: "alice", Owner: "run-2", Token: l1.Token}, time.Minute); !errors.Is(err, ErrLeaseLost) {
 		t.Errorf("a non-holder renewed: %v", err)
 	}
-	s.UnlockAccount(ctx, l1)
+	if err := s.UnlockAccount(ctx, l1); err != nil {
+		t.Fatal(err)
+	}
 	l2, err := s2.LockAccount(ctx, "alice", "run-2", time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -640,14 +704,26 @@ func TestChangesAndLimits(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	s := newVaultAt(t, &now)
-	s.AddAccount(ctx, testAccount("alice"))
-	s.SetPending(ctx, "alice", secret.New("a"))
-	s.Promote(ctx, "alice", secret.New("a"), "rotation")
+	if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetPending(ctx, "alice", secret.New("a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Promote(ctx, "alice", secret.New("a"), "rotation"); err != nil {
+		t.Fatal(err)
+	}
 	now = now.Add(time.Hour)
-	s.ReplacePassword(ctx, "alice", secret.New("manual"), "set by administrator") // not a site change
+	if err := s.ReplacePassword(ctx, "alice", secret.New("manual"), "set by administrator"); err != nil { // not a site change
+		t.Fatal(err)
+	}
 	now = now.Add(time.Hour)
-	s.SetPending(ctx, "alice", secret.New("b"))
-	s.Promote(ctx, "alice", secret.New("b"), "rotation")
+	if err := s.SetPending(ctx, "alice", secret.New("b")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Promote(ctx, "alice", secret.New("b"), "rotation"); err != nil {
+		t.Fatal(err)
+	}
 	ch, err := s.Changes(ctx, "alice", now.Add(-24*time.Hour))
 	if err != nil || len(ch) != 2 || !ch[0].Equal(now.Add(-2*time.Hour)) {
 		t.Fatalf("changes %v %v", ch, err)
@@ -655,7 +731,9 @@ func TestChangesAndLimits(t *testing.T) {
 	if ch, _ := s.Changes(ctx, "alice", now.Add(-time.Hour)); len(ch) != 1 {
 		t.Errorf("window: %v", ch)
 	}
-	s.SetLimit(ctx, "alice", Limit{Max: 1})
+	if err := s.SetLimit(ctx, "alice", Limit{Max: 1}); err != nil {
+		t.Fatal(err)
+	}
 	if l, _ := s.GetLimit(ctx, "alice"); l.Max != 1 || l.Override {
 		t.Errorf("limit %+v", l)
 	}
@@ -681,57 +759,69 @@ func TestAuditHeadCatchesTruncation(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		s.db.Exec(`DROP TRIGGER audit_log_no_update`)
-		s.db.Exec(`DROP TRIGGER audit_log_no_delete`)
+		if _, err := s.db.Exec(`DROP TRIGGER audit_log_no_update`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.db.Exec(`DROP TRIGGER audit_log_no_delete`); err != nil {
+			t.Fatal(err)
+		}
 		return s
 	}
 	// What someone who can write the file but lacks the key can do to the
 	// head: drop it, or rewrite it from the rows they kept.
-	forgeHead := func(s *Store) {
+	forgeHead := func(t *testing.T, s *Store) {
 		var id int64
 		var h []byte
-		s.db.QueryRow(`SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&id, &h)
-		s.db.Exec(`UPDATE vault_meta SET value = ? WHERE key = 'audit_head'`, append([]byte(fmt.Sprint(id, ":")), h...))
+		if err := s.db.QueryRow(`SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&id, &h); err != nil {
+			t.Fatal(err)
+		}
+		mustExec(t, s, `UPDATE vault_meta SET value = ? WHERE key = 'audit_head'`, append([]byte(fmt.Sprint(id, ":")), h...))
 	}
 	for _, c := range []struct {
 		name   string
-		tamper func(s *Store)
+		tamper func(t *testing.T, s *Store)
 	}{
-		{"last rows", func(s *Store) { s.db.Exec(`DELETE FROM audit_log WHERE id >= 4`) }},
-		{"last rows, then written again", func(s *Store) {
-			s.db.Exec(`DELETE FROM audit_log WHERE id >= 4`)
-			s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "rotation", Detail: "after"})
+		{"last rows", func(t *testing.T, s *Store) { mustExec(t, s, `DELETE FROM audit_log WHERE id >= 4`) }},
+		{"last rows, then written again", func(t *testing.T, s *Store) {
+			mustExec(t, s, `DELETE FROM audit_log WHERE id >= 4`)
+			if err := s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "rotation", Detail: "after"}); err != nil {
+				t.Fatal(err)
+			}
 		}},
-		{"last rows and the head record", func(s *Store) {
-			s.db.Exec(`DELETE FROM audit_log WHERE id >= 4`)
-			s.db.Exec(`DELETE FROM vault_meta WHERE key = 'audit_head'`)
+		{"last rows and the head record", func(t *testing.T, s *Store) {
+			mustExec(t, s, `DELETE FROM audit_log WHERE id >= 4`)
+			mustExec(t, s, `DELETE FROM vault_meta WHERE key = 'audit_head'`)
 		}},
-		{"last rows, head rewritten", func(s *Store) {
-			s.db.Exec(`DELETE FROM audit_log WHERE id >= 4`)
-			forgeHead(s)
+		{"last rows, head rewritten", func(t *testing.T, s *Store) {
+			mustExec(t, s, `DELETE FROM audit_log WHERE id >= 4`)
+			forgeHead(t, s)
 		}},
-		{"first rows", func(s *Store) { s.db.Exec(`DELETE FROM audit_log WHERE id <= 2`) }},
-		{"first and last rows, head rewritten", func(s *Store) {
-			s.db.Exec(`DELETE FROM audit_log WHERE id <= 2 OR id = 5`)
-			forgeHead(s)
+		{"first rows", func(t *testing.T, s *Store) { mustExec(t, s, `DELETE FROM audit_log WHERE id <= 2`) }},
+		{"first and last rows, head rewritten", func(t *testing.T, s *Store) {
+			mustExec(t, s, `DELETE FROM audit_log WHERE id <= 2 OR id = 5`)
+			forgeHead(t, s)
 		}},
-		{"all rows", func(s *Store) { s.db.Exec(`DELETE FROM audit_log`) }},
-		{"all rows, then written again", func(s *Store) {
-			s.db.Exec(`DELETE FROM audit_log`)
-			s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "rotation", Detail: "after"})
+		{"all rows", func(t *testing.T, s *Store) { mustExec(t, s, `DELETE FROM audit_log`) }},
+		{"all rows, then written again", func(t *testing.T, s *Store) {
+			mustExec(t, s, `DELETE FROM audit_log`)
+			if err := s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "rotation", Detail: "after"}); err != nil {
+				t.Fatal(err)
+			}
 		}},
-		{"all rows and the head record", func(s *Store) {
-			s.db.Exec(`DELETE FROM audit_log`)
-			s.db.Exec(`DELETE FROM vault_meta WHERE key = 'audit_head'`)
+		{"all rows and the head record", func(t *testing.T, s *Store) {
+			mustExec(t, s, `DELETE FROM audit_log`)
+			mustExec(t, s, `DELETE FROM vault_meta WHERE key = 'audit_head'`)
 		}},
-		{"all rows and the head record, then written again", func(s *Store) {
-			s.db.Exec(`DELETE FROM audit_log`)
-			s.db.Exec(`DELETE FROM vault_meta WHERE key = 'audit_head'`)
-			s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "rotation", Detail: "after"})
+		{"all rows and the head record, then written again", func(t *testing.T, s *Store) {
+			mustExec(t, s, `DELETE FROM audit_log`)
+			mustExec(t, s, `DELETE FROM vault_meta WHERE key = 'audit_head'`)
+			if err := s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "rotation", Detail: "after"}); err != nil {
+				t.Fatal(err)
+			}
 		}},
-		{"all rows and the head record, in a vault opened again", func(s *Store) {
-			s.db.Exec(`DELETE FROM audit_log`)
-			s.db.Exec(`DELETE FROM vault_meta WHERE key = 'audit_head'`)
+		{"all rows and the head record, in a vault opened again", func(t *testing.T, s *Store) {
+			mustExec(t, s, `DELETE FROM audit_log`)
+			mustExec(t, s, `DELETE FROM vault_meta WHERE key = 'audit_head'`)
 			s2, err := Open(ctx, s.path, keys[s])
 			if err != nil {
 				t.Fatal(err)
@@ -745,7 +835,7 @@ func TestAuditHeadCatchesTruncation(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := fill(t)
-			c.tamper(s)
+			c.tamper(t, s)
 			var b *AuditBroken
 			if _, err := s.VerifyAudit(ctx); !errors.As(err, &b) {
 				t.Errorf("verify says intact (%v)", err)
@@ -759,7 +849,9 @@ func TestAuditHeadCatchesTruncation(t *testing.T) {
 		if st, err := s.CheckAudit(ctx); err != nil || st.Entries != 0 || st.HeadRecorded {
 			t.Fatalf("empty vault: %+v %v", st, err)
 		}
-		s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "vault.init"})
+		if err := s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "vault.init"}); err != nil {
+			t.Fatal(err)
+		}
 		if st, err := s.CheckAudit(ctx); err != nil || st.Entries != 1 || st.HeadRecorded {
 			t.Fatalf("after one entry: %+v %v", st, err)
 		}
@@ -781,9 +873,13 @@ func TestAuditHeadCatchesTruncation(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		s.db.Exec(`INSERT INTO vault_meta (key, value) VALUES ('audit_head', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-			append([]byte("5:"), prev...))
-		s.db.Exec(`DROP TRIGGER audit_log_no_delete`)
+		if _, err := s.db.Exec(`INSERT INTO vault_meta (key, value) VALUES ('audit_head', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+			append([]byte("5:"), prev...)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.db.Exec(`DROP TRIGGER audit_log_no_delete`); err != nil {
+			t.Fatal(err)
+		}
 		st, err := s.CheckAudit(ctx)
 		if err != nil || st.Entries != 5 || !st.HeadRecorded {
 			t.Fatalf("previous version's vault: %+v %v", st, err)
@@ -791,9 +887,20 @@ func TestAuditHeadCatchesTruncation(t *testing.T) {
 		if st, err := s.CheckAudit(ctx); err != nil || st.Entries != 5 || st.HeadRecorded {
 			t.Fatalf("second verify: %+v %v", st, err)
 		}
-		s.db.Exec(`DELETE FROM audit_log WHERE id = 5`)
+		if _, err := s.db.Exec(`DELETE FROM audit_log WHERE id = 5`); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := s.VerifyAudit(ctx); err == nil {
 			t.Error("the recorded head does not catch a removed entry")
 		}
 	})
+}
+
+// mustExec runs a statement on the vault's database behind the store's
+// back, as someone with write access to the file would.
+func mustExec(t *testing.T, s *Store, query string, args ...any) {
+	t.Helper()
+	if _, err := s.db.Exec(query, args...); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
 }

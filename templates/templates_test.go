@@ -73,7 +73,9 @@ func TestValidationGolden(t *testing.T) {
 			}
 			golden := strings.TrimSuffix(f, ".yaml") + ".golden"
 			if *update {
-				os.WriteFile(golden, []byte(b.String()), 0o644)
+				if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+					t.Fatal(err)
+				}
 				return
 			}
 			want, err := os.ReadFile(golden)

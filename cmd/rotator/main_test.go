@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -70,11 +71,7 @@ func TestScripts(t *testing.T) {
 			"chmod":       cmdChmod,
 			"filemode":    cmdFileMode,
 			"waitport":    cmdWaitPort,
-			"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
-				d, err := time.ParseDuration(args[0])
-				ts.Check(err)
-				time.Sleep(d)
-			},
+			"waitmatch":   cmdWaitMatch,
 		},
 	})
 }
@@ -258,6 +255,24 @@ func TestHelpHasExamples(t *testing.T) {
 		}
 	}
 	walk(newRootCmd(&app{}))
+}
+
+// waitmatch FILE REGEXP: waits up to 10 s for FILE, written by a command
+// running in the background, to match REGEXP (multi-line mode).
+func cmdWaitMatch(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitmatch FILE REGEXP")
+	}
+	re, err := regexp.Compile("(?m)" + args[1])
+	ts.Check(err)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(ts.MkAbs(args[0])); err == nil && re.Match(b) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ts.Fatalf("%s does not match %q after 10 s", args[0], args[1])
 }
 
 // waitport PORT: waits up to 10 s for a loopback server on PORT.

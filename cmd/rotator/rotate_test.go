@@ -18,6 +18,7 @@ import (
 // and checks the exit codes, the rate limit, and that the demo site's admin
 // endpoint reports the password `account show --reveal` gives as current.
 func TestRotateCLI(t *testing.T) {
+	t.Parallel()
 	if _, err := browser.FindChromium(""); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatal(err)
@@ -25,13 +26,19 @@ func TestRotateCLI(t *testing.T) {
 		t.Skip(err)
 	}
 	site := demosite.New(demosite.Options{})
-	site.AddUser(demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234", TwoStep: true})
-	site.AddUser(demosite.UserSpec{Name: "cap", Password: "Cap-pass-123456", Captcha: true})
+	if err := site.AddUser(demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234", TwoStep: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := site.AddUser(demosite.UserSpec{Name: "cap", Password: "Cap-pass-123456", Captcha: true}); err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(site.Handler())
 	defer srv.Close()
 	data := filepath.Join(t.TempDir(), "data")
 	noGap(t, data)
-	runRotator(t, data, "", "init")
+	if out, code := runRotator(t, data, "", "init"); code != 0 {
+		t.Fatal(out)
+	}
 	for _, u := range [][2]string{{"alice", "Alice-pass-1234"}, {"cap", "Cap-pass-123456"}} {
 		if out, code := runRotator(t, data, u[1]+"\n", "account", "add", u[0], "--template", "demo-social",
 			"--username", u[0], "--url", srv.URL+"/", "--password-stdin"); code != 0 {
@@ -45,7 +52,9 @@ func TestRotateCLI(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		var st demosite.UserState
-		json.NewDecoder(resp.Body).Decode(&st)
+		if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+			t.Fatal(err)
+		}
 		return st.Password
 	}
 	revealed := func(name string) string {

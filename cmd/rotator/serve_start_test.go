@@ -58,6 +58,7 @@ func startTestServer(t *testing.T, a *app, cfg config.Config, s *store.Store) *d
 // The Host check (DNS rebinding) holds for every path of the listener,
 // /metrics and /healthz included, not only the console's pages.
 func TestServeHostCheckOnEveryPath(t *testing.T) {
+	t.Parallel()
 	a, cfg, s := newServeVault(t)
 	sv := startTestServer(t, a, cfg, s)
 	for _, path := range []string{"metrics", "healthz", "login", "api/accounts"} {
@@ -92,6 +93,7 @@ func TestServeHostCheckOnEveryPath(t *testing.T) {
 // folder's lock, so such a job is from a dead process: it is picked up
 // again at once. A second serve on the same folder is refused.
 func TestServeReleasesJobsOfAKilledServe(t *testing.T) {
+	t.Parallel()
 	a, cfg, s := newServeVault(t)
 	ctx := context.Background()
 	q, err := jobs.Open(cfg.VaultPath(), jobs.Handlers{Rotate: func(context.Context, jobs.Job) error { return nil }}, jobs.Options{})
@@ -101,7 +103,9 @@ func TestServeReleasesJobsOfAKilledServe(t *testing.T) {
 	if added, err := q.Enqueue(ctx, "ghost", time.Time{}); err != nil || !added {
 		t.Fatalf("enqueue: %v %v", added, err)
 	}
-	q.Stop(ctx)
+	if err := q.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
 	db, err := sql.Open("sqlite", cfg.VaultPath())
 	if err != nil {
 		t.Fatal(err)

@@ -101,6 +101,7 @@ func metric(t *testing.T, port int, re string) float64 {
 // Then a daemon killed with SIGKILL mid-rotation recovers the account when
 // it starts again, before rotating it.
 func TestServe(t *testing.T) {
+	t.Parallel()
 	if _, err := browser.FindChromium(""); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatal(err)
@@ -110,9 +111,13 @@ func TestServe(t *testing.T) {
 	site := demosite.New(demosite.Options{ChangesPerDay: 100})
 	users := []string{"ann", "ben"}
 	for _, u := range users {
-		site.AddUser(demosite.UserSpec{Name: u, Password: "Initial-pass-" + u + "-1"})
+		if err := site.AddUser(demosite.UserSpec{Name: u, Password: "Initial-pass-" + u + "-1"}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	site.AddUser(demosite.UserSpec{Name: "cap", Password: "Cap-pass-123456", Captcha: true})
+	if err := site.AddUser(demosite.UserSpec{Name: "cap", Password: "Cap-pass-123456", Captcha: true}); err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(site.Handler())
 	defer srv.Close()
 	var (
@@ -128,9 +133,14 @@ func TestServe(t *testing.T) {
 	defer hook.Close()
 	data := filepath.Join(t.TempDir(), "data")
 	port := freePort(t)
-	os.WriteFile(filepath.Join(filepath.Dir(data), "config.yaml"), []byte(fmt.Sprintf(
-		"rotation:\n  min_gap: 0s\nschedule:\n  jitter: 0s\nserve:\n  addr: 127.0.0.1:%d\n  shutdown_timeout: 30s\nnotify:\n  webhook_url: %s/hook\n", port, hook.URL)), 0o600)
-	initOut, _ := runRotator(t, data, "", "init")
+	if err := os.WriteFile(filepath.Join(filepath.Dir(data), "config.yaml"), []byte(fmt.Sprintf(
+		"rotation:\n  min_gap: 0s\nschedule:\n  jitter: 0s\nserve:\n  addr: 127.0.0.1:%d\n  shutdown_timeout: 30s\nnotify:\n  webhook_url: %s/hook\n", port, hook.URL)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	initOut, code := runRotator(t, data, "", "init")
+	if code != 0 {
+		t.Fatal(initOut)
+	}
 	m := regexp.MustCompile(`console token:  (rtc_\S+)`).FindStringSubmatch(initOut)
 	if m == nil {
 		t.Fatalf("init shows no console token:\n%s", initOut)
@@ -243,8 +253,12 @@ func TestServe(t *testing.T) {
 
 	// Kill a daemon mid-rotation: lift ann's cap, let a rotation start,
 	// SIGKILL after its new password is stored.
-	runRotator(t, data, "", "account", "limit", "ann", "100", "--override")
-	runRotator(t, data, "", "account", "limit", "ben", "1") // ben stays held
+	if out, code := runRotator(t, data, "", "account", "limit", "ann", "100", "--override"); code != 0 {
+		t.Fatal(out)
+	}
+	if out, code := runRotator(t, data, "", "account", "limit", "ben", "1"); code != 0 { // ben stays held
+		t.Fatal(out)
+	}
 	p = startServe(t, data)
 	if !p.waitLog(`"msg":"new password stored as (pending|candidate #\d+)".*"account":"ann"|"account":"ann".*"msg":"new password stored as (pending|candidate #\d+)"`, 60*time.Second) &&
 		!p.waitLog(`rotation starts.*ann`, 1*time.Second) {

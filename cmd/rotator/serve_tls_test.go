@@ -37,8 +37,12 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.
 	}
 	kb, _ := x509.MarshalPKCS8PrivateKey(key)
 	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600)
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cert, _ := x509.ParseCertificate(der)
 	pool = x509.NewCertPool()
 	pool.AddCert(cert)
@@ -48,13 +52,19 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.
 // TestServeTLS: with a certificate the console is HTTPS, and its session
 // cookie is Secure; a certificate that does not load stops serve at once.
 func TestServeTLS(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	port := freePort(t)
 	certFile, keyFile, pool := selfSigned(t, dir)
-	os.WriteFile(filepath.Join(dir, "config.yaml"), []byte(fmt.Sprintf(
-		"serve:\n  addr: 127.0.0.1:%d\n  shutdown_timeout: 5s\n  tls_cert: %s\n  tls_key: %s\n", port, certFile, keyFile)), 0o600)
-	out, _ := runRotator(t, data, "", "init")
+	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte(fmt.Sprintf(
+		"serve:\n  addr: 127.0.0.1:%d\n  shutdown_timeout: 5s\n  tls_cert: %s\n  tls_key: %s\n", port, certFile, keyFile)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, code := runRotator(t, data, "", "init")
+	if code != 0 {
+		t.Fatal(out)
+	}
 	token := regexp.MustCompile(`console token:  (rtc_\S+)`).FindStringSubmatch(out)[1]
 	p := startServe(t, data)
 	if !p.waitLog(`"console":"https://127.0.0.1:`, 20*time.Second) {
@@ -80,8 +90,10 @@ func TestServeTLS(t *testing.T) {
 	}
 
 	// A key that is not the certificate's: serve refuses to start.
-	os.WriteFile(keyFile, []byte("not a key"), 0o600)
-	out, code := runRotator(t, data, "", "serve", "--addr", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+	if err := os.WriteFile(keyFile, []byte("not a key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, code = runRotator(t, data, "", "serve", "--addr", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
 	if code != 1 || !strings.Contains(out, "serve.tls_cert and serve.tls_key:") {
 		t.Errorf("bad key: exit %d\n%s", code, out)
 	}

@@ -13,6 +13,7 @@ import (
 // account show lists every kept candidate with what recovery will do with
 // it, and its value only with --reveal.
 func TestAccountShowListsCandidates(t *testing.T) {
+	t.Parallel()
 	data := filepath.Join(t.TempDir(), "data")
 	if out, code := runRotator(t, data, "", "init"); code != 0 {
 		t.Fatal(out)

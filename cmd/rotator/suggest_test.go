@@ -12,24 +12,29 @@ import (
 // TestTemplateSuggest: suggest proposes the fields of a saved sign-in page
 // and of a change-password page as fragments that make a valid template.
 func TestTemplateSuggest(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	login := filepath.Join(dir, "login.html")
-	os.WriteFile(login, []byte(`<!doctype html><title>Sign in to Example</title>
+	if err := os.WriteFile(login, []byte(`<!doctype html><title>Sign in to Example</title>
 <form action="/session" method="post">
   <label for="acct">Email or phone</label> <input id="acct" name="acct" type="text">
   <label for="pw">Password</label> <input id="pw" name="pw" type="password">
   <a href="/forgot">Forgot password?</a>
   <button type="submit" class="primary">Sign in</button>
 </form>
-<form action="/search"><input name="q" type="search" placeholder="Search"><button>Go</button></form>`), 0o644)
+<form action="/search"><input name="q" type="search" placeholder="Search"><button>Go</button></form>`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	change := filepath.Join(dir, "change.html")
-	os.WriteFile(change, []byte(`<!doctype html><title>Security</title>
+	if err := os.WriteFile(change, []byte(`<!doctype html><title>Security</title>
 <form method="post"><h2>Change your password</h2>
   <input type="password" name="old" placeholder="Current password">
   <input type="password" name="pw1" placeholder="New password">
   <input type="password" name="pw2" placeholder="Repeat new password">
   <input type="submit" value="Update password">
-</form>`), 0o644)
+</form>`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	suggest := func(file string) string {
 		t.Helper()
 		out, err := rotatorCmd(filepath.Join(dir, "data"), "template", "suggest", file).Output()

@@ -13,19 +13,26 @@ import (
 // and the report shows which steps only a later alternative found; an
 // account that cannot sign in fails the run, with its step.
 func TestVerifyAll(t *testing.T) {
+	t.Parallel()
 	site := demosite.New(demosite.Options{})
 	srv := httptest.NewServer(site.Handler())
 	defer srv.Close()
 	data := filepath.Join(t.TempDir(), "data")
-	runRotator(t, data, "", "init")
+	if out, code := runRotator(t, data, "", "init"); code != 0 {
+		t.Fatal(out)
+	}
 	for _, u := range [][2]string{{"alice", "Alice-pass-1234"}, {"carl", "Carl-pass-12345"}} {
-		site.AddUser(demosite.UserSpec{Name: u[0], Password: u[1], TwoStep: u[0] == "carl"})
+		if err := site.AddUser(demosite.UserSpec{Name: u[0], Password: u[1], TwoStep: u[0] == "carl"}); err != nil {
+			t.Fatal(err)
+		}
 		if out, code := runRotator(t, data, u[1]+"\n", "account", "add", u[0], "--template", "demo-social",
 			"--username", u[0], "--url", srv.URL+"/", "--password-stdin"); code != 0 {
 			t.Fatal(out)
 		}
 	}
-	site.SetLayout("v2")
+	if err := site.SetLayout("v2"); err != nil {
+		t.Fatal(err)
+	}
 	out, code := runRotator(t, data, "", "verify", "--all")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, out)
@@ -41,9 +48,13 @@ func TestVerifyAll(t *testing.T) {
 		}
 	}
 	// A password the site no longer takes.
-	site.AddUser(demosite.UserSpec{Name: "dan", Password: "Dan-pass-123456"})
-	runRotator(t, data, "Wrong-pass-1234\n", "account", "add", "dan", "--template", "demo-social",
-		"--username", "dan", "--url", srv.URL+"/", "--password-stdin")
+	if err := site.AddUser(demosite.UserSpec{Name: "dan", Password: "Dan-pass-123456"}); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := runRotator(t, data, "Wrong-pass-1234\n", "account", "add", "dan", "--template", "demo-social",
+		"--username", "dan", "--url", srv.URL+"/", "--password-stdin"); code != 0 {
+		t.Fatal(out)
+	}
 	out, code = runRotator(t, data, "", "verify", "--all")
 	if code != 1 || !strings.Contains(out, "2 of 3 account(s) signed in") || !strings.Contains(out, "dan: failed: login flow, step") ||
 		!strings.Contains(out, "1 account(s) did not sign in") {
