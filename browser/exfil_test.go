@@ -119,7 +119,7 @@ func parseTemplate(t *testing.T, y string) *templates.Template {
 	if tpl == nil {
 		t.Fatalf("%v\n%s", diags.Err(), y)
 	}
-	tpl.Timeouts.Step = 3 * time.Second
+	tpl.Timeouts.Step = 6 * time.Second
 	return tpl
 }
 
