@@ -66,6 +66,9 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		if sv.srv != nil {
 			sv.srv.Close()
 		}
+		if sv.q != nil {
+			sv.q.Stop(context.WithoutCancel(ctx)) // never started: closes its connection
+		}
 		lock.Release()
 		return nil, err
 	}
@@ -103,12 +106,15 @@ func (sv *Server) start(ctx context.Context, o Options, cert *tls.Certificate) e
 	// Rotations paused for an operator wait in their job without a
 	// browser slot: the queue runs that many more workers, and a job
 	// lasts as long as a pause may.
-	if d.Queue, err = jobs.Open(cfg.VaultPath(), jobs.Handlers{Rotate: d.Work, Notify: d.Notify.Deliver},
+	q, err := jobs.Open(cfg.VaultPath(), jobs.Handlers{Rotate: d.Work, Notify: d.Notify.Deliver},
 		jobs.Options{MaxWorkers: cfg.Serve.MaxConcurrent + cfg.Console.MaxHeld,
-			JobTimeout: 15*time.Minute + cfg.Console.KeepPaused, Logger: logger}); err != nil {
+			JobTimeout: 15*time.Minute + cfg.Console.KeepPaused, Logger: logger})
+	if err != nil {
 		return err
 	}
-	sv.q = d.Queue.(*jobs.Queue)
+	// The daemon is complete before anything runs: recovery may queue a
+	// webhook delivery.
+	d.Queue, sv.q = q, q
 	if err := sv.listen(ctx, o, cert); err != nil {
 		return err
 	}

@@ -99,20 +99,8 @@ func TestResolveCandidates(t *testing.T) {
 	if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
 		t.Fatal(err)
 	}
-	seq1, err := s.AddCandidate(ctx, "alice", secret.New("cand-1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.MarkCandidate(ctx, "alice", seq1, CandidateRefused); err != nil {
-		t.Fatal(err)
-	}
-	seq2, err := s.AddCandidate(ctx, "alice", secret.New("cand-2"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.MarkCandidate(ctx, "alice", seq2, CandidateSubmitted); err != nil {
-		t.Fatal(err)
-	}
+	addCandidate(t, s, "alice", "cand-1", CandidateRefused)
+	addCandidate(t, s, "alice", "cand-2", CandidateSubmitted)
 	if err := s.ResolveCandidates(ctx, "alice"); err != nil {
 		t.Fatal(err)
 	}
@@ -131,13 +119,7 @@ func TestCandidateBoundToRow(t *testing.T) {
 	if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
 		t.Fatal(err)
 	}
-	seq1, err := s.AddCandidate(ctx, "alice", secret.New("cand-1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.MarkCandidate(ctx, "alice", seq1, CandidateRefused); err != nil {
-		t.Fatal(err)
-	}
+	seq1 := addCandidate(t, s, "alice", "cand-1", CandidateRefused)
 	seq2, err := s.AddCandidate(ctx, "alice", secret.New("cand-2"))
 	if err != nil {
 		t.Fatal(err)
@@ -263,4 +245,18 @@ func TestLegacyPendingIsACandidate(t *testing.T) {
 	if err := s.Promote(ctx, "alice", secret.New("legacy"), "rotation"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// addCandidate stores pw as a candidate of name in the given state.
+func addCandidate(t *testing.T, s *Store, name, pw string, state CandidateState) int64 {
+	t.Helper()
+	ctx := context.Background()
+	seq, err := s.AddCandidate(ctx, name, secret.New(pw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkCandidate(ctx, name, seq, state); err != nil {
+		t.Fatal(err)
+	}
+	return seq
 }
