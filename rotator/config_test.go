@@ -37,7 +37,7 @@ func TestFromConfig(t *testing.T) {
 	clock := func() time.Time { return time.Unix(1e9, 0) }
 
 	r := FromConfig(cfg, nil, Wiring{Headful: true, Now: clock, Actor: "cli:test"})
-	if r.MaxChanges != 1 || r.MinGap != 2*time.Hour || r.KeepRuns != 7 || r.MaxCandidates != 4 || r.TOTPMinValidity != 9*time.Second {
+	if r.Policy.MaxChanges != 1 || r.Policy.MinGap != 2*time.Hour || r.KeepRuns != 7 || r.MaxCandidates != 4 || r.TOTPMinValidity != 9*time.Second {
 		t.Errorf("limits: %+v", r)
 	}
 	if r.Actor != "cli:test" || !r.now().Equal(clock()) {

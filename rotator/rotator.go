@@ -115,12 +115,11 @@ type Rotator struct {
 	Logger *slog.Logger
 	// Actor names who runs the attempts, for the audit log.
 	Actor string
-	// MaxChanges is the configured cap per 24 hours (default 2; an account
-	// may lower it, or raise it with an audited override).
-	MaxChanges int
-	// MinGap is the minimum time between two changes; 0: none (the
-	// configuration's default is 6 hours).
-	MinGap time.Duration
+	// Policy is the configured cap per 24 hours (0: 2; an account may
+	// lower it, or raise it with an audited override) and the minimum gap
+	// between two changes (0: none; the configuration's default is 6
+	// hours): the rule the scheduler applies too.
+	Policy schedule.Policy
 	// TOTPMinValidity is the default fresh-code policy.
 	TOTPMinValidity time.Duration
 	// ArtifactDir is the account's artifact folder; each run gets a
@@ -229,7 +228,7 @@ func (r *Rotator) event(account, format string, args ...any) {
 // when it may now), why not before, and the changes counted.
 func (r *Rotator) NextAllowed(ctx context.Context, name string) (time.Time, string, error) {
 	now := r.now()
-	at, why, err := schedule.Policy{MaxChanges: r.MaxChanges, MinGap: r.MinGap}.Allowed(ctx, r.Store, name, now)
+	at, why, err := r.Policy.Allowed(ctx, r.Store, name, now)
 	if err != nil || !at.After(now) {
 		return time.Time{}, "", err
 	}

@@ -314,7 +314,7 @@ func TestRecoveryPromotesALivePendingPassword(t *testing.T) {
 func TestMinGap(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.rot.MinGap = 6 * time.Hour
+	e.rot.Policy.MinGap = 6 * time.Hour
 	e.add(demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"})
 	ctx := ctxFor(t)
 	if res, err := e.rot.Rotate(ctx, "alice"); err != nil || res.Outcome != rotation.Succeeded {
