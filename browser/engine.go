@@ -316,10 +316,10 @@ func findFrame(t *proto.PageFrameTree, id proto.PageFrameID) *proto.PageFrame {
 func checkGoto(target string) error {
 	u, err := url.Parse(target)
 	if err != nil {
-		return fmt.Errorf("goto %q is not a URL", target)
+		return fmt.Errorf("goto %q is not a URL", weburl.Shown(target, false))
 	}
-	if s := strings.ToLower(u.Scheme); s != "http" && s != "https" {
-		return fmt.Errorf("goto: only http and https URLs may be opened, not %s:", u.Scheme)
+	if err := weburl.CheckScheme(u); err != nil {
+		return fmt.Errorf("goto: %w", err)
 	}
 	return nil
 }

@@ -11,8 +11,10 @@ import (
 // StepPath locates a step in its flow, as StepReport.Path, StepError.Path
 // and the run records write it: "3" is the flow's third step, "5.then.1"
 // the first step of the then branch of the if at step 5, "6.2" the second
-// step inside the frame at step 6. This file is the format's one home:
-// String writes it, ParseStepPath reads it.
+// step inside the frame at step 6. The engine writes paths as it walks
+// the flow (runSteps, doIf, doFrame); this type reads them back
+// (ParseStepPath) and writes them for reports (String), and its test
+// round-trips every shape the engine writes.
 type StepPath []PathElem
 
 // PathElem is one level of a StepPath: a step's number (from 1) among its

@@ -10,6 +10,7 @@ import (
 	"github.com/go-rod/rod"
 	"github.com/go-rod/rod/lib/proto"
 
+	"github.com/rotator-pam/rotator/internal/weburl"
 	"github.com/rotator-pam/rotator/templates"
 )
 
@@ -114,7 +115,8 @@ func (r *Runner) changePasswordPage(ctx context.Context, page *rod.Page) (string
 			status = res.Value.Int()
 		}
 		if status >= 200 && status < 300 {
-			return info.URL, true, nil
+			// The note is printed and recorded: no query or userinfo.
+			return weburl.Shown(info.URL, false), true, nil
 		}
 		why = fmt.Sprintf("HTTP %d", status)
 	} else {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rotator-pam/rotator/internal/clip"
 	"github.com/rotator-pam/rotator/internal/term"
 )
 
@@ -32,10 +33,7 @@ func (t *Table) line(r Row) string {
 	if el > 0 {
 		took = fmt.Sprintf("%5.1fs", el.Seconds())
 	}
-	step := r.Step
-	if len(step) > 34 {
-		step = step[:34]
-	}
+	step := clip.String(r.Step, 34)
 	return fmt.Sprintf("%-7s %-34s %-10s %7s", r.Name, step, r.State, took)
 }
 

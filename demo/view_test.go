@@ -28,7 +28,7 @@ func TestTable(t *testing.T) {
 	tab.Summary(rows)
 	want := `ACCOUNT STEP                               STATE      ELAPSED
 bob                                        queued            
-alice   login 1 goto and a very long descr running       1.5s
+alice   login 1 goto and a very long de... running       1.5s
 bob                                        succeeded     2.0s
 
 summary (4.0s):

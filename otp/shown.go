@@ -27,8 +27,9 @@ type Shown struct {
 }
 
 // At returns the code valid at now and, WithNext, the next window's code,
-// reserving the latest step shown once per window. An interrupted
-// reservation (the command stopped) is not an error.
+// reserving the latest step shown once per window. A code whose step could
+// not be reserved is never returned: when the reservation was interrupted
+// (the command stopped), the error is ctx's.
 func (s *Shown) At(ctx context.Context, now time.Time) (cur, next Token, err error) {
 	if cur, err = s.Key.At(now); err != nil {
 		return Token{}, Token{}, err
@@ -43,7 +44,7 @@ func (s *Shown) At(ctx context.Context, now time.Time) (cur, next Token, err err
 		if s.WithNext {
 			step++
 		}
-		if err := s.Guard.ReserveStep(ctx, s.Account, step); err != nil && !errors.Is(err, context.Canceled) {
+		if err := s.Guard.ReserveStep(ctx, s.Account, step); err != nil {
 			return Token{}, Token{}, err
 		}
 		s.reserved, s.done = cur.Step, true
@@ -58,6 +59,9 @@ func (s *Shown) Watch(ctx context.Context, now func() time.Time, show func(cur, 
 		at := now()
 		cur, next, err := s.At(ctx, at)
 		if err != nil {
+			if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+				return nil // stopped: nothing shown that was not reserved
+			}
 			return err
 		}
 		show(cur, next, at)

@@ -45,9 +45,11 @@ func TestShownReservesWhatItShows(t *testing.T) {
 			t.Errorf("withNext %v: reserved %v, want %v", withNext, r.steps, want)
 		}
 	}
+	// A code whose step was not reserved is never handed out, not even
+	// when the command stopped during the reservation.
 	r := &reservations{err: context.Canceled}
-	if _, _, err := (&Shown{Key: k, Guard: r}).At(ctx, t0); err != nil {
-		t.Errorf("interrupted: %v", err)
+	if cur, _, err := (&Shown{Key: k, Guard: r}).At(ctx, t0); !errors.Is(err, context.Canceled) || !cur.Code.IsZero() {
+		t.Errorf("interrupted: a code handed out (%v, code given %v)", err, !cur.Code.IsZero())
 	}
 	r.err = errors.New("disk full")
 	if _, _, err := (&Shown{Key: k, Guard: r}).At(ctx, t0); err == nil {

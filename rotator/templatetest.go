@@ -68,7 +68,11 @@ func (r *Rotator) RunTemplateTest(ctx context.Context, t TemplateTest) error {
 	if dir == "" && r.ArtifactDir != nil {
 		dir = filepath.Join(r.ArtifactDir(acct.Name), r.now().UTC().Format("20060102T150405Z")+"-test-"+t.Flow)
 	}
-	sess, err := readOnlyState(r.Opener).Open(ctx, acct, t.Template, Hooks{ArtifactDir: dir, OnStep: t.OnStep})
+	opener, err := readOnlyState(r.Opener)
+	if err != nil {
+		return err
+	}
+	sess, err := opener.Open(ctx, acct, t.Template, Hooks{ArtifactDir: dir, OnStep: t.OnStep})
 	if err != nil {
 		return err
 	}
@@ -97,14 +101,19 @@ func (r *Rotator) RunTemplateTest(ctx context.Context, t TemplateTest) error {
 }
 
 // readOnlyState is o with the account's browser state loaded but never
-// saved, when o is the browser's opener; any other opener is left as is.
-func readOnlyState(o Opener) Opener {
-	bo, ok := o.(BrowserOpener)
-	if !ok || bo.State == nil {
-		return o
+// saved. Only the browser's opener keeps state; any other opener is
+// refused rather than trusted to save nothing.
+func readOnlyState(o Opener) (Opener, error) {
+	switch bo := o.(type) {
+	case BrowserOpener:
+		if bo.State != nil {
+			bo.State = loadOnly{bo.State}
+		}
+		return bo, nil
+	case *BrowserOpener:
+		return readOnlyState(*bo)
 	}
-	bo.State = loadOnly{bo.State}
-	return bo
+	return nil, fmt.Errorf("template test: the opener %T may save the account's browser state", o)
 }
 
 // loadOnly passes on reads of the browser state and drops writes.

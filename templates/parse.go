@@ -775,10 +775,11 @@ func (p *parser) gotoStep(s *Step, main field, flow string) {
 			p.errorf(main.val, "goto %q is not a URL", raw)
 		} else if !u.IsAbs() && !strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "./") && !strings.HasPrefix(raw, "?") {
 			p.errorf(main.val, "goto %q: want an absolute URL, a path starting with '/', or %s", raw, ChangePasswordPage)
-		} else if scheme, _, _ := strings.Cut(raw, ":"); u.IsAbs() && !strings.Contains(scheme, "{{") &&
-			u.Scheme != "http" && u.Scheme != "https" {
+		} else if scheme, _, _ := strings.Cut(raw, ":"); u.IsAbs() && !strings.Contains(scheme, "{{") {
 			// A variable in the scheme is checked when the flow runs.
-			p.errorf(main.val, "goto %q: only http and https URLs may be opened, not %s:", raw, u.Scheme)
+			if err := weburl.CheckScheme(u); err != nil {
+				p.errorf(main.val, "goto %q: %v", raw, err)
+			}
 		}
 	}
 }

@@ -132,7 +132,8 @@ func (s Spec) Validate() error {
 func validateSiteURL(s string) error {
 	u, err := weburl.Parse(s)
 	if err != nil {
-		return fmt.Errorf("site URL %q must be an absolute http or https URL", s)
+		// Shown: a URL that does not parse may still hold a password.
+		return fmt.Errorf("site URL %q must be an absolute http or https URL", weburl.Shown(s, false))
 	}
 	if u.User != nil {
 		return errors.New("site URL must not carry a user name or password")

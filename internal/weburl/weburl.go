@@ -17,13 +17,29 @@ func Parse(raw string) (*url.URL, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%q is not a URL", raw)
 	}
-	if s := strings.ToLower(u.Scheme); s != "http" && s != "https" {
+	if !httpScheme(u.Scheme) {
 		return nil, fmt.Errorf("%q is not an absolute http or https URL", raw)
 	}
 	if u.Hostname() == "" {
 		return nil, fmt.Errorf("%q has no host", raw)
 	}
 	return u, nil
+}
+
+// CheckScheme refuses every scheme but http and https (in any case): a
+// browser is never sent to file:, data:, javascript: and the like. A
+// template's goto is checked with it when the template is read, and the
+// URL the browser would open when the flow runs.
+func CheckScheme(u *url.URL) error {
+	if !httpScheme(u.Scheme) {
+		return fmt.Errorf("only http and https URLs may be opened, not %s:", strings.ToLower(u.Scheme))
+	}
+	return nil
+}
+
+func httpScheme(s string) bool {
+	s = strings.ToLower(s)
+	return s == "http" || s == "https"
 }
 
 // Is reports whether raw passes Parse.

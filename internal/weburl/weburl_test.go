@@ -1,6 +1,9 @@
 package weburl
 
-import "testing"
+import (
+	"net/url"
+	"testing"
+)
 
 func TestParse(t *testing.T) {
 	for _, ok := range []string{"https://example.com", "HTTP://Example.com:8080/x?y", "http://127.0.0.1:1/", "https://[::1]/"} {
@@ -30,6 +33,20 @@ func TestShown(t *testing.T) {
 	} {
 		if got := Shown(c.in, c.hostOnly); got != c.want {
 			t.Errorf("Shown(%q, %v) = %q, want %q", c.in, c.hostOnly, got, c.want)
+		}
+	}
+}
+
+// CheckScheme lets a browser open http and https only, in any case.
+func TestCheckScheme(t *testing.T) {
+	for raw, ok := range map[string]bool{"https://x/": true, "HTTP://x/": true, "file:///etc/passwd": false,
+		"javascript:alert(1)": false, "data:text/html,x": false, "FILE:///x": false} {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckScheme(u); (err == nil) != ok {
+			t.Errorf("%s: %v", raw, err)
 		}
 	}
 }
