@@ -17,6 +17,7 @@ import (
 	"github.com/go-rod/rod/lib/proto"
 
 	"github.com/rotator-pam/rotator/demosite"
+	"github.com/rotator-pam/rotator/internal/demoacct"
 	"github.com/rotator-pam/rotator/otp"
 	"github.com/rotator-pam/rotator/secret"
 	"github.com/rotator-pam/rotator/templates"
@@ -44,6 +45,7 @@ func (g *stepGuard) ClaimStep(_ context.Context, account string, step uint64) (b
 }
 
 type fixture struct {
+	t    testing.TB
 	site *demosite.Site
 	srv  *httptest.Server
 	page *rod.Page
@@ -69,7 +71,7 @@ func newFixture(t *testing.T, users ...demosite.UserSpec) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{site: site, srv: srv, page: page, dir: t.TempDir()}
+	return &fixture{t: t, site: site, srv: srv, page: page, dir: t.TempDir()}
 }
 
 func loadTemplate(t *testing.T, path string) *templates.Template {
@@ -83,11 +85,10 @@ func loadTemplate(t *testing.T, path string) *templates.Template {
 
 func (f *fixture) runner(tpl *templates.Template, u demosite.UserSpec, guard *stepGuard) *Runner {
 	vals := Values{Username: u.Name, Password: secret.New(u.Password)}
-	if u.TOTPSecret != "" {
-		k, _ := otp.ParseSecret(u.TOTPSecret)
+	if tt := demoacct.TOTP(f.t, u); tt != nil {
 		gen := otp.Generator{Guard: guard}
 		vals.TOTP = func(ctx context.Context) (secret.String, error) {
-			tok, err := gen.Fresh(ctx, u.Name, k, time.Second)
+			tok, err := gen.Fresh(ctx, u.Name, tt.Key, tt.MinValidityOr(time.Second))
 			return tok.Code, err
 		}
 	}
@@ -109,10 +110,10 @@ func TestLoginVariants(t *testing.T) {
 		layout string
 	}{
 		{"one step", demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"}, "v1"},
-		{"one step with TOTP", demosite.UserSpec{Name: "bob", Password: "Bob-pass-12345", TOTPSecret: demoSecret}, "v1"},
+		{"one step with TOTP", demosite.UserSpec{Name: "bob", Password: "Bob-pass-12345", TOTPSecret: demoSecret, TOTPPeriod: demoacct.ShortPeriod}, "v1"},
 		{"two step", demosite.UserSpec{Name: "carol", Password: "Carol-pass-1234", TwoStep: true}, "v1"},
-		{"two step with TOTP", demosite.UserSpec{Name: "dave", Password: "Dave-pass-12345", TwoStep: true, TOTPSecret: demoSecret}, "v1"},
-		{"v2 layout, two step with TOTP", demosite.UserSpec{Name: "erin", Password: "Erin-pass-12345", TwoStep: true, TOTPSecret: demoSecret}, "v2"},
+		{"two step with TOTP", demosite.UserSpec{Name: "dave", Password: "Dave-pass-12345", TwoStep: true, TOTPSecret: demoSecret, TOTPPeriod: demoacct.ShortPeriod}, "v1"},
+		{"v2 layout, two step with TOTP", demosite.UserSpec{Name: "erin", Password: "Erin-pass-12345", TwoStep: true, TOTPSecret: demoSecret, TOTPPeriod: demoacct.ShortPeriod}, "v2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -154,7 +155,13 @@ func TestWrongPasswordFailsAtExpect(t *testing.T) {
 	u := demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"}
 	f := newFixture(t, u)
 	tpl := loadTemplate(t, demoTemplate)
-	tpl.Timeouts.Step = 2 * time.Second
+	// Only the expect that must fail gets a short deadline: a short one on
+	// every step fails typing on a loaded machine instead.
+	login := tpl.Flows.Login
+	if login[len(login)-1].Kind != templates.StepExpect {
+		t.Fatal("the demo template's login no longer ends with an expect")
+	}
+	login[len(login)-1].Timeout = 2 * time.Second
 	u.Password = "wrong-password"
 	err := f.runner(tpl, u, nil).RunFlow(ctxFor(t), templates.FlowLogin)
 	var se *StepError
@@ -276,7 +283,7 @@ func TestDemoTemplateChangesPasswordOnBothLayouts(t *testing.T) {
 	for _, layout := range []string{"v1", "v2"} {
 		t.Run(layout, func(t *testing.T) {
 			t.Parallel()
-			u := demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234", TOTPSecret: demoSecret}
+			u := demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234", TOTPSecret: demoSecret, TOTPPeriod: demoacct.ShortPeriod}
 			f := newFixture(t, u)
 			if err := f.site.SetLayout(layout); err != nil {
 				t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rotator-pam/rotator/browser"
 	"github.com/rotator-pam/rotator/demosite"
+	"github.com/rotator-pam/rotator/internal/demoacct"
 	"github.com/rotator-pam/rotator/rotation"
 	"github.com/rotator-pam/rotator/rotator"
 	"github.com/rotator-pam/rotator/store"
@@ -170,7 +171,7 @@ func TestLiveCaptcha(t *testing.T) {
 	needBrowser(t)
 	e := newEnv(t, false)
 	e.add(demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"})
-	e.add(demosite.UserSpec{Name: "bob", Password: "Bob-pass-123456", TOTPSecret: "JBSWY3DPEHPK3PXP"})
+	e.add(demosite.UserSpec{Name: "bob", Password: "Bob-pass-123456", TOTPSecret: "JBSWY3DPEHPK3PXP", TOTPPeriod: demoacct.ShortPeriod})
 	e.add(demosite.UserSpec{Name: "dora", Password: "Dora-pass-12345", Captcha: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

@@ -148,7 +148,7 @@ func (s *Site) totp(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
-	step, valid := validTOTP(u.TOTPSecret, strings.TrimSpace(r.PostFormValue("code")), s.opts.Now())
+	step, valid := validTOTP(u.TOTPSecret, u.TOTPPeriod, strings.TrimSpace(r.PostFormValue("code")), s.opts.Now())
 	msg := ""
 	switch {
 	case !valid:

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 )
 
@@ -126,5 +127,56 @@ func TestAdminAPIIsLoopbackOnly(t *testing.T) {
 	h.ServeHTTP(w, req)
 	if w.Code != http.StatusBadRequest {
 		t.Errorf("unknown field accepted: %d", w.Code)
+	}
+}
+
+// A user with a short TOTP period takes the code of that period's step,
+// not the 30-second one, and each step once.
+func TestTOTPPeriod(t *testing.T) {
+	now := time.Unix(1_700_000_012, 0) // a 30 s step and a 4 s step that give different codes
+	s := New(Options{Now: func() time.Time { return now }})
+	if err := s.AddUser(UserSpec{Name: "bob", Password: "Bob-pass-12345", TOTPSecret: "JBSWY3DPEHPK3PXP", TOTPPeriod: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddUser(UserSpec{Name: "eve", Password: "Eve-pass-123456", TOTPSecret: "JBSWY3DPEHPK3PXP", TOTPPeriod: 301}); err == nil {
+		t.Error("a 301 s period was taken")
+	}
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	opts := func(period uint) totp.ValidateOpts {
+		return totp.ValidateOpts{Period: period, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
+	}
+	code30, err := totp.GenerateCodeCustom("JBSWY3DPEHPK3PXP", now, opts(30))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code4, err := totp.GenerateCodeCustom("JBSWY3DPEHPK3PXP", now, opts(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code30 == code4 {
+		t.Fatal("pick another time: both periods give the same code")
+	}
+	signIn := func(code string) (string, string) {
+		c := client()
+		post(t, c, srv.URL+"/login", url.Values{"username": {"bob"}, "password": {"Bob-pass-12345"}})
+		return post(t, c, srv.URL+"/login/totp", url.Values{"code": {code}})
+	}
+	if path, _ := signIn(code30); path != "/login/totp" {
+		t.Errorf("the 30 s code was taken for a 4 s period: %s", path)
+	}
+	if path, _ := signIn(code4); path != "/home" {
+		t.Errorf("the 4 s code was refused: %s", path)
+	}
+	if path, body := signIn(code4); path != "/login/totp" || !strings.Contains(body, "already used") {
+		t.Errorf("the 4 s code was taken twice: %s", path)
+	}
+	now = now.Add(4 * time.Second)
+	next, err := totp.GenerateCodeCustom("JBSWY3DPEHPK3PXP", now, opts(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if path, _ := signIn(next); path != "/home" {
+		t.Errorf("the next 4 s step was refused: %s", path)
 	}
 }

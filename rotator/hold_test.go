@@ -10,6 +10,7 @@ import (
 	"github.com/go-rod/rod"
 
 	"github.com/rotator-pam/rotator/demosite"
+	"github.com/rotator-pam/rotator/internal/demoacct"
 	"github.com/rotator-pam/rotator/rotation"
 	"github.com/rotator-pam/rotator/store"
 )
@@ -53,7 +54,7 @@ func solveCaptcha(t *testing.T, e *env, h *Held, name string) {
 func TestChallengeHeldResumes(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.add(demosite.UserSpec{Name: "dora", Password: "Dora-pass-12345", TOTPSecret: demoSecret, Captcha: true})
+	e.add(demosite.UserSpec{Name: "dora", Password: "Dora-pass-12345", TOTPSecret: demoSecret, TOTPPeriod: demoacct.ShortPeriod, Captcha: true})
 	e.rot.Holds = &Holds{Keep: time.Minute}
 	paused := make(chan string, 4)
 	e.rot.Events = pauseEvents(paused)

@@ -118,8 +118,8 @@ func TestRotationSucceeds(t *testing.T) {
 		user demosite.UserSpec
 	}{
 		{"one step", demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"}},
-		{"one step with TOTP", demosite.UserSpec{Name: "bob", Password: "Bob-pass-12345", TOTPSecret: demoSecret}},
-		{"two step with TOTP", demosite.UserSpec{Name: "carol", Password: "Carol-pass-1234", TwoStep: true, TOTPSecret: demoSecret}},
+		{"one step with TOTP", demosite.UserSpec{Name: "bob", Password: "Bob-pass-12345", TOTPSecret: demoSecret, TOTPPeriod: demoacct.ShortPeriod}},
+		{"two step with TOTP", demosite.UserSpec{Name: "carol", Password: "Carol-pass-1234", TwoStep: true, TOTPSecret: demoSecret, TOTPPeriod: demoacct.ShortPeriod}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -62,7 +62,7 @@ func TestTemplateTestChangesNothing(t *testing.T) {
 	}
 	e.site.SetLayout("v2")
 	v1, _ := templates.LoadFile("../browser/testdata/demo-v1-only.yaml")
-	v1.Timeouts.Step = time.Second
+	v1.Flows.Login[1].Timeout = time.Second // the step that must fail; the goto keeps its deadline
 	var se *browser.StepError
 	err = e.rot.RunTemplateTest(ctx, TemplateTest{Account: "bob", Template: v1, Flow: templates.FlowLogin, ArtifactDir: t.TempDir()})
 	if !errors.As(err, &se) || se.Path != "2" {
