@@ -44,16 +44,16 @@ type Options struct {
 
 // UserSpec creates a user.
 type UserSpec struct {
-	Name        string `json:"name"`
-	Password    string `json:"password"`
-	TOTPSecret  string `json:"totp_secret,omitempty"`
+	Name       string `json:"name"`
+	Password   string `json:"password"`
+	TOTPSecret string `json:"totp_secret,omitempty"`
 	// TOTPPeriod is the TOTP time step in seconds (0: 30, the common
 	// one). Tests use a short one so that a second sign-in, which needs a
 	// new step, does not wait half a minute.
-	TOTPPeriod  int    `json:"totp_period,omitempty"`
-	TwoStep     bool   `json:"two_step,omitempty"`
-	Captcha     bool   `json:"captcha,omitempty"`
-	TrustPrompt bool   `json:"trust_prompt,omitempty"`
+	TOTPPeriod  int  `json:"totp_period,omitempty"`
+	TwoStep     bool `json:"two_step,omitempty"`
+	Captcha     bool `json:"captcha,omitempty"`
+	TrustPrompt bool `json:"trust_prompt,omitempty"`
 }
 
 type user struct {
