@@ -229,20 +229,11 @@ func (e *sandboxError) Error() string { return "chromium has no usable sandbox: 
 func launch(ctx context.Context, bin string, opts Options, cred *syscall.Credential, noSandbox bool) (*Browser, error) {
 	parent := profileParent(cred)
 	sweepProfiles(parent)
-	dir, err := os.MkdirTemp(parent, profilePrefix)
+	dir, lock, err := newProfile(parent)
 	if err != nil {
-		return nil, fmt.Errorf("create browser profile: %w", err)
+		return nil, err
 	}
-	b := &Browser{tempDir: dir}
-	// The profile's lock, held while the browser lives, tells a later
-	// launch whether a profile left behind (its rotator killed) is stale.
-	if b.profileLock, err = os.OpenFile(dir+".lock", os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
-		err = syscall.Flock(int(b.profileLock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-	}
-	if err != nil {
-		b.cleanup()
-		return nil, fmt.Errorf("lock the browser profile: %w", err)
-	}
+	b := &Browser{tempDir: dir, profileLock: lock}
 	if cred != nil && opts.User == "" {
 		b.sessionUID = cred.Uid
 	}
@@ -722,7 +713,7 @@ func (b *Browser) cleanup() {
 		os.RemoveAll(b.tempDir)
 	}
 	if b.profileLock != nil {
-		os.Remove(b.profileLock.Name())
+		os.Remove(b.tempDir + ".lock")
 		b.profileLock.Close()
 		b.profileLock = nil
 	}
@@ -731,6 +722,34 @@ func (b *Browser) cleanup() {
 // profilePrefix names the browser profiles rotator makes in the temp
 // folder.
 const profilePrefix = "rotator-chromium-"
+
+// newProfile makes a browser profile folder in parent and its lock, which
+// is held while the browser lives and tells a later launch's sweepProfiles
+// whether a profile left behind (its rotator killed) is stale. The lock is
+// made and taken under a name the sweep ignores, then renamed beside the
+// folder: a sweep running at the same time in another process never finds
+// it there unheld.
+func newProfile(parent string) (dir string, lock *os.File, err error) {
+	dir, err = os.MkdirTemp(parent, profilePrefix)
+	if err != nil {
+		return "", nil, fmt.Errorf("create browser profile: %w", err)
+	}
+	lock, err = os.OpenFile(dir+".locking", os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		if err = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
+			err = os.Rename(lock.Name(), dir+".lock")
+		}
+		if err != nil {
+			os.Remove(lock.Name())
+			lock.Close()
+		}
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, fmt.Errorf("lock the browser profile: %w", err)
+	}
+	return dir, lock, nil
+}
 
 // sweepProfiles removes the profiles in parent that a killed rotator left
 // behind: each has a lock file of this user's beside it, which nobody holds

@@ -379,3 +379,39 @@ func TestStaleProfilesSwept(t *testing.T) {
 		t.Errorf("a live browser's profile was removed: %v", err)
 	}
 }
+
+// A launch's sweep never removes the profile another launch is setting up:
+// the lock beside a new profile is held from the moment it has the name
+// the sweep looks for (a CI run once lost a profile between its lock's
+// creation and its locking).
+func TestSweepSparesProfilesBeingMade(t *testing.T) {
+	parent := t.TempDir()
+	stop := make(chan struct{})
+	swept := make(chan struct{})
+	go func() {
+		defer close(swept)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				sweepProfiles(parent)
+			}
+		}
+	}()
+	defer func() { close(stop); <-swept }()
+	for i := 0; i < 500; i++ {
+		dir, lock, err := newProfile(parent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, errDir := os.Stat(dir)
+		_, errLock := os.Stat(dir + ".lock")
+		os.RemoveAll(dir)
+		os.Remove(dir + ".lock")
+		lock.Close()
+		if errDir != nil || errLock != nil {
+			t.Fatalf("round %d: a sweep removed a profile being made: %v, %v", i, errDir, errLock)
+		}
+	}
+}
