@@ -32,9 +32,10 @@ the three unattended accounts are rotated and their new passwords verified
 on the site, printing a summary and where the flagged account waits. When
 no rotation can run (no Chromium), it exits 1 at once with the reason.
 
-With --serve it keeps running after that and prints the console's address
-and a sign-in token: open the flagged account's live view, solve the
-CAPTCHA, press "Resolved, continue", and watch it finish. Ctrl-C stops.`,
+With --serve it prints the console's address and a sign-in token first,
+and keeps running once the accounts are done: open the flagged account's
+live view, solve the CAPTCHA, press "Resolved, continue", and watch it
+finish. Ctrl-C stops, at any time.`,
 		Example: `  rotator demo
   rotator demo --serve
   rotator demo --data /tmp/rotator-demo`,
@@ -87,8 +88,16 @@ func runDemoServer(ctx context.Context, a *app, opts demoOptions, cfg config.Con
 	go func() { sv.Run(runCtx); close(running) }()
 	defer func() { stopRun(); <-running; sv.Stop() }()
 
+	if opts.serve {
+		// The console first: an operator can watch the rotations there, and
+		// the flagged account's live view appears as soon as it is flagged.
+		fmt.Fprintf(a.stdout, "console:  %s\ntoken:    %s\n\n", sv.URL, env.Token)
+	}
 	flagged, err := env.Finish(ctx, opts.timeout, table)
 	if err != nil {
+		if opts.serve && ctx.Err() != nil {
+			return nil // Ctrl-C before the demo was done: the operator stopped it
+		}
 		return err
 	}
 	if !opts.serve {
@@ -100,8 +109,7 @@ func runDemoServer(ctx context.Context, a *app, opts demoOptions, cfg config.Con
 		return nil
 	}
 	fmt.Fprintf(a.stdout, "\n%s waits for an operator: %s\n\n", flagged.Name, flagged.Reason)
-	fmt.Fprintf(a.stdout, "console:  %s\ntoken:    %s\n\n", sv.URL, env.Token)
-	fmt.Fprintf(a.stdout, "Sign in, open Flags, then %s's live view: tick the box, type the word,\npress \"Resolved, continue\". The browser waits %v. Ctrl-C stops the demo.\n", flagged.Name, cfg.Console.KeepPaused)
+	fmt.Fprintf(a.stdout, "Sign in to the console above, open Flags, then %s's live view: tick the box, type the word,\npress \"Resolved, continue\". The browser waits %v. Ctrl-C stops the demo.\n", flagged.Name, cfg.Console.KeepPaused)
 	<-ctx.Done()
 	return nil
 }

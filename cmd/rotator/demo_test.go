@@ -48,9 +48,10 @@ func TestDemo(t *testing.T) {
 	}
 }
 
-// TestDemoServe: with --serve the demo keeps running and prints the
-// console and a token that signs in; the flagged account's browser waits
-// there.
+// TestDemoServe: with --serve the demo prints the console and a token
+// that signs in before the rotations are done; the flagged account's
+// browser waits there; Ctrl-C (SIGINT) in the middle of the other
+// accounts' rotations stops it cleanly, with no Chromium left.
 func TestDemoServe(t *testing.T) {
 	t.Parallel()
 	data := filepath.Join(t.TempDir(), "demo")
@@ -115,7 +116,7 @@ func TestDemoServe(t *testing.T) {
 		return code == 200 && strings.Contains(body, `"account": "dora"`) && strings.Contains(body, `"live": "/live/dora"`)
 	}
 	code, body := flags()
-	for deadline := time.Now().Add(30 * time.Second); !held(code, body) && time.Now().Before(deadline); code, body = flags() {
+	for deadline := time.Now().Add(90 * time.Second); !held(code, body) && time.Now().Before(deadline); code, body = flags() {
 		time.Sleep(100 * time.Millisecond)
 	}
 	if !held(code, body) {
