@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -156,15 +157,24 @@ func (u *user) passwordOK(pw string) bool {
 	return pw == u.Password
 }
 
-// ParseUserFlag reads NAME:PASSWORD[:TOTPSECRET].
+// ParseUserFlag reads NAME:PASSWORD[:TOTPSECRET[:PERIOD]], PERIOD in
+// seconds (default 30).
 func ParseUserFlag(v string) (UserSpec, error) {
-	parts := strings.SplitN(v, ":", 3)
+	const want = "want NAME:PASSWORD[:TOTPSECRET[:PERIOD]]"
+	parts := strings.SplitN(v, ":", 4)
 	if len(parts) < 2 || parts[0] == "" || parts[1] == "" {
-		return UserSpec{}, errors.New("want NAME:PASSWORD[:TOTPSECRET]")
+		return UserSpec{}, errors.New(want)
 	}
 	u := UserSpec{Name: parts[0], Password: parts[1]}
-	if len(parts) == 3 {
+	if len(parts) >= 3 {
 		u.TOTPSecret = parts[2]
+	}
+	if len(parts) == 4 {
+		n, err := strconv.Atoi(parts[3])
+		if err != nil || n <= 0 {
+			return UserSpec{}, fmt.Errorf("TOTP period %q is not a whole number of seconds; %s", parts[3], want)
+		}
+		u.TOTPPeriod = n
 	}
 	return u, nil
 }

@@ -180,3 +180,24 @@ func TestTOTPPeriod(t *testing.T) {
 		t.Errorf("the next 4 s step was refused: %s", path)
 	}
 }
+
+func TestParseUserFlag(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want UserSpec
+		ok   bool
+	}{
+		{"alice:pw", UserSpec{Name: "alice", Password: "pw"}, true},
+		{"bob:pw:JBSWY3DPEHPK3PXP", UserSpec{Name: "bob", Password: "pw", TOTPSecret: "JBSWY3DPEHPK3PXP"}, true},
+		{"bob:pw:JBSWY3DPEHPK3PXP:4", UserSpec{Name: "bob", Password: "pw", TOTPSecret: "JBSWY3DPEHPK3PXP", TOTPPeriod: 4}, true},
+		{"bob:pw:JBSWY3DPEHPK3PXP:0", UserSpec{}, false},
+		{"bob:pw:JBSWY3DPEHPK3PXP:4s", UserSpec{}, false},
+		{"bob", UserSpec{}, false},
+		{":pw", UserSpec{}, false},
+	} {
+		got, err := ParseUserFlag(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("ParseUserFlag(%q) = %+v, %v", tc.in, got, err)
+		}
+	}
+}

@@ -19,7 +19,7 @@ type demoSiteOptions struct {
 func newDemoSiteCmd(a *app) *cobra.Command {
 	var opts demoSiteOptions
 	c := &cobra.Command{
-		Use:   "demo-site [--addr 127.0.0.1:PORT] [--user NAME:PASSWORD[:TOTPSECRET]]...",
+		Use:   "demo-site [--addr 127.0.0.1:PORT] [--user NAME:PASSWORD[:TOTPSECRET[:PERIOD]]]...",
 		Short: "Serve the demo social site that the tests and the demo use",
 		Long: `demo-site serves a small social site with one- and two-step sign-in, TOTP,
 a trust-this-browser interstitial, a CAPTCHA, a change-password page with
@@ -33,7 +33,7 @@ only; see the README).`,
 	}
 	f := c.Flags()
 	f.StringVar(&opts.addr, "addr", "127.0.0.1:8080", "address to listen on")
-	f.StringArrayVar(&opts.users, "user", nil, "a user NAME:PASSWORD[:TOTPSECRET] (repeatable; demo passwords only)")
+	f.StringArrayVar(&opts.users, "user", nil, "a user NAME:PASSWORD[:TOTPSECRET[:PERIOD]] (repeatable; demo passwords only)")
 	f.StringVar(&opts.layout, "layout", "v1", "layout to start with: v1 or v2")
 	f.IntVar(&opts.captchaAfter, "captcha-after", 0, "put up the CAPTCHA after this many sign-ins from an untrusted browser (0: only for users with captcha set)")
 	return c
