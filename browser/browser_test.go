@@ -61,6 +61,7 @@ func sharedBrowser(t testing.TB) *Browser {
 }
 
 func TestLoadsALoopbackPage(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		fmt.Fprint(w, `<!doctype html><title>demo login</title><input id="username">`)
@@ -105,6 +106,7 @@ func TestMissingBinary(t *testing.T) {
 // With a proxy, the browser's traffic goes through it; user agent and
 // viewport are what the page options say, and the same on every page.
 func TestProxyUserAgentViewport(t *testing.T) {
+	t.Parallel()
 	needChromium(t)
 	var (
 		mu   sync.Mutex
@@ -159,6 +161,7 @@ func TestProxyUserAgentViewport(t *testing.T) {
 // of it stays on disk: that is what makes a site trust the browser after an
 // operator said so, on any worker.
 func TestStateCarriesCookiesAndStorage(t *testing.T) {
+	t.Parallel()
 	needChromium(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/set" {

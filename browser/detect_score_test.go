@@ -129,6 +129,7 @@ func (t tally) recall() float64 {
 // (labels stripped first) and scores it per field, next to DuckDuckGo's
 // autofill detector's known misses on the same pages.
 func TestDetectorScore(t *testing.T) {
+	t.Parallel()
 	dir := loginForms(t)
 	raw, err := os.ReadFile(filepath.Join(dir, "ddg-expectations.json"))
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 // the same fields, the most confident first; a page that cannot be opened
 // is named in the error.
 func TestDetectPage(t *testing.T) {
+	t.Parallel()
 	const page = `<!doctype html><title>Sign in</title><form method="post">
 <label for="u">Email</label><input id="u" name="u" type="email">
 <label for="p">Password</label><input id="p" name="p" type="password">

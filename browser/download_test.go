@@ -15,6 +15,7 @@ import (
 // attachment, or a link with a download attribute, leaves no file anywhere
 // in the browser's profile or home.
 func TestDownloadsDenied(t *testing.T) {
+	t.Parallel()
 	needChromium(t)
 	const canary = "download-canary-5e0a"
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -104,6 +104,7 @@ func ctxFor(t *testing.T) context.Context {
 var demoTemplate = filepath.Join("..", "templates", "demo-social.yaml")
 
 func TestLoginVariants(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		user   demosite.UserSpec
@@ -182,6 +183,7 @@ func TestWrongPasswordFailsAtExpect(t *testing.T) {
 }
 
 func TestChallengesAreTyped(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		user     demosite.UserSpec
@@ -280,6 +282,7 @@ func TestRedesignFailureOffersCandidates(t *testing.T) {
 // The shipped template's alternatives carry a whole rotation across the
 // redesign: login, change, logout, and login with the new password.
 func TestDemoTemplateChangesPasswordOnBothLayouts(t *testing.T) {
+	t.Parallel()
 	for _, layout := range []string{"v1", "v2"} {
 		t.Run(layout, func(t *testing.T) {
 			t.Parallel()

@@ -19,6 +19,7 @@ import (
 // every other request of the run: through the account's proxy, with the
 // browser's name resolution. The site here is a name only the proxy knows.
 func TestChangePasswordPageThroughTheBrowser(t *testing.T) {
+	t.Parallel()
 	needChromium(t)
 	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {

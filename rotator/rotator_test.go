@@ -113,6 +113,7 @@ func ctxFor(t testing.TB) context.Context {
 }
 
 func TestRotationSucceeds(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		user demosite.UserSpec

@@ -16,6 +16,7 @@ import (
 // login) when the template has no verify flow, and leaves the vault as it
 // was: no run, no saved browser state, the same password.
 func TestTemplateTestChangesNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.add(demosite.UserSpec{Name: "bob", Password: "Bob-pass-123456", TwoStep: true})
 	ctx := ctxFor(t)

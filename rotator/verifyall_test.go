@@ -14,6 +14,7 @@ import (
 // only a later alternative found; an account whose password the site no
 // longer takes fails the run; one waiting for an operator is skipped.
 func TestVerifyAllReportsSteps(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.add(demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"})
 	e.add(demosite.UserSpec{Name: "carl", Password: "Carl-pass-12345", TwoStep: true})

@@ -47,6 +47,7 @@ func TestMain(m *testing.M) {
 // TestScripts runs the command-line scripts in testdata/: rotator as a user
 // types it, with its exit codes, output and files.
 func TestScripts(t *testing.T) {
+	t.Parallel()
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata",
 		Setup: func(e *testscript.Env) error {
