@@ -149,6 +149,7 @@ flows:
     - fill: "#password"
       value: "{{ password }}"
     - expect: {url: /nowhere}
+      timeout: 2s # fails by design: no need to wait out the usual deadline
   change: [{goto: /}, {expect: {url: /}}]
   logout: [{goto: /}]
 `, origins, evil.URL)
@@ -214,6 +215,7 @@ flows:
         - fill: "#password"
           value: "{{ password }}"
     - expect: {url: /nowhere}
+      timeout: 2s # fails by design: no need to wait out the usual deadline
   change: [{goto: /}, {expect: {url: /}}]
   logout: [{goto: /}]
 `)
@@ -365,6 +367,7 @@ flows:
     - totp: "#otp"
     - screenshot: shown
     - expect: {text: Welcome}
+      timeout: 2s # fails by design: no need to wait out the usual deadline
   change: [{goto: /}, {expect: {url: /}}]
   logout: [{goto: /}]
 `)
@@ -476,7 +479,7 @@ flows:
 	// The same page, as a failed step.
 	tpl.Challenges = nil
 	tpl.Flows.Login = append(tpl.Flows.Login, templates.Step{Kind: templates.StepExpect,
-		Cond: templates.Condition{Kind: templates.CondURL, Pattern: "/home"}})
+		Cond: templates.Condition{Kind: templates.CondURL, Pattern: "/home"}, Timeout: 2 * time.Second})
 	r = exfilRunner(t, tpl, srv.URL)
 	err = r.RunFlow(ctxFor(t), templates.FlowLogin)
 	var se *StepError
