@@ -138,8 +138,10 @@ func TestTOTPPeriod(t *testing.T) {
 	if err := s.AddUser(UserSpec{Name: "bob", Password: "Bob-pass-12345", TOTPSecret: "JBSWY3DPEHPK3PXP", TOTPPeriod: 4}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddUser(UserSpec{Name: "eve", Password: "Eve-pass-123456", TOTPSecret: "JBSWY3DPEHPK3PXP", TOTPPeriod: 301}); err == nil {
-		t.Error("a 301 s period was taken")
+	for _, bad := range []int{-4, 301} {
+		if err := s.AddUser(UserSpec{Name: "eve", Password: "Eve-pass-123456", TOTPSecret: "JBSWY3DPEHPK3PXP", TOTPPeriod: bad}); err == nil {
+			t.Errorf("a %d s period was taken", bad)
+		}
 	}
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
@@ -190,7 +192,7 @@ func TestParseUserFlag(t *testing.T) {
 		{"alice:pw", UserSpec{Name: "alice", Password: "pw"}, true},
 		{"bob:pw:JBSWY3DPEHPK3PXP", UserSpec{Name: "bob", Password: "pw", TOTPSecret: "JBSWY3DPEHPK3PXP"}, true},
 		{"bob:pw:JBSWY3DPEHPK3PXP:4", UserSpec{Name: "bob", Password: "pw", TOTPSecret: "JBSWY3DPEHPK3PXP", TOTPPeriod: 4}, true},
-		{"bob:pw:JBSWY3DPEHPK3PXP:0", UserSpec{}, false},
+		{"bob:pw:JBSWY3DPEHPK3PXP:-4", UserSpec{Name: "bob", Password: "pw", TOTPSecret: "JBSWY3DPEHPK3PXP", TOTPPeriod: -4}, true}, // AddUser refuses it
 		{"bob:pw:JBSWY3DPEHPK3PXP:4s", UserSpec{}, false},
 		{"bob", UserSpec{}, false},
 		{":pw", UserSpec{}, false},

@@ -173,6 +173,14 @@ func (c *segConv) comment(line int, body string) {
 	}
 }
 
+// expect maps a test-* command: an expect step on condKey of its
+// selector, whose message (msg, with the selector for %s) names the line.
+func (c *segConv) expect(line int, cmd, rest, condKey, msg string) {
+	sel := c.selector(line, rest)
+	c.add(segStep{step: step{kind: "expect", condKey: condKey, condVal: sel, line: line,
+		extra: [][2]any{{"message", fmt.Sprintf(msg+" (senhasegura line %d)", sel, line)}}}, cmd: cmd})
+}
+
 // command maps one command line.
 func (c *segConv) command(line int, text string) {
 	cmd, rest := splitArg(text)
@@ -188,13 +196,9 @@ func (c *segConv) command(line int, text string) {
 	case "test-location":
 		c.testLocation(line, rest)
 	case "test-selector":
-		sel := c.selector(line, rest)
-		c.add(segStep{step: step{kind: "expect", condKey: "exists", condVal: sel, line: line,
-			extra: [][2]any{{"message", fmt.Sprintf("no %s on the page (senhasegura line %d)", sel, line)}}}, cmd: cmd})
+		c.expect(line, cmd, rest, "exists", "no %s on the page")
 	case "test-not-visible":
-		sel := c.selector(line, rest)
-		c.add(segStep{step: step{kind: "expect", condKey: "hidden", condVal: sel, line: line,
-			extra: [][2]any{{"message", fmt.Sprintf("%s is visible (senhasegura line %d)", sel, line)}}}, cmd: cmd})
+		c.expect(line, cmd, rest, "hidden", "%s is visible")
 	case "log":
 		c.log(line, rest)
 	case "fill", "really-fill":
