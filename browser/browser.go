@@ -754,7 +754,8 @@ func newProfile(parent string) (dir string, lock *os.File, err error) {
 // sweepProfiles removes the profiles in parent that a killed rotator left
 // behind: each has a lock file of this user's beside it, which nobody holds
 // any more. (They hold no site data, which never leaves memory, but they
-// pile up.)
+// pile up.) A ".locking" file is a lock newProfile had not yet put in
+// place: it is stale only once it is older than any launch takes to do so.
 func sweepProfiles(parent string) {
 	entries, err := os.ReadDir(parent)
 	if err != nil {
@@ -762,7 +763,14 @@ func sweepProfiles(parent string) {
 	}
 	for _, e := range entries {
 		name := e.Name()
-		if !strings.HasPrefix(name, profilePrefix) || !strings.HasSuffix(name, ".lock") || !e.Type().IsRegular() {
+		profile, locking := strings.CutSuffix(name, ".locking")
+		if !locking {
+			var ok bool
+			if profile, ok = strings.CutSuffix(name, ".lock"); !ok {
+				continue
+			}
+		}
+		if !strings.HasPrefix(name, profilePrefix) || !e.Type().IsRegular() {
 			continue
 		}
 		lockPath := filepath.Join(parent, name)
@@ -770,17 +778,29 @@ func sweepProfiles(parent string) {
 		if err != nil {
 			continue
 		}
-		fi, err := f.Stat()
-		st, ok := fi.Sys().(*syscall.Stat_t)
-		if err != nil || !ok || int(st.Uid) != os.Geteuid() ||
-			syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+		if !staleLock(f, locking) {
 			f.Close()
 			continue // another user's, or a live browser's
 		}
-		os.RemoveAll(strings.TrimSuffix(lockPath, ".lock"))
+		os.RemoveAll(filepath.Join(parent, profile))
 		os.Remove(lockPath)
 		f.Close()
 	}
+}
+
+// staleLock says whether an open profile lock file is this user's and
+// nobody holds it (and, for a ".locking" one, it is over a minute old); it
+// leaves it locked when it is.
+func staleLock(f *os.File, locking bool) bool {
+	fi, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || int(st.Uid) != os.Geteuid() || (locking && time.Since(fi.ModTime()) < time.Minute) {
+		return false
+	}
+	return syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil
 }
 
 // PageOptions set how a page presents itself.

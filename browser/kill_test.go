@@ -415,3 +415,35 @@ func TestSweepSparesProfilesBeingMade(t *testing.T) {
 		}
 	}
 }
+
+// A profile whose lock a killed launch never put in place (it died between
+// making ".locking" and the rename) is swept once that file is a minute
+// old, and not before: until then it may be a launch at work.
+func TestSweepRemovesAbandonedLocking(t *testing.T) {
+	parent := t.TempDir()
+	old := filepath.Join(parent, profilePrefix+"old")
+	fresh := filepath.Join(parent, profilePrefix+"fresh")
+	for _, p := range []string{old, fresh} {
+		if err := os.MkdirAll(filepath.Join(p, "Default"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p+".locking", nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	past := time.Now().Add(-2 * time.Minute)
+	if err := os.Chtimes(old+".locking", past, past); err != nil {
+		t.Fatal(err)
+	}
+	sweepProfiles(parent)
+	for _, p := range []string{old, old + ".locking"} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s left: %v", p, err)
+		}
+	}
+	for _, p := range []string{fresh, fresh + ".locking"} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s removed: %v", p, err)
+		}
+	}
+}
