@@ -333,7 +333,12 @@ func chromiumArgs(dir string, opts Options, noSandbox bool) []string {
 	if opts.Proxy != "" {
 		args = append(args, "--proxy-server="+opts.Proxy)
 	}
-	return append(args, "about:blank")
+	// No startup tab: every page is opened in the session's own browser
+	// context, and an idle tab in the default one keeps a renderer busy
+	// drawing frames for the browser's whole life. Without it a launch,
+	// one page, two loads and a close cost 1.6 CPU-s instead of 3.1
+	// (measured on 2 cores from /proc/stat).
+	return append(args, "--no-startup-window")
 }
 
 // chromiumEnv is all Chromium gets of an environment: a fixed PATH, a home
