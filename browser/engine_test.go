@@ -182,6 +182,47 @@ func TestWrongPasswordFailsAtExpect(t *testing.T) {
 	}
 }
 
+// A step's timeout bounds each key typed, not the whole value: a long
+// password typed key by key into a page that takes its time over every key
+// is typed in full, as long as no single key stalls. (Before, the deadline
+// covered the whole value, and a loaded machine cut typing short.)
+func TestTypingDeadlineIsPerKey(t *testing.T) {
+	t.Parallel()
+	const perKey = 60 * time.Millisecond
+	srv := site(t, map[string]string{"/slow": fmt.Sprintf(`<!doctype html><title>slow</title>
+<input id="pw" type="password">
+<script>
+document.getElementById("pw").addEventListener("keydown", () => {
+	const end = Date.now() + %d;
+	while (Date.now() < end) {}
+});
+</script>`, perKey.Milliseconds())})
+	tpl := parseTemplate(t, `name: t
+base_url: http://127.0.0.1:1/
+flows:
+  login:
+    - goto: /slow
+    - fill: "#pw"
+      value: "{{ password }}"
+      keys: true
+  change: [{goto: /}, {expect: {url: /}}]
+  logout: [{goto: /}]
+`)
+	pw := strings.Repeat("Ab3-", 12) // 48 keys: about 3 s of the page's time
+	tpl.Timeouts.Step = 2 * time.Second
+	if time.Duration(len(pw))*perKey <= tpl.Timeouts.Step {
+		t.Fatal("the value types faster than one step's timeout: the test proves nothing")
+	}
+	r := exfilRunner(t, tpl, srv.URL)
+	r.Values.Password = secret.New(pw)
+	if err := r.RunFlow(ctxFor(t), templates.FlowLogin); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Page.MustElement("#pw").MustProperty("value").Str(); got != pw {
+		t.Errorf("the field holds %d characters, want %d", len(got), len(pw))
+	}
+}
+
 func TestChallengesAreTyped(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

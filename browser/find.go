@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-rod/rod"
 	"github.com/go-rod/rod/lib/input"
+	"github.com/go-rod/rod/lib/proto"
 
 	"github.com/rotator-pam/rotator/templates"
 )
@@ -86,6 +87,17 @@ var namedKeys = map[string]input.Key{
 	"Delete": input.Delete, "Space": input.Space, "ArrowUp": input.ArrowUp, "ArrowDown": input.ArrowDown,
 	"ArrowLeft": input.ArrowLeft, "ArrowRight": input.ArrowRight, "Home": input.Home, "End": input.End,
 	"PageUp": input.PageUp, "PageDown": input.PageDown,
+}
+
+// typeKey presses and releases k on p, each event bounded by p's context.
+// rod's page.Keyboard sends on the page it was made for, ignoring the
+// context a copy of that page is bound to, so a deadline would not stop
+// it. Templates and the console press no modifier keys.
+func typeKey(p *rod.Page, k input.Key) error {
+	if err := k.Encode(proto.InputDispatchKeyEventTypeKeyDown, 0).Call(p); err != nil {
+		return err
+	}
+	return k.Encode(proto.InputDispatchKeyEventTypeKeyUp, 0).Call(p)
 }
 
 // keyFor maps a key a template may press (templates.ValidKey) to a key.

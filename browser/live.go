@@ -184,7 +184,7 @@ func Dispatch(ctx context.Context, page *rod.Page, in Input) error {
 		if !ok {
 			return fmt.Errorf("%w: key %q", ErrBadInput, in.Key)
 		}
-		return p.Keyboard.Type(k)
+		return typeKey(p, k)
 	}
 	return fmt.Errorf("%w: %q", ErrBadInput, in.Type)
 }

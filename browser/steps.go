@@ -144,23 +144,16 @@ func (r *Runner) doFill(flowCtx, ctx context.Context, page *rod.Page, st templat
 	if err != nil {
 		return alt.Raw, "", err
 	}
-	// A wait for a TOTP window may have used up the step's deadline:
-	// typing gets a fresh one.
-	tctx, cancel := context.WithTimeout(flowCtx, r.stepTimeout(st))
-	defer cancel()
 	// A secret goes only to the account's site: checked with the
 	// field focused, before anything is typed, and again before each
 	// key when typing key by key. A username or a param may go
 	// anywhere.
-	var guard func() error
+	ty := typer{ctx: flowCtx, timeout: r.stepTimeout(st), page: page, el: el}
 	if st.Kind == templates.StepTOTP || st.Value.HasSecret() {
-		tp, te := page.Context(tctx), el.Context(tctx)
-		guard = func() error { return r.checkSecretTarget(tp, te) }
-	}
-	if guard != nil {
+		ty.guard = r.checkSecretTarget
 		r.secretTyped = true
 	}
-	if err := fill(page.Context(tctx), el.Context(tctx), value, st.Keys, guard); err != nil {
+	if err := ty.fill(value, st.Keys); err != nil {
 		return alt.Raw, "", fmt.Errorf("type into %s: %w", alt.Raw, err)
 	}
 	return alt.Raw, "", nil
@@ -264,7 +257,7 @@ func (r *Runner) doPress(ctx context.Context, page *rod.Page, st templates.Step)
 	if !ok {
 		return matched, "", fmt.Errorf("unknown key %q", st.Key)
 	}
-	return matched, "", settle(ctx, page, func() error { return page.Keyboard.Type(k) })
+	return matched, "", settle(ctx, page, func() error { return typeKey(page, k) })
 }
 
 // doWait waits for a wait_for or expect step's condition; an expect's
@@ -382,58 +375,89 @@ func doProp(ctx context.Context, page *rod.Page, st templates.Step, lookup func(
 	return alt.Raw, "", nil
 }
 
-// fill clears the field and types value, all at once or key by key. guard,
-// when set, is called with the field focused before the text is typed, and
-// before each key: typing stops at its first error.
-func fill(page *rod.Page, el *rod.Element, value string, keyByKey bool, guard func() error) error {
-	if guard == nil {
-		guard = func() error { return nil }
+// typer types a value into a field. Each action (focus and clear, the
+// whole text, one key) gets the step's timeout of its own, from the
+// flow's context: the deadline finds a page that stopped answering, and a
+// long password typed key by key on a slow machine is not cut short. A
+// wait for a TOTP window before it uses none of this time.
+type typer struct {
+	ctx     context.Context // the flow's: bounds the whole typing
+	timeout time.Duration
+	page    *rod.Page
+	el      *rod.Element
+	// guard, when set, is called with the field focused before anything
+	// is typed and before each key.
+	guard func(*rod.Page, *rod.Element) error
+}
+
+// do runs f on the page and the field bound to a fresh deadline.
+func (t typer) do(f func(*rod.Page, *rod.Element) error) error {
+	ctx, cancel := context.WithTimeout(t.ctx, t.timeout)
+	defer cancel()
+	return f(t.page.Context(ctx), t.el.Context(ctx))
+}
+
+func (t typer) check(p *rod.Page, el *rod.Element) error {
+	if t.guard == nil {
+		return nil
 	}
-	if err := el.Focus(); err != nil {
-		return err
-	}
-	// Before the field is touched at all: clearing it fires an input
-	// event too.
-	if err := guard(); err != nil {
-		return err
-	}
-	if _, err := el.Eval(`() => { if ("value" in this) { this.value = ""; this.dispatchEvent(new Event("input", {bubbles: true})); } }`); err != nil {
-		return err
-	}
-	if !keyByKey {
-		// el.Input, with the guard between the focus and the text.
+	return t.guard(p, el)
+}
+
+func (t typer) fill(value string, keyByKey bool) error {
+	err := t.do(func(p *rod.Page, el *rod.Element) error {
 		if err := el.Focus(); err != nil {
 			return err
 		}
-		if err := el.WaitEnabled(); err != nil {
+		// Before the field is touched at all: clearing it fires an
+		// input event too.
+		if err := t.check(p, el); err != nil {
 			return err
 		}
-		if err := el.WaitWritable(); err != nil {
-			return err
-		}
-		if err := guard(); err != nil {
-			return err
-		}
-		if err := page.InsertText(value); err != nil {
-			return err
-		}
-		_, err := el.Eval(`() => { this.dispatchEvent(new Event("input", {bubbles: true})); this.dispatchEvent(new Event("change", {bubbles: true})); }`)
+		_, err := el.Eval(`() => { if ("value" in this) { this.value = ""; this.dispatchEvent(new Event("input", {bubbles: true})); } }`)
+		return err
+	})
+	if err != nil {
 		return err
 	}
-	for _, r := range value {
-		if err := guard(); err != nil {
-			return err
-		}
-		if k, ok := keyFor(string(r)); ok {
-			if err := page.Keyboard.Type(k); err != nil {
+	if !keyByKey {
+		return t.do(func(p *rod.Page, el *rod.Element) error {
+			// el.Input, with the guard between the focus and the text.
+			if err := el.Focus(); err != nil {
 				return err
 			}
-			continue
-		}
-		if err := page.InsertText(string(r)); err != nil {
+			if err := el.WaitEnabled(); err != nil {
+				return err
+			}
+			if err := el.WaitWritable(); err != nil {
+				return err
+			}
+			if err := t.check(p, el); err != nil {
+				return err
+			}
+			if err := p.InsertText(value); err != nil {
+				return err
+			}
+			_, err := el.Eval(`() => { this.dispatchEvent(new Event("input", {bubbles: true})); this.dispatchEvent(new Event("change", {bubbles: true})); }`)
+			return err
+		})
+	}
+	for _, r := range value {
+		err := t.do(func(p *rod.Page, el *rod.Element) error {
+			if err := t.check(p, el); err != nil {
+				return err
+			}
+			if k, ok := keyFor(string(r)); ok {
+				return typeKey(p, k)
+			}
+			return p.InsertText(string(r))
+		})
+		if err != nil {
 			return err
 		}
 	}
-	_, err := el.Eval(`() => this.dispatchEvent(new Event("change", {bubbles: true}))`)
-	return err
+	return t.do(func(_ *rod.Page, el *rod.Element) error {
+		_, err := el.Eval(`() => this.dispatchEvent(new Event("change", {bubbles: true}))`)
+		return err
+	})
 }
