@@ -153,33 +153,48 @@ func TestRotationSucceeds(t *testing.T) {
 	}
 }
 
+// The cap is decided from stored history before anything is opened: a
+// third rotation within 24 hours is refused, says when the next one is
+// allowed, and never reaches the site (a fake one: the cap needs no
+// browser; TestServe and the CLI's TestRotateCLI hold it end to end).
 func TestRateLimit(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	e.add(demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"})
+	e := newFakeEnv(t, nil)
+	st := e.open()
+	rot := e.rotator(st)
 	ctx := ctxFor(t)
 	for i := range 2 {
-		if res, err := e.rot.Rotate(ctx, "alice"); err != nil || res.Outcome != rotation.Succeeded {
+		if res, err := rot.Rotate(ctx, "alice"); err != nil || res.Outcome != rotation.Succeeded {
 			t.Fatalf("rotation %d: %+v %v", i+1, res, err)
 		}
 	}
-	before := e.sitePassword("alice")
-	res, err := e.rot.Rotate(ctx, "alice")
+	before, _, _ := e.site.state()
+	e.site.mu.Lock()
+	logins := len(e.site.logins)
+	e.site.mu.Unlock()
+	res, err := rot.Rotate(ctx, "alice")
 	if err != nil || res.Outcome != rotation.Refused || res.NextAllowed.IsZero() {
 		t.Fatalf("third rotation: %+v %v", res, err)
 	}
-	changes, _ := e.store.Changes(ctx, "alice", time.Now().Add(-time.Hour))
+	changes, _ := st.Changes(ctx, "alice", time.Time{})
+	if len(changes) != 2 {
+		t.Fatalf("%d changes stored, want 2", len(changes))
+	}
 	if want := changes[0].Add(24 * time.Hour); !res.NextAllowed.Equal(want) {
 		t.Errorf("next allowed %v, want %v", res.NextAllowed, want)
 	}
-	if e.sitePassword("alice") != before {
+	after, _, _ := e.site.state()
+	e.site.mu.Lock()
+	touched := len(e.site.logins) != logins
+	e.site.mu.Unlock()
+	if after != before || touched {
 		t.Error("a refused rotation touched the site")
 	}
 	// A lower per-account limit applies at once; a higher one only with an override.
-	if err := e.store.SetLimit(ctx, "alice", store.Limit{Max: 5}); err != nil {
+	if err := st.SetLimit(ctx, "alice", store.Limit{Max: 5}); err != nil {
 		t.Fatal(err)
 	}
-	if res, _ := e.rot.Rotate(ctx, "alice"); res.Outcome != rotation.Refused {
+	if res, _ := rot.Rotate(ctx, "alice"); res.Outcome != rotation.Refused {
 		t.Errorf("a higher limit without override applied: %+v", res)
 	}
 }
@@ -314,18 +329,23 @@ func TestRecoveryPromotesALivePendingPassword(t *testing.T) {
 // The minimum gap holds a second change back, and says until when.
 func TestMinGap(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	e.rot.Policy.MinGap = 6 * time.Hour
-	e.add(demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"})
+	e := newFakeEnv(t, nil)
+	st := e.open()
+	rot := e.rotator(st)
+	rot.Policy.MinGap = 6 * time.Hour
 	ctx := ctxFor(t)
-	if res, err := e.rot.Rotate(ctx, "alice"); err != nil || res.Outcome != rotation.Succeeded {
+	if res, err := rot.Rotate(ctx, "alice"); err != nil || res.Outcome != rotation.Succeeded {
 		t.Fatalf("%+v %v", res, err)
 	}
-	res, err := e.rot.Rotate(ctx, "alice")
+	res, err := rot.Rotate(ctx, "alice")
 	if err != nil || res.Outcome != rotation.Refused || !strings.Contains(res.Reason, "minimum gap") {
 		t.Fatalf("%+v %v", res, err)
 	}
-	if d := time.Until(res.NextAllowed); d < 5*time.Hour || d > 6*time.Hour {
-		t.Errorf("next allowed in %v", d)
+	changes, _ := st.Changes(ctx, "alice", time.Time{})
+	if len(changes) != 1 {
+		t.Fatalf("%d changes stored, want 1", len(changes))
+	}
+	if want := changes[0].Add(rot.Policy.MinGap); !res.NextAllowed.Equal(want) {
+		t.Errorf("next allowed %v, want %v (the change plus the gap)", res.NextAllowed, want)
 	}
 }
