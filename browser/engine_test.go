@@ -188,7 +188,10 @@ func TestWrongPasswordFailsAtExpect(t *testing.T) {
 // covered the whole value, and a loaded machine cut typing short.)
 func TestTypingDeadlineIsPerKey(t *testing.T) {
 	t.Parallel()
-	const perKey = 60 * time.Millisecond
+	const (
+		perKey = 75 * time.Millisecond
+		step   = 2500 * time.Millisecond
+	)
 	srv := site(t, map[string]string{"/slow": fmt.Sprintf(`<!doctype html><title>slow</title>
 <input id="pw" type="password">
 <script>
@@ -197,7 +200,7 @@ document.getElementById("pw").addEventListener("keydown", () => {
 	while (Date.now() < end) {}
 });
 </script>`, perKey.Milliseconds())})
-	tpl := parseTemplate(t, `name: t
+	tpl := parseTemplate(t, fmt.Sprintf(`name: t
 base_url: http://127.0.0.1:1/
 flows:
   login:
@@ -205,12 +208,12 @@ flows:
     - fill: "#pw"
       value: "{{ password }}"
       keys: true
+      timeout: %s
   change: [{goto: /}, {expect: {url: /}}]
   logout: [{goto: /}]
-`)
-	pw := strings.Repeat("Ab3-", 12) // 48 keys: about 3 s of the page's time
-	tpl.Timeouts.Step = 2 * time.Second
-	if time.Duration(len(pw))*perKey <= tpl.Timeouts.Step {
+`, step))
+	pw := strings.Repeat("Ab3-", 10) // 40 keys: 3 s of the page's time
+	if time.Duration(len(pw))*perKey <= step {
 		t.Fatal("the value types faster than one step's timeout: the test proves nothing")
 	}
 	r := exfilRunner(t, tpl, srv.URL)
