@@ -19,23 +19,46 @@ import (
 
 // rssKB sums the proportional set size (shared pages divided among their
 // users, so Chromium's many processes are not counted twice) of this process
-// and of every process whose command line mentions dir (the benchmark's
-// Chromium profiles).
-func rssKB(dir string) int64 {
-	var total int64
+// and of all its descendants (Chromium and its helpers, whatever user they
+// run as).
+func rssKB() int64 {
+	parent := map[int]int{}
 	entries, _ := os.ReadDir("/proc")
-	self := strconv.Itoa(os.Getpid())
 	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
 			continue
 		}
-		if e.Name() != self {
-			cmd, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-			if !bytes.Contains(cmd, []byte(dir)) {
-				continue
-			}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
 		}
-		status, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "smaps_rollup"))
+		// pid (comm) state ppid ...: comm may hold spaces and parentheses.
+		rest := stat[bytes.LastIndexByte(stat, ')')+1:]
+		if f := bytes.Fields(rest); len(f) >= 2 {
+			parent[pid], _ = strconv.Atoi(string(f[1]))
+		}
+	}
+	self := os.Getpid()
+	mine := func(pid int) bool {
+		for range 64 { // a bound against a cycle read mid-change
+			if pid == self {
+				return true
+			}
+			p, ok := parent[pid]
+			if !ok || p == 0 {
+				return false
+			}
+			pid = p
+		}
+		return false
+	}
+	var total int64
+	for pid := range parent {
+		if !mine(pid) {
+			continue
+		}
+		status, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "smaps_rollup"))
 		for _, line := range bytes.Split(status, []byte("\n")) {
 			if f := bytes.Fields(line); len(f) >= 2 && string(f[0]) == "Pss:" {
 				n, _ := strconv.ParseInt(string(f[1]), 10, 64)
@@ -79,7 +102,7 @@ func benchRotations(b *testing.B, conc int) {
 			case <-stop:
 				return
 			case <-time.After(100 * time.Millisecond):
-				if kb := rssKB(dir); kb > peak.Load() {
+				if kb := rssKB(); kb > peak.Load() {
 					peak.Store(kb)
 				}
 			}
