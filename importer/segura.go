@@ -54,10 +54,14 @@ func Segura(name string, src []byte) (*Result, error) {
 }
 
 type segConv struct {
-	d        *doc
-	steps    []segStep
-	notes    []Note
-	start    string
+	d     *doc
+	steps []segStep
+	notes []Note
+	start string
+	// origin is start-at's scheme and host as written (placeholders
+	// kept): URLs on it become relative to base_url, which the
+	// account's --url replaces.
+	origin   string
 	action   int
 	pending  []string // source comments waiting for the next step
 	err      error
@@ -255,7 +259,9 @@ func (c *segConv) timeout(line int, rest string) {
 }
 
 func (c *segConv) testLocation(line int, rest string) {
-	v := strings.TrimSpace(rest)
+	// The page's address on start-at's site is checked by its path:
+	// the host is the account's --url.
+	v, _ := c.relative(strings.TrimSpace(rest))
 	if hasPlaceholder(v) {
 		if u, err := url.Parse(standIn(v)); err == nil && u.Host != "" {
 			c.note(line, false, "test-location %s holds an installation value: only its path %s is checked", v, u.RequestURI())
@@ -295,7 +301,10 @@ func (c *segConv) fill(line int, cmd, rest string) {
 // setLocation maps set-location to a goto of an http or https URL that
 // holds no password.
 func (c *segConv) setLocation(line int, rest string) {
-	v, _, cur, nw := c.value(line, strings.TrimSpace(rest))
+	// A URL on start-at's site becomes a path, before its placeholders
+	// become parameters: the host is the account's --url.
+	rel, _ := c.relative(strings.TrimSpace(rest))
+	v, _, cur, nw := c.value(line, rel)
 	if cur || nw {
 		c.note(line, true, "set-location puts a password in a URL: not imported; rotator never sends a secret in a URL")
 		return
@@ -365,19 +374,56 @@ func (c *segConv) startAt(line int, raw string) {
 	v := strings.TrimSpace(raw)
 	c.start = v
 	// base_url is static: an installation value stands for a host the
-	// account's --url (or the parameter) supplies.
+	// account's --url supplies.
 	u, err := weburl.Parse(standIn(v))
 	if err != nil {
 		c.err = fmt.Errorf("line %d: start-at %q is not an absolute http or https URL", line, v)
 		return
 	}
-	host := u.Host
-	if hasPlaceholder(v) {
-		c.note(line, true, "start-at %s depends on the installation: its URLs use template parameters (below), and base_url, which relative URLs use, is the placeholder %s://%s/: give each account --url with the real address", v, u.Scheme, host)
+	c.origin = rawOrigin(v)
+	if hasPlaceholder(c.origin) {
+		c.note(line, true, "start-at %s depends on the installation: base_url is the placeholder %s://%s/; give each account --url with the real address", v, u.Scheme, u.Host)
 	}
-	c.d.baseURL = u.Scheme + "://" + host + "/"
-	gv, _, _, _ := c.value(line, v)
+	c.d.baseURL = u.Scheme + "://" + u.Host + "/"
+	rel, _ := c.relative(v)
+	gv, _, _, _ := c.value(line, rel)
 	c.add(segStep{step: step{kind: "goto", arg: gv, line: line}, cmd: "start-at"})
+}
+
+// rawOrigin is an absolute URL's scheme and host as written, placeholders
+// and all ("https://[#IP#]:8443"), or "" when v has no "://".
+func rawOrigin(v string) string {
+	i := strings.Index(v, "://")
+	if i < 0 {
+		return ""
+	}
+	for j := i + 3; j < len(v); j++ {
+		if strings.HasPrefix(v[j:], "[#") { // a placeholder: [#IP#]
+			if k := strings.Index(v[j+2:], "#]"); k >= 0 {
+				j += 2 + k + 1
+				continue
+			}
+		}
+		if strings.ContainsRune("/?#", rune(v[j])) {
+			return v[:j]
+		}
+	}
+	return v
+}
+
+// relative turns a URL on start-at's origin into a path relative to
+// base_url, so that the account's --url decides the host; any other URL
+// is kept as it is (ok false).
+func (c *segConv) relative(v string) (string, bool) {
+	o := rawOrigin(v)
+	if c.origin == "" || o == "" || !strings.EqualFold(o, c.origin) {
+		return v, false
+	}
+	rest := v[len(o):]
+	if !strings.HasPrefix(rest, "/") {
+		rest = "/" + rest
+	}
+	return rest, true
 }
 
 func (c *segConv) jscript(line int, code string) {

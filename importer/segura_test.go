@@ -3,6 +3,7 @@ package importer
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -164,13 +165,73 @@ func TestSeguraVerifySignsIn(t *testing.T) {
 	}
 }
 
+// start-at becomes base_url and a relative goto, and every URL on its site
+// (set-location, test-location) a path: the account's --url decides the
+// host, placeholders included. A URL on another site stays as written.
+func TestSeguraURLsAreRelative(t *testing.T) {
+	for _, tc := range []struct {
+		file, base string
+		gotos      []string
+		urls       []string
+	}{
+		{"Twitter.psc", "https://mobile.twitter.com/", []string{"/login", "/settings/password"},
+			[]string{"/login", "/settings/password", "/settings"}},
+		{"OP5.psc", "https://host.invalid:8553/", []string{"/monitor/index.php/auth/login", "/monitor/index.php/change_password"}, nil},
+	} {
+		src, err := os.ReadFile("testdata/segura/" + tc.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Segura("x", src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tpl, diags := templates.Parse("x.yaml", res.YAML)
+		if tpl == nil {
+			t.Fatalf("%s: %v", tc.file, diags.Err())
+		}
+		if tpl.BaseURL != tc.base {
+			t.Errorf("%s: base_url %q, want %q", tc.file, tpl.BaseURL, tc.base)
+		}
+		var gotos, urls []string
+		for _, flow := range [][]templates.Step{tpl.Flows.Login, tpl.Flows.Change, tpl.Flows.Verify} {
+			for _, st := range flow {
+				switch {
+				case st.Kind == templates.StepGoto:
+					gotos = append(gotos, st.URL.Raw)
+				case st.Kind == templates.StepExpect && st.Cond.Kind == templates.CondURL:
+					urls = append(urls, st.Cond.Pattern)
+				}
+			}
+		}
+		if !slices.Equal(gotos, tc.gotos) {
+			t.Errorf("%s: gotos %q, want %q", tc.file, gotos, tc.gotos)
+		}
+		if tc.urls != nil && !slices.Equal(urls, tc.urls) {
+			t.Errorf("%s: URL checks %q, want %q", tc.file, urls, tc.urls)
+		}
+		if strings.Contains(string(res.YAML), "param.ip") {
+			t.Errorf("%s: the host became a parameter:\n%s", tc.file, res.YAML)
+		}
+	}
+	// A set-location to another site is kept whole.
+	res, err := Segura("x", []byte("start-at https://x.example/login\nfill #u [#USERNAME#]\nfill #p [#CURRENT_PASSWORD#]\nclick #s\n"+
+		"set-location https://accounts.other.example/password\nfill #n [#NEW_PASSWORD#]\nclick #save\ntest-selector .ok\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(res.YAML), "goto: https://accounts.other.example/password") || !strings.Contains(string(res.YAML), "goto: /login") {
+		t.Errorf("gotos:\n%s", res.YAML)
+	}
+}
+
 func TestSeguraNotes(t *testing.T) {
 	for _, tc := range []struct {
 		file string
 		line int
 		want string
 	}{
-		{"OP5.psc", 3, "[#IP#] became the template parameter {{ param.ip }}"},
+		{"OP5.psc", 3, "base_url is the placeholder https://host.invalid:8553/; give each account --url"},
 		{"OP5.psc", 15, "commented out in the source"},
 		{"OP5.psc", 40, "imported as a check that div:contains(\"Password changed successfully\") exists"},
 		{"TSLEE_WEB.psc", 32, "the jQuery pseudo-class :eq(1)"},
