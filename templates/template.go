@@ -373,58 +373,6 @@ func ParseAlternative(raw string) (Alternative, error) {
 	return a, nil
 }
 
-// checkCSS catches what a browser would reject: unbalanced brackets,
-// parentheses and quotes. The browser has the last word; this finds typos
-// at load time.
-func checkCSS(s string) error {
-	if s == "" {
-		return fmt.Errorf("empty CSS selector")
-	}
-	return balanced(s)
-}
-
-func checkXPath(s string) error {
-	if s == "" {
-		return fmt.Errorf("empty XPath")
-	}
-	return balanced(s)
-}
-
-func balanced(s string) error {
-	var stack []rune
-	var quote rune
-	for _, r := range s {
-		if quote != 0 {
-			if r == quote {
-				quote = 0
-			}
-			continue
-		}
-		switch r {
-		case '\'', '"':
-			quote = r
-		case '[', '(':
-			stack = append(stack, r)
-		case ']', ')':
-			want := '['
-			if r == ')' {
-				want = '('
-			}
-			if len(stack) == 0 || stack[len(stack)-1] != want {
-				return fmt.Errorf("unbalanced %q", r)
-			}
-			stack = stack[:len(stack)-1]
-		}
-	}
-	if quote != 0 {
-		return fmt.Errorf("unclosed quote %q", quote)
-	}
-	if len(stack) > 0 {
-		return fmt.Errorf("unclosed %q", stack[len(stack)-1])
-	}
-	return nil
-}
-
 // Variables of the substitution syntax {{ name }}.
 const (
 	VarUsername    = "username"

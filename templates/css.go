@@ -1,0 +1,232 @@
+package templates
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/andybalholm/cascadia"
+	"github.com/antchfx/xpath"
+)
+
+// A selector is checked at load time by real parsers: CSS by cascadia (the
+// parser of goquery), XPath by antchfx/xpath. Cascadia and Chromium do not
+// agree on every pseudo-class, and the browser has the last word, so
+// checkCSS bridges the two: a pseudo-class Chromium knows and cascadia
+// does not is checked for its place and its arguments, and one only
+// cascadia knows is refused, as the browser would refuse it.
+
+// browserPseudo are pseudo-classes Chromium supports that cascadia does not
+// parse. Those whose argument is a selector list are in selectorArgs.
+var browserPseudo = map[string]bool{
+	"is": true, "where": true, "has": true, "focus-visible": true, "focus-within": true, "scope": true,
+	"placeholder-shown": true, "required": true, "optional": true, "invalid": true, "valid": true,
+	"in-range": true, "out-of-range": true, "read-only": true, "read-write": true, "default": true,
+	"indeterminate": true, "defined": true, "dir": true, "host": true, "host-context": true, "modal": true,
+	"autofill": true, "-webkit-autofill": true, "user-invalid": true, "user-valid": true, "any-link": true,
+	"fullscreen": true, "popover-open": true, "picture-in-picture": true, "state": true,
+}
+
+// selectorArgs are the pseudo-classes above whose argument is a selector
+// list; :has takes relative selectors ("> a").
+var selectorArgs = map[string]bool{"is": true, "where": true, "has": true, "host": true, "host-context": true}
+
+// cascadiaOnly are pseudo-classes cascadia accepts and browsers reject.
+var cascadiaOnly = map[string]bool{
+	"contains": true, "containsown": true, "haschild": true, "matches": true, "matchesown": true, "input": true,
+}
+
+// checkCSS parses a CSS selector list as Chromium would: a selector the
+// browser would reject fails at load time, not at run time.
+func checkCSS(s string) error {
+	if strings.TrimSpace(s) == "" {
+		return fmt.Errorf("empty CSS selector")
+	}
+	bridged, err := bridgePseudo(s)
+	if err != nil {
+		return err
+	}
+	if _, err := cascadia.ParseGroupWithPseudoElements(bridged); err != nil {
+		return fmt.Errorf("not a CSS selector: %v", err)
+	}
+	return nil
+}
+
+// bridgePseudo replaces each pseudo-class of browserPseudo with :empty,
+// which cascadia parses wherever a pseudo-class may stand, after checking
+// the selector lists it takes; it refuses those of cascadiaOnly.
+func bridgePseudo(s string) (string, error) {
+	var b strings.Builder
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0:
+			if c == '\\' && i+1 < len(s) {
+				b.WriteByte(c)
+				i++
+				c = s[i]
+			} else if c == quote {
+				quote = 0
+			}
+		case c == '\\' && i+1 < len(s):
+			b.WriteByte(c)
+			i++
+			c = s[i]
+		case c == '"' || c == '\'':
+			quote = c
+		case c == ':' && (i+1 >= len(s) || s[i+1] != ':') && (i == 0 || s[i-1] != ':'):
+			name, end := pseudoName(s, i+1)
+			lower := strings.ToLower(name)
+			if cascadiaOnly[lower] {
+				return "", fmt.Errorf("not a CSS selector: :%s is jQuery's, which browsers reject (rotator reads one :contains() at the end of a selector, as its text)", name)
+			}
+			if !browserPseudo[lower] {
+				break
+			}
+			if end < len(s) && s[end] == '(' {
+				close := matchParen(s, end)
+				if close < 0 {
+					return "", fmt.Errorf("not a CSS selector: :%s( is not closed", name)
+				}
+				if selectorArgs[lower] {
+					if err := checkSelectorArg(lower, s[end+1:close]); err != nil {
+						return "", err
+					}
+				}
+				end = close + 1
+			}
+			b.WriteString(":empty")
+			i = end - 1
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String(), nil
+}
+
+// checkSelectorArg checks the selector list of :is(), :where(), :has()
+// and :host(); :has's may begin with a combinator.
+func checkSelectorArg(name, arg string) error {
+	if strings.TrimSpace(arg) == "" {
+		return fmt.Errorf("not a CSS selector: :%s() is empty", name)
+	}
+	for _, part := range splitTopLevel(arg) {
+		p := strings.TrimSpace(part)
+		if name == "has" {
+			p = strings.TrimSpace(strings.TrimLeft(p, ">+~"))
+		}
+		if err := checkCSS(p); err != nil {
+			return fmt.Errorf("in :%s(): %w", name, err)
+		}
+	}
+	return nil
+}
+
+// pseudoName reads an identifier (letters, digits, '-', '_') from i.
+func pseudoName(s string, i int) (string, int) {
+	j := i
+	for j < len(s) && (s[j] == '-' || s[j] == '_' || s[j] >= 'a' && s[j] <= 'z' || s[j] >= 'A' && s[j] <= 'Z' || s[j] >= '0' && s[j] <= '9') {
+		j++
+	}
+	return s[i:j], j
+}
+
+// matchParen is the index of the ')' that closes the '(' at open, outside
+// quotes, or -1.
+func matchParen(s string, open int) int {
+	depth := 0
+	var quote byte
+	for i := open; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\\':
+			i++
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// splitTopLevel splits a selector list at the commas outside parentheses,
+// brackets and quotes.
+func splitTopLevel(s string) []string {
+	var parts []string
+	depth, start := 0, 0
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\\':
+			i++
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '(' || c == '[':
+			depth++
+		case c == ')' || c == ']':
+			depth--
+		case c == ',' && depth == 0:
+			parts = append(parts, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(parts, s[start:])
+}
+
+// checkXPath compiles an XPath expression with antchfx/xpath.
+func checkXPath(s string) error {
+	if strings.TrimSpace(s) == "" {
+		return fmt.Errorf("empty XPath")
+	}
+	if _, err := xpath.Compile(s); err != nil {
+		return fmt.Errorf("not an XPath expression: %v", err)
+	}
+	// antchfx/xpath stops at a stray closing bracket ("//a[1]]") where
+	// Chromium refuses the expression.
+	return closedXPath(s)
+}
+
+// closedXPath refuses a bracket or parenthesis closed out of turn, outside
+// string literals.
+func closedXPath(s string) error {
+	var open []byte
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '[' || c == '(':
+			open = append(open, c)
+		case c == ']' || c == ')':
+			want := byte('[')
+			if c == ')' {
+				want = '('
+			}
+			if len(open) == 0 || open[len(open)-1] != want {
+				return fmt.Errorf("not an XPath expression: %q at offset %d closes nothing", c, i)
+			}
+			open = open[:len(open)-1]
+		}
+	}
+	return nil
+}
