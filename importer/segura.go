@@ -127,6 +127,12 @@ func (c *segConv) value(line int, v string) (string, bool, bool, bool) {
 // quotes; jQuery-only pseudo-classes are reported.
 func (c *segConv) selector(line int, sel string) string {
 	sel = strings.TrimSpace(sel)
+	// senhasegura's authors sometimes quote a whole selector, even twice
+	// ('"div input"'): the quotes are not part of it.
+	for len(sel) >= 2 && (sel[0] == '"' || sel[0] == '\'') && sel[len(sel)-1] == sel[0] {
+		c.note(line, false, "the quotes around the selector %s are not part of it: removed", sel)
+		sel = strings.TrimSpace(sel[1 : len(sel)-1])
+	}
 	for {
 		rest, cut := cutJQueryPseudo(sel)
 		if cut == "" {

@@ -225,6 +225,30 @@ func TestSeguraURLsAreRelative(t *testing.T) {
 	}
 }
 
+// A selector quoted whole, even twice, loses its quotes, and the result
+// validates (quoted, it is no CSS a browser accepts).
+func TestSeguraQuotedSelectors(t *testing.T) {
+	res, err := Segura("x", []byte("start-at https://x.example/\nfill '\"#u\"' [#USERNAME#]\nfill \"div[jsname=YPqjbf] input[type=password]\" [#CURRENT_PASSWORD#]\nclick #s\n"+
+		"fill '#n' [#NEW_PASSWORD#]\nclick #save\ntest-selector .ok\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, diags := templates.Parse("x.yaml", res.YAML)
+	if tpl == nil || diags.Err() != nil {
+		t.Fatalf("%v\n%s", diags.Err(), res.YAML)
+	}
+	var got []string
+	for _, st := range append(tpl.Flows.Login, tpl.Flows.Change...) {
+		if st.Kind == templates.StepFill {
+			got = append(got, st.Target.String())
+		}
+	}
+	want := []string{"#u", "div[jsname=YPqjbf] input[type=password]", "#n"}
+	if !slices.Equal(got, want) {
+		t.Errorf("fills %q, want %q", got, want)
+	}
+}
+
 func TestSeguraNotes(t *testing.T) {
 	for _, tc := range []struct {
 		file string
