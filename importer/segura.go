@@ -479,10 +479,10 @@ func standIn(v string) string {
 
 // split cuts the one sequence into flows: login (through the first
 // sign-in's submit and its checks), change (through the new password's
-// submit and its checks), logout, and verify when the source signs out
-// and in with the new password and checks the result. Without such a
-// sign-in there is no verify flow: rotator's own (logout, then login with
-// the new password) is used, never a re-check of the site's confirmation.
+// submit and its checks), and logout (what the source does before signing
+// in again). There is no verify flow: rotator's own (logout, then login
+// with the new password) is used, never a re-check of the site's
+// confirmation nor the source's own second sign-in (see signInAgain).
 func (c *segConv) split() error {
 	if c.start == "" {
 		return errors.New("no start-at line: the template does not say where to begin")
@@ -507,20 +507,17 @@ func (c *segConv) split() error {
 	end := c.loginEnd(firstCur, firstNew)
 	cend := c.changeEnd(firstNew)
 	login, change, rest := s[:end+1], s[end+1:cend+1], s[cend+1:]
-	logout, verify, again := c.signInAgain(rest)
+	logout, again := c.signInAgain(rest)
 	if again < 0 && len(rest) > 0 {
 		change = append(change, rest...)
 	}
-	if verify == nil && len(logout) == 0 {
+	if len(logout) == 0 {
 		logout = c.placeholderLogout(again >= 0)
 	}
 	c.d.flows[templates.FlowLogin] = steps(login)
 	c.d.flows[templates.FlowChange] = steps(change)
 	if len(logout) > 0 {
 		c.d.flows[templates.FlowLogout] = steps(logout)
-	}
-	if verify != nil {
-		c.d.flows[templates.FlowVerify] = steps(verify)
 	}
 	if len(change) == 0 {
 		return errors.New("the change flow came out empty")
@@ -582,9 +579,12 @@ func (c *segConv) changeEnd(firstNew int) int {
 // signInAgain splits what follows the change at the source's signing in
 // again with the new password (from the start of the action that fills
 // the username; again is its index in rest, -1 if there is none): logout
-// is what comes before, verify is logout then that sign-in, or nil if the
-// sign-in would not really check the new password.
-func (c *segConv) signInAgain(rest []segStep) (logout, verify []segStep, again int) {
+// is what comes before. The sign-in itself is not imported as a verify
+// flow: rotator's own verify, the logout flow and then the login flow with
+// the new password, signs in exactly as the first sign-in did, where the
+// source's second one often checks pages of its own (several URLs at
+// once, a confirmation) that a good sign-in does not pass.
+func (c *segConv) signInAgain(rest []segStep) (logout []segStep, again int) {
 	again = -1
 	for i, st := range rest {
 		if st.fillsUser {
@@ -596,22 +596,11 @@ func (c *segConv) signInAgain(rest []segStep) (logout, verify []segStep, again i
 		}
 	}
 	if again < 0 {
-		return nil, nil, -1
+		return nil, -1
 	}
-	logout = rest[:again]
-	verify = append(append([]segStep(nil), logout...), rest[again:]...)
-	for i := range verify {
-		// Signing in again: the new password is {{ password }} there.
-		verify[i].extra = replaceValue(verify[i].extra, "{{ password }}", "{{ new_password }}")
-	}
-	if !segSignsIn(verify) {
-		// A verify flow must really sign in; this one would pass on
-		// what the page says.
-		from, to := rest[again].line, rest[len(rest)-1].line
-		c.note(from, true, "the source signs in again (lines %d-%d) but does not submit and then check the result: no verify flow was made; rotator verifies by running the logout flow and the login flow with the new password", from, to)
-		verify = nil
-	}
-	return logout, verify, again
+	from, to := rest[again].line, rest[len(rest)-1].line
+	c.note(from, false, "the source signs in again with the new password (lines %d-%d): rotator's own verify does that, by running the logout flow and then the login flow with the new password, so these lines are not imported", from, to)
+	return rest[:again], again
 }
 
 // placeholderLogout is the logout flow when the source has none to give:
@@ -627,43 +616,6 @@ func (c *segConv) placeholderLogout(signsInAgain bool) []segStep {
 	return []segStep{{step: step{kind: "expect", condKey: "exists", condVal: noLogoutSelector,
 		extra:   [][2]any{{"message", "this imported template has no logout flow yet: write it by hand, so the new password can be checked by signing in"}},
 		comment: "senhasegura's template checks the change by the site's confirmation only: rotator checks it by signing out and in with the new password"}}}
-}
-
-// segSignsIn is templates.SignsIn for imported steps (which have no if
-// or frame): a fill of exactly the password, then a submit, then a check.
-func segSignsIn(in []segStep) bool {
-	state := 0
-	for _, st := range in {
-		switch {
-		case state == 0 && st.kind == "fill" && st.fillsPasswordOnly():
-			state = 1
-		case state == 1 && st.isSubmit():
-			state = 2
-		case state == 2 && (st.kind == "expect" || st.kind == "wait_for"):
-			return true
-		}
-	}
-	return false
-}
-
-func (s segStep) fillsPasswordOnly() bool {
-	for _, kv := range s.extra {
-		if kv[0] == "value" {
-			return kv[1] == "{{ new_password }}" || kv[1] == "{{ password }}"
-		}
-	}
-	return false
-}
-
-func replaceValue(extra [][2]any, from, to string) [][2]any {
-	out := make([][2]any, len(extra))
-	for i, kv := range extra {
-		if s, ok := kv[1].(string); ok && kv[0] == "value" {
-			kv[1] = strings.ReplaceAll(s, from, to)
-		}
-		out[i] = kv
-	}
-	return out
 }
 
 func steps(in []segStep) []step {
