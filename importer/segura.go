@@ -21,6 +21,11 @@ import (
 //	click SEL              jclick SEL             set-location URL
 //	sleep MS               prop SEL NAME VALUE    jscript CODE
 //
+// or, in senhasegura's HTTP dialect, which posts forms without a browser:
+//
+//	get URL                fill-form NAME VALUE   select-button NAME
+//	submit                 expect TEXT
+//
 // with placeholders [#USERNAME#], [#CURRENT_PASSWORD#], [#NEW_PASSWORD#] and
 // installation values such as [#IP#] and [#HOSTNAME#]. It is one sequence:
 // sign in, go to the password page, change, and sometimes sign out and in
@@ -64,6 +69,9 @@ type segConv struct {
 	origin   string
 	action   int
 	pending  []string // source comments waiting for the next step
+	// HTTP dialect: the field filled last (its form is what submit
+	// sends) and the button select-button chose for the next submit.
+	lastField, button string
 	err      error
 	sawSleep bool
 }
@@ -227,6 +235,19 @@ func (c *segConv) command(line int, text string) {
 		c.prop(line, rest)
 	case "jscript":
 		c.jscript(line, strings.TrimSpace(rest))
+	case "get":
+		c.get(line, rest)
+	case "fill-form":
+		c.fillForm(line, rest)
+	case "select-button":
+		c.button = strings.Trim(strings.TrimSpace(rest), `"'`)
+		if c.button == "" {
+			c.note(line, true, "select-button names no button: the next submit clicks the form's own")
+		}
+	case "submit":
+		c.submit(line)
+	case "expect":
+		c.expectText(line, rest)
 	default:
 		c.note(line, true, "unknown command %q: not imported; write the step by hand (see the README's template reference)", cmd)
 		c.pending = append(c.pending, fmt.Sprintf("senhasegura line %d, not imported: %s", line, text))
@@ -367,10 +388,76 @@ func (c *segConv) prop(line int, rest string) {
 	}
 }
 
+// get maps the HTTP dialect's GET: the first one, when there is no
+// start-at, is where the template begins (base_url and a relative goto);
+// the others are set-location.
+func (c *segConv) get(line int, rest string) {
+	if c.start == "" {
+		c.startAt(line, rest)
+		if c.err == nil {
+			c.steps[len(c.steps)-1].cmd = "get"
+		}
+		return
+	}
+	c.setLocation(line, rest)
+}
+
+// fillForm maps fill-form NAME VALUE: a fill of the form field named NAME.
+func (c *segConv) fillForm(line int, rest string) {
+	name, val := splitArg(rest)
+	name = strings.Trim(name, `"'`)
+	if name == "" {
+		c.note(line, true, "fill-form needs a field name and a value: not imported")
+		return
+	}
+	c.lastField = name
+	v, user, cur, nw := c.value(line, val)
+	c.add(segStep{step: step{kind: "fill", arg: "[name=" + cssString(name) + "]", line: line, extra: [][2]any{{"value", v}}},
+		cmd: "fill-form", fillsUser: user, fillsCurrent: cur, fillsNew: nw})
+}
+
+// submit maps the HTTP dialect's submit: a click on the button
+// select-button chose (by its name, value or text), else on the submit
+// button of the form whose field was filled last.
+func (c *segConv) submit(line int) {
+	var alts []string
+	if b := c.button; b != "" {
+		q := cssString(b)
+		alts = []string{"[type=submit][name=" + q + "]", "[type=submit][value=" + q + "]", "button:contains(" + b + ")"}
+		c.button = ""
+	} else if c.lastField != "" {
+		alts = []string{"form:has([name=" + cssString(c.lastField) + "]) [type=submit]", "[type=submit]"}
+	} else {
+		alts = []string{"[type=submit]"}
+	}
+	c.add(segStep{step: step{kind: "click", arg: alts, line: line}, cmd: "submit"})
+}
+
+// expectText maps the HTTP dialect's expect TEXT: the page shows TEXT.
+func (c *segConv) expectText(line int, rest string) {
+	text := strings.Trim(strings.TrimSpace(rest), `"'`)
+	if text == "" {
+		c.note(line, true, "expect names no text: not imported")
+		return
+	}
+	if hasPlaceholder(text) {
+		c.note(line, true, "expect %s holds a placeholder: not imported; a page's text is checked for fixed words only", text)
+		return
+	}
+	c.add(segStep{step: step{kind: "expect", condKey: "text", condVal: text, line: line,
+		extra: [][2]any{{"message", fmt.Sprintf("the page does not say %q (senhasegura line %d)", text, line)}}}, cmd: "expect"})
+}
+
+// cssString quotes s as a CSS string.
+func cssString(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
 func isSeguraCommand(cmd string) bool {
 	switch cmd {
 	case "start-at", "user-agent", "timeout", "new-action", "test-location", "test-selector", "test-not-visible", "log",
-		"fill", "really-fill", "click", "jclick", "set-location", "sleep", "prop", "jscript":
+		"fill", "really-fill", "click", "jclick", "set-location", "sleep", "prop", "jscript",
+		"get", "fill-form", "select-button", "submit", "expect":
 		return true
 	}
 	return false
@@ -485,7 +572,7 @@ func standIn(v string) string {
 // confirmation nor the source's own second sign-in (see signInAgain).
 func (c *segConv) split() error {
 	if c.start == "" {
-		return errors.New("no start-at line: the template does not say where to begin")
+		return errors.New("no start-at line (or get, in the HTTP dialect): the template does not say where to begin")
 	}
 	s := c.steps
 	firstCur, firstNew := -1, -1
