@@ -66,14 +66,14 @@ type segConv struct {
 	// origin is start-at's scheme and host as written (placeholders
 	// kept): URLs on it become relative to base_url, which the
 	// account's --url replaces.
-	origin   string
-	action   int
-	pending  []string // source comments waiting for the next step
+	origin  string
+	action  int
+	pending []string // source comments waiting for the next step
 	// HTTP dialect: the field filled last (its form is what submit
 	// sends) and the button select-button chose for the next submit.
 	lastField, button string
-	err      error
-	sawSleep bool
+	err               error
+	sawSleep          bool
 }
 
 func (c *segConv) note(line int, warn bool, format string, args ...any) {
