@@ -460,14 +460,24 @@ func (r *Runner) report(rep StepReport) {
 	}
 }
 
-// failed reports whether the page shows one of the template's failure or
-// rejection messages, and which.
-func (r *Runner) failed(page *rod.Page) (string, bool) {
-	ms := append(append([]templates.Matcher(nil), r.Template.Failures...), r.Template.Rejections...)
-	if i, err := firstMatch(page, ms); err == nil && i >= 0 {
-		return describeMatcher(ms[i]), true
+// failedIn says whether the page shows that a step of flow failed, and
+// how: one of the template's failure or rejection messages, in any flow;
+// in a flow that signs in (login, verify) once a secret was typed, also a
+// sign-in failure the site shows in its own words (signInFailure).
+func (r *Runner) failedIn(flow string) func(*rod.Page) (string, bool) {
+	signsIn := flow == templates.FlowLogin || flow == templates.FlowVerify
+	return func(page *rod.Page) (string, bool) {
+		ms := append(append([]templates.Matcher(nil), r.Template.Failures...), r.Template.Rejections...)
+		if i, err := firstMatch(page, ms); err == nil && i >= 0 {
+			return "the page shows the template's failure " + describeMatcher(ms[i]), true
+		}
+		if signsIn && r.secretTyped {
+			if why, bad := signInFailure(page); bad {
+				return "the sign-in failed: " + why, true
+			}
+		}
+		return "", false
 	}
-	return "", false
 }
 
 func describeMatcher(m templates.Matcher) string {

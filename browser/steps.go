@@ -34,7 +34,7 @@ func (r *Runner) do(flowCtx, ctx context.Context, page *rod.Page, flow, path str
 	case templates.StepPress:
 		return r.doPress(ctx, page, st)
 	case templates.StepWaitFor, templates.StepExpect:
-		return "", "", r.doWait(ctx, page, st)
+		return "", "", r.doWait(ctx, page, flow, st)
 	case templates.StepIf:
 		return r.doIf(flowCtx, page, flow, path, st)
 	case templates.StepFrame:
@@ -262,8 +262,8 @@ func (r *Runner) doPress(ctx context.Context, page *rod.Page, st templates.Step)
 
 // doWait waits for a wait_for or expect step's condition; an expect's
 // message leads its error.
-func (r *Runner) doWait(ctx context.Context, page *rod.Page, st templates.Step) error {
-	err := waitCondition(ctx, page, st.Cond, r.failed)
+func (r *Runner) doWait(ctx context.Context, page *rod.Page, flow string, st templates.Step) error {
+	err := waitCondition(ctx, page, st.Cond, r.failedIn(flow))
 	if err != nil && st.Kind == templates.StepExpect && st.Message != "" {
 		err = fmt.Errorf("%s (%v)", st.Message, err)
 	}

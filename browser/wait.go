@@ -102,7 +102,7 @@ func waitCondition(ctx context.Context, page *rod.Page, c templates.Condition, f
 		}
 		if failed != nil {
 			if what, bad := failed(page); bad {
-				return fmt.Errorf("%s: the page shows the template's failure %s", c.String(), what)
+				return fmt.Errorf("%s: %s", c.String(), what)
 			}
 		}
 		if err != nil {
