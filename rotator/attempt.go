@@ -331,6 +331,16 @@ func (r *Rotator) paused(a *attempt, c *browser.ChallengeError, reason string) {
 
 // stepFailure turns a flow's error into a result.
 func stepFailure(flow string, err error) Result {
+	var lf *logoutFailed
+	if errors.As(err, &lf) {
+		out := stepFailure(templates.FlowLogout, lf.logout)
+		in := stepFailure(templates.FlowLogin, lf.login)
+		in.Reason = out.Reason + "; then, signing in anyway, " + in.Reason
+		if out.Step != nil {
+			in.Step = out.Step
+		}
+		return in
+	}
 	var ce *browser.ChallengeError
 	if errors.As(err, &ce) {
 		return Result{Outcome: rotation.Paused, Challenge: ce,
@@ -338,7 +348,7 @@ func stepFailure(flow string, err error) Result {
 	}
 	var se *browser.StepError
 	if errors.As(err, &se) {
-		return Result{Outcome: rotation.Failed, Reason: fmt.Sprintf("%s flow, step %s (%s): %v", se.Flow, se.Path, se.Step.Describe(), se.Err)}
+		return Result{Outcome: rotation.Failed, Step: se, Reason: fmt.Sprintf("%s flow, step %s (%s): %v", se.Flow, se.Path, se.Step.Describe(), se.Err)}
 	}
 	return Result{Outcome: rotation.Failed, Reason: fmt.Sprintf("%s flow: %v", flow, err)}
 }
@@ -355,10 +365,32 @@ func (a *attempt) verifyWith(ctx context.Context, pw secret.String) error {
 		return a.sess.Run(ctx, templates.FlowVerify, a.values(pw, pw))
 	}
 	if err := a.sess.Run(ctx, templates.FlowLogout, a.values(pw, secret.String{})); err != nil {
-		return err
+		// A logout that fails may still have signed out (a GET /logout
+		// page with nothing left to click): the sign-in decides, and an
+		// error names both flows, in the order they failed.
+		var ce *browser.ChallengeError
+		if errors.As(err, &ce) || ctx.Err() != nil {
+			return err
+		}
+		a.r.event(a.name, "the logout flow failed (%s); signing in with the new password anyway", stepFailure(templates.FlowLogout, err).Reason)
+		if lerr := a.login(ctx, pw); lerr != nil {
+			return &logoutFailed{logout: err, login: lerr}
+		}
+		return nil
 	}
 	return a.login(ctx, pw)
 }
+
+// logoutFailed is a verification whose logout flow failed, and whose
+// sign-in, tried anyway, failed too.
+type logoutFailed struct{ logout, login error }
+
+func (e *logoutFailed) Error() string {
+	return fmt.Sprintf("logout flow: %v; then, signing in anyway: %v", e.logout, e.login)
+}
+
+// Unwrap gives the sign-in's error first: a challenge there pauses the run.
+func (e *logoutFailed) Unwrap() []error { return []error{e.login, e.logout} }
 
 // try signs in with pw through flow (login or verifyWith). It reports
 // whether pw signed in, the flow's error, and a result when the run must

@@ -66,6 +66,11 @@ type fakeSite struct {
 	gate, waiting chan struct{}
 	// challenge, when set, puts a CAPTCHA on every sign-in.
 	challenge bool
+	// logoutFails makes the logout flow fail at its first step; with
+	// logoutSignsOut it has signed out all the same (a GET /logout page
+	// with nothing left to click), else the session stays signed in and
+	// the sign-in form is not there.
+	logoutFails, logoutSignsOut bool
 }
 
 func newFakeSite(password string, behave func(int) behaviour) *fakeSite {
@@ -138,6 +143,9 @@ func (f *fakeSession) Run(ctx context.Context, flow string, vals browser.Values)
 	}
 	switch flow {
 	case templates.FlowLogin:
+		if s.logoutFails && !s.logoutSignsOut && s.signedIn {
+			return &browser.StepError{Flow: flow, Path: "2", Step: templates.Step{Kind: templates.StepFill}, Err: errors.New("no #username on the page")}
+		}
 		if s.challenge {
 			return &browser.ChallengeError{Kind: "captcha", Name: "fake-captcha", Flow: flow, Step: "2"}
 		}
@@ -150,6 +158,10 @@ func (f *fakeSession) Run(ctx context.Context, flow string, vals browser.Values)
 		s.signedIn = true
 		return nil
 	case templates.FlowLogout:
+		if s.logoutFails {
+			s.signedIn = s.signedIn && !s.logoutSignsOut
+			return &browser.StepError{Flow: flow, Path: "1", Step: templates.Step{Kind: templates.StepClick}, Err: errors.New("no a#logout on the page")}
+		}
 		s.signedIn = false
 		return nil
 	case templates.FlowChange:

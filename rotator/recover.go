@@ -202,6 +202,9 @@ func (rec recovery) after(out Result) Result {
 		res := *rec.stop
 		res.Reason = out.Reason + "; then " + res.Reason
 		res.Recovered = rec.found
+		if out.Step != nil {
+			res.Step = out.Step // the first failure is the one to fix
+		}
 		return res
 	case rec.promoted:
 		return Result{Outcome: rotation.Succeeded, Recovered: rec.found}

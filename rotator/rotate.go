@@ -2,6 +2,7 @@ package rotator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/rotator-pam/rotator/rotation"
@@ -197,6 +198,14 @@ func (a *attempt) verifyNew(ctx context.Context, cand secret.String) Result {
 	}
 	if !ok {
 		out := stepFailure(templates.FlowVerify, verr)
+		var lf *logoutFailed
+		if errors.As(verr, &lf) {
+			// The sign-in may have failed only because the session was
+			// still signed in: the candidate is not proven wrong, and
+			// recovery, which signs out its own way, probes it too.
+			out.Reason = "the site confirmed the change; signing out to prove the new password failed: " + out.Reason
+			return a.recover(ctx, true).after(out)
+		}
 		out.Reason = "the site confirmed the change but the new password does not sign in (a site may store something other than what was typed): " + out.Reason
 		return a.recover(ctx, true, cand).after(out)
 	}
@@ -227,6 +236,9 @@ func (a *attempt) prove(ctx context.Context, cand secret.String, out Result) (re
 		ok, stop, _ := a.try(ctx, p.label, p.pw, a.login)
 		if stop != nil {
 			stop.Reason = out.Reason + "; then " + stop.Reason + "; the new password is kept"
+			if out.Step != nil {
+				stop.Step = out.Step
+			}
 			return *stop, false
 		}
 		if !ok {

@@ -103,6 +103,10 @@ type Result struct {
 	NextAllowed time.Time
 	// Recovered says what recovery found, if it ran.
 	Recovered rotation.Finding
+	// Step is the step whose failure ended the run, when one did: where it
+	// is in the template, the page, the files saved and what the page
+	// offered instead (browser.Explain shows them to a template's author).
+	Step *browser.StepError
 }
 
 // Rotator runs rotations, verifications and recoveries.

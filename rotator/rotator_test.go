@@ -2,10 +2,12 @@ package rotator
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -347,5 +349,56 @@ func TestMinGap(t *testing.T) {
 	}
 	if want := changes[0].Add(rot.Policy.MinGap); !res.NextAllowed.Equal(want) {
 		t.Errorf("next allowed %v, want %v (the change plus the gap)", res.NextAllowed, want)
+	}
+}
+
+// A logout flow that fails while proving the new password is reported as
+// the logout's failure, not as the new password failing to sign in: the
+// sign-in is tried anyway (a GET /logout page signs out and offers nothing
+// to click), and when it works the rotation succeeds with no failed
+// sign-in counted. When it does not, the reason names both flows in the
+// order they failed, and the run's Step is the logout's.
+func TestLogoutFailureIsNamed(t *testing.T) {
+	t.Parallel()
+	e := newFakeEnv(t, nil)
+	e.site.logoutFails, e.site.logoutSignsOut = true, true
+	rot := e.rotator(e.open())
+	var events []string
+	rot.OnEvent = func(_, msg string) { events = append(events, msg) }
+	res, err := rot.Rotate(ctxFor(t), "alice")
+	if err != nil || res.Outcome != rotation.Succeeded || res.Recovered.Ran() {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if _, failed, _ := e.site.state(); failed != 0 {
+		t.Errorf("%d failed sign-ins counted", failed)
+	}
+	if !slices.ContainsFunc(events, func(m string) bool {
+		return strings.HasPrefix(m, "the logout flow failed (logout flow, step 1 (click): no a#logout on the page)")
+	}) {
+		t.Errorf("events %q", events)
+	}
+
+	// A logout that leaves the session signed in: the proof fails, and
+	// recovery (which signs out its own way) finds the new password.
+	e2 := newFakeEnv(t, nil)
+	e2.site.logoutFails = true
+	st2 := e2.open()
+	res, err = e2.rotator(st2).Rotate(ctxFor(t), "alice")
+	if err != nil || res.Outcome != rotation.Succeeded || !res.Recovered.Ran() {
+		t.Fatalf("stuck signed in: %+v %v", res, err)
+	}
+	if cur, _ := st2.Password(context.Background(), "alice"); cur.Reveal() != e2.site.password {
+		t.Error("stuck signed in: the vault's current password is not the site's")
+	}
+
+	out := stepFailure(templates.FlowVerify, &logoutFailed{
+		logout: &browser.StepError{Flow: templates.FlowLogout, Path: "1", Step: templates.Step{Kind: templates.StepClick}, Err: errors.New("no a#logout")},
+		login:  &browser.StepError{Flow: templates.FlowLogin, Path: "2", Step: templates.Step{Kind: templates.StepFill}, Err: errors.New("no #username")},
+	})
+	if want := "logout flow, step 1 (click): no a#logout; then, signing in anyway, login flow, step 2 (fill): no #username"; out.Reason != want {
+		t.Errorf("reason %q\nwant   %q", out.Reason, want)
+	}
+	if out.Step == nil || out.Step.Flow != templates.FlowLogout {
+		t.Errorf("step %+v, want the logout's", out.Step)
 	}
 }

@@ -65,10 +65,21 @@ func report(a *app, name, what string, res rotator.Result) error {
 		return fmt.Errorf("%s: %s", name, res.Reason)
 	case rotation.NeedsOperator:
 		fmt.Fprintf(a.stdout, "%s: needs an operator: %s (run %d)\n", name, res.Reason, res.RunID)
+		explainStep(a, res)
 		return fmt.Errorf("%s needs an operator", name)
 	}
 	fmt.Fprintf(a.stdout, "%s: %s failed: %s (run %d)\n", name, what, res.Reason, res.RunID)
+	explainStep(a, res)
 	return fmt.Errorf("%s: %s failed", name, what)
+}
+
+// explainStep shows, after a run that ended on a failed step in any flow,
+// which step, where in the template, the page, the files saved and what
+// the page offers instead.
+func explainStep(a *app, res rotator.Result) {
+	if res.Step != nil {
+		browser.Explain(a.stdout, res.Step)
+	}
 }
 
 type rotateOptions struct {
