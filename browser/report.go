@@ -62,8 +62,8 @@ func Explain(w io.Writer, err error) {
 		}
 		if len(se.Candidates) > 0 {
 			fmt.Fprintln(w, "the page offers instead:")
-			for _, c := range se.Candidates {
-				fmt.Fprintf(w, "  %-40s %s\n", fmt.Sprintf("%q", c.Selector), c.Why)
+			for i, c := range se.Candidates {
+				fmt.Fprintf(w, "  %d. %-40s %s\n", i+1, fmt.Sprintf("%q", c.Selector), c.Why)
 			}
 		}
 	}

@@ -49,7 +49,7 @@ func TestExplain(t *testing.T) {
 		{"failed step", &StepError{Flow: "login", Path: "2", Step: fill, File: "site.yaml", URL: "http://127.0.0.1/login",
 			Err: errors.New("no element"), Artifacts: []string{"/a/login-step2-failed.png"}, Candidates: []Candidate{{Selector: "#login", Why: "a text input"}}},
 			"\nfailed: login step 2, " + fill.Describe() + "\nwhere:  site.yaml:12:7\nwhy:    no element\npage:   http://127.0.0.1/login\n" +
-				"saved:  /a/login-step2-failed.png\nthe page offers instead:\n  \"#login\"                                 a text input\n"},
+				"saved:  /a/login-step2-failed.png\nthe page offers instead:\n  1. \"#login\"                                 a text input\n"},
 		{"challenge", &ChallengeError{Kind: templates.ChallengeCaptcha, Name: "recaptcha", URL: "http://127.0.0.1/c", Flow: "login", Step: "3", Screenshot: "/a/c.png"},
 			"\nchallenge: captcha (recaptcha) at http://127.0.0.1/c after login step 3\nscreenshot: /a/c.png\n" +
 				"A person must get past it (the console will let an operator do so); rotator never guesses.\n"},

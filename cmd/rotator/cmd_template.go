@@ -18,7 +18,7 @@ func newTemplateCmd(a *app) *cobra.Command {
   rotator template test demo-social --account demo`,
 	}
 	groupCommand(c)
-	c.AddCommand(newTemplateValidateCmd(a), newTemplateTestCmd(a), newTemplateImportCmd(a), newTemplateSuggestCmd(a))
+	c.AddCommand(newTemplateValidateCmd(a), newTemplateTestCmd(a), newTemplateFixCmd(a), newTemplateImportCmd(a), newTemplateSuggestCmd(a))
 	return c
 }
 
