@@ -131,60 +131,64 @@ func pseudoName(s string, i int) (string, int) {
 	return s[i:j], j
 }
 
-// matchParen is the index of the ')' that closes the '(' at open, outside
-// quotes, or -1.
-func matchParen(s string, open int) int {
+// walkSyntax calls visit with each byte of s from start that is outside
+// quotes and not escaped, and the depth of parentheses and brackets around
+// it (a closing one is at the depth it closes to), until visit returns
+// false.
+func walkSyntax(s string, start int, visit func(i int, c byte, depth int) bool) {
 	depth := 0
 	var quote byte
-	for i := open; i < len(s); i++ {
+	for i := start; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c == '\\':
 			i++
+			continue
 		case quote != 0:
 			if c == quote {
 				quote = 0
 			}
+			continue
 		case c == '"' || c == '\'':
 			quote = c
-		case c == '(':
+			continue
+		case c == '(' || c == '[':
 			depth++
-		case c == ')':
+		case c == ')' || c == ']':
 			depth--
-			if depth == 0 {
-				return i
-			}
+		}
+		if !visit(i, c, depth) {
+			return
 		}
 	}
-	return -1
+}
+
+// matchParen is the index of the ')' that closes the '(' at open, outside
+// quotes, or -1.
+func matchParen(s string, open int) int {
+	end := -1
+	walkSyntax(s, open, func(i int, c byte, depth int) bool {
+		if c == ')' && depth == 0 {
+			end = i
+			return false
+		}
+		return true
+	})
+	return end
 }
 
 // splitTopLevel splits a selector list at the commas outside parentheses,
 // brackets and quotes.
 func splitTopLevel(s string) []string {
 	var parts []string
-	depth, start := 0, 0
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '\\':
-			i++
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '"' || c == '\'':
-			quote = c
-		case c == '(' || c == '[':
-			depth++
-		case c == ')' || c == ']':
-			depth--
-		case c == ',' && depth == 0:
+	start := 0
+	walkSyntax(s, 0, func(i int, c byte, depth int) bool {
+		if c == ',' && depth == 0 {
 			parts = append(parts, s[start:i])
 			start = i + 1
 		}
-	}
+		return true
+	})
 	return append(parts, s[start:])
 }
 
