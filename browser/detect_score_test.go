@@ -151,10 +151,13 @@ type expectation struct {
 
 // rightRoles says which of the detector's roles are right for a label. A
 // bare "password" does not say which password it is, so any is right, as
-// DuckDuckGo's test scores it.
+// DuckDuckGo's test scores it. An "emailAddress" is not a username: in
+// these labels it is an e-mail an identity form asks for (a sign-up's, a
+// newsletter's, a contact form's), where a sign-in's e-mail is labelled
+// "username"; typing the username there is a mistake.
 func rightRoles(label string) map[string]bool {
 	switch label {
-	case "username", "username OR emailAddress", "emailAddress":
+	case "username", "username OR emailAddress":
 		return set(RoleUsername)
 	case "password":
 		return set(RolePassword, RoleNewPassword, RoleConfirmPassword)
@@ -186,7 +189,7 @@ func set(xs ...string) map[string]bool {
 }
 
 var categories = []category{
-	{"username", set("username", "username OR emailAddress", "emailAddress"), set(RoleUsername)},
+	{"username", set("username", "username OR emailAddress"), set(RoleUsername)},
 	{"password (sign-in, current)", set("password", "password.current"), set(RolePassword)},
 	{"new password (+ confirmation)", set("password.new"), set(RoleNewPassword, RoleConfirmPassword)},
 	{"one-time code", set("totp"), set(RoleTOTP)},
@@ -424,10 +427,10 @@ func TestDetectorScore(t *testing.T) {
 // checkFloors fails the test when the detector does worse on the
 // held-out sites than it did when the floors were set.
 func checkFloors(t *testing.T, held *score) {
-	// Measured when set (held out): 0.939/0.906, 0.975/0.963,
+	// Measured when set (held out): 0.902/0.937, 0.975/0.963,
 	// 0.846/1.000, 0.429/1.000, 0.976/0.932.
 	floors := map[string][2]float64{ // precision, recall
-		"username":                      {0.92, 0.88},
+		"username":                      {0.88, 0.90},
 		"password (sign-in, current)":   {0.95, 0.94},
 		"new password (+ confirmation)": {0.80, 1},
 		"one-time code":                 {0.40, 1},
