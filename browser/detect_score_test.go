@@ -264,17 +264,17 @@ func ddgWrong(exp expectation, labels []string) (wrong, known []bool) {
 	return wrong, known
 }
 
-// roleByMark is the detector's role for each labelled element (the most
-// confident one), and the roles it gave elements with no label.
-func roleByMark(fields []DetectedField) (map[string]string, map[string]int) {
-	got, best, unlabelled := map[string]string{}, map[string]float64{}, map[string]int{}
+// roleByMark is the detector's field for each labelled element (its most
+// confident role), and the fields it found on elements with no label.
+func roleByMark(fields []DetectedField) (map[string]DetectedField, []DetectedField) {
+	got, unlabelled := map[string]DetectedField{}, []DetectedField(nil)
 	for _, f := range fields {
 		if f.Mark == "" {
-			unlabelled[f.Role]++
+			unlabelled = append(unlabelled, f)
 			continue
 		}
-		if f.Score > best[f.Mark] {
-			got[f.Mark], best[f.Mark] = f.Role, f.Score
+		if f.Score > got[f.Mark].Score {
+			got[f.Mark] = f
 		}
 	}
 	return got, unlabelled
@@ -299,7 +299,8 @@ func scorePage(exp expectation, labels []string, fields []DetectedField) (s *sco
 			continue
 		}
 		for i, label := range labels {
-			role := got[strconv.Itoa(i+1)]
+			f := got[strconv.Itoa(i+1)]
+			role := f.Role
 			var t tally
 			switch {
 			case c.labels[label] && rightRoles(label)[role]:
@@ -309,7 +310,7 @@ func scorePage(exp expectation, labels []string, fields []DetectedField) (s *sco
 				misses = append(misses, fmt.Sprintf("%s: missed %s (%s), got %q", exp.HTML, c.name, label, role))
 			case c.roles[role] && !rightRoles(label)[role]:
 				t.fp++
-				misses = append(misses, fmt.Sprintf("%s: %s claimed on a %q field", exp.HTML, c.name, label))
+				misses = append(misses, fmt.Sprintf("%s: %s claimed on a %q field (%s)", exp.HTML, c.name, label, f.Why))
 			}
 			s.ours[ci].add(t)
 			if c.labels[label] && ddgKnown[i] {
@@ -321,10 +322,10 @@ func scorePage(exp expectation, labels []string, fields []DetectedField) (s *sco
 				}
 			}
 		}
-		for role, n := range unlabelled {
-			if c.roles[role] {
-				s.ours[ci].add(tally{fp: n, fpUnlabelled: n})
-				misses = append(misses, fmt.Sprintf("%s: %s claimed on %d unlabelled element(s)", exp.HTML, c.name, n))
+		for _, f := range unlabelled {
+			if c.roles[f.Role] {
+				s.ours[ci].add(tally{fp: 1, fpUnlabelled: 1})
+				misses = append(misses, fmt.Sprintf("%s: %s claimed on an unlabelled element (%s: %s)", exp.HTML, c.name, strings.Join(f.Selectors[:min(1, len(f.Selectors))], ""), f.Why))
 			}
 		}
 		if c.name == "submit" {
