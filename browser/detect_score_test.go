@@ -30,7 +30,8 @@ import (
 // Folds 2 and 3 were chosen, before scoring, because between them they
 // hold the one page that labels one-time codes and 11 of the 20
 // new-password fields: the rarest fields are then measured on pages no
-// rule was tuned on.
+// rule was tuned on. (The rules older than the split, issue 13's, were
+// written seeing every page: for them the held-out figure flatters.)
 const scoreFolds = 5
 
 func heldOut(fold int) bool { return fold == 2 || fold == 3 }
@@ -353,6 +354,13 @@ func ddgSubmit(s *score, ci int, exp expectation, labels []string) {
 	s.oursThere[ci].add(s.ours[ci])
 }
 
+const scoreLegend = `FP: claims on elements with another label, and on unlabelled ones (u: some are real
+fields the labels leave out, like world4you's autocomplete=one-time-code digits).
+DuckDuckGo: recall from its expectations, on the fields they tell: not "username OR
+emailAddress" (its test always fails those), submit on hand-captured pages only, precision
+for submit only. "ours there": ours on those same fields.
+`
+
 // table formats a score for people.
 func (s *score) table(title string) string {
 	var b strings.Builder
@@ -412,9 +420,9 @@ func TestDetectorScore(t *testing.T) {
 		misses = append(misses, m...)
 	}
 	took := time.Since(start)
-	report := fmt.Sprintf("detector over %d labelled pages in %v, sites in %d folds; FP counts claims on unlabelled elements (u) too\n\n%s\n%s",
+	report := fmt.Sprintf("detector over %d labelled pages in %v, sites in %d folds\n\n%s\n%s\n%s",
 		held.pages+tuning.pages, took.Round(time.Millisecond), scoreFolds,
-		held.table("HELD OUT (folds 2, 3: no rule was tuned on them)"), tuning.table("tuning (folds 0, 1, 4)"))
+		held.table("HELD OUT (folds 2, 3: their misses are never printed, no rule is tuned on them)"), tuning.table("tuning (folds 0, 1, 4)"), scoreLegend)
 	t.Log("\n" + report)
 	if out := os.Getenv("ROTATOR_SCORE_OUT"); out != "" {
 		sort.Strings(misses)
@@ -428,14 +436,17 @@ func TestDetectorScore(t *testing.T) {
 // checkFloors fails the test when the detector does worse on the
 // held-out sites than it did when the floors were set.
 func checkFloors(t *testing.T, held *score) {
-	// Measured when set (held out): 0.902/0.937, 0.975/0.963,
-	// 0.846/1.000, 0.429/1.000, 0.976/0.932.
+	// Measured when set (held out, precision/recall): username
+	// 0.881/0.937, password 0.976/0.988, new password 0.846/1.000,
+	// one-time code 0.462/1.000, submit 0.977/0.955. Each floor allows
+	// about one more miss or false claim than then (one of the six code
+	// boxes, the only labelled ones).
 	floors := map[string][2]float64{ // precision, recall
-		"username":                      {0.88, 0.90},
-		"password (sign-in, current)":   {0.95, 0.94},
-		"new password (+ confirmation)": {0.80, 1},
-		"one-time code":                 {0.40, 1},
-		"submit":                        {0.95, 0.90},
+		"username":                      {0.86, 0.92},
+		"password (sign-in, current)":   {0.95, 0.97},
+		"new password (+ confirmation)": {0.78, 0.90},
+		"one-time code":                 {0.40, 0.83},
+		"submit":                        {0.95, 0.93},
 	}
 	for i, c := range categories {
 		f := floors[c.name]
