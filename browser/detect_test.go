@@ -1,0 +1,130 @@
+package browser
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/go-rod/rod"
+)
+
+// TestDetectorRules holds the detector to its general rules, each on a
+// small page: the labelled real pages (TestDetectorScore) have one page
+// of one-time codes, too few to guard those rules alone. want maps an
+// element's id to the role it should get ("" for none).
+func TestDetectorRules(t *testing.T) {
+	t.Parallel()
+	page := newPage(t)
+	for _, tt := range []struct {
+		name, html string
+		want       map[string]string
+	}{
+		{"one-time code by autocomplete",
+			`<form><input id=c autocomplete=one-time-code><button id=s>Verify</button></form>`,
+			map[string]string{"c": RoleTOTP, "s": RoleSubmit}},
+		{"six one-digit boxes",
+			`<form>` + boxes(6) + `<button id=s type=submit>Continue</button></form>`,
+			map[string]string{"d1": RoleTOTP, "d6": RoleTOTP, "s": RoleSubmit}},
+		{"named otp, numeric",
+			`<form><input id=c name=otp inputmode=numeric maxlength=6><input type=submit id=s value=Submit></form>`,
+			map[string]string{"c": RoleTOTP, "s": RoleSubmit}},
+		{"a code by its label, in German",
+			`<form><label for=c>Bestätigungscode</label><input id=c maxlength=6><button id=s>Weiter</button></form>`,
+			map[string]string{"c": RoleTOTP, "s": RoleSubmit}},
+		{"a short numeric field on a verification page",
+			`<title>Two-step verification</title><form><p>Enter the code we sent to your phone</p><input id=c inputmode=numeric maxlength=6><button id=s>Done</button></form>`,
+			map[string]string{"c": RoleTOTP}},
+		{"a captcha beside the password is no one-time code",
+			`<form><input id=u name=login><input id=p type=password><img alt=captcha src=data:,><input id=c name=verifycode placeholder="Code from the picture"><button id=s>Log in</button></form>`,
+			map[string]string{"u": RoleUsername, "p": RolePassword, "c": "", "s": RoleSubmit}},
+		{"a country code is no one-time code",
+			`<form><input id=cc type=search name=countryCode><input id=u type=tel name=phone><input id=p type=password><button id=s>Sign in</button></form>`,
+			map[string]string{"cc": "", "p": RolePassword}},
+		{"a password step with a reset link signs in",
+			`<h1>Welcome back</h1><form><input id=p type=password><a href=/reset>Reset your password</a><button id=s>Next</button></form>`,
+			map[string]string{"p": RolePassword, "s": RoleSubmit}},
+		{"a change form by its names",
+			`<form><input id=o type=password name=old_password><input id=n type=password name=new_password><input id=r type=password name=confirm_password><button id=s>Save</button></form>`,
+			map[string]string{"o": RolePassword, "n": RoleNewPassword, "r": RoleConfirmPassword, "s": RoleSubmit}},
+		{"one new password, in Italian",
+			`<title>Scegli una nuova password</title><form><input id=n type=password><button id=s>Salva</button></form>`,
+			map[string]string{"n": RoleNewPassword, "s": RoleSubmit}},
+		{"a link drawn as a button submits",
+			`<div><input id=u type=email><input id=p type=password><a id=s class="btn btn-primary">Log in</a><a href=/help>Help</a></div>`,
+			map[string]string{"u": RoleUsername, "p": RolePassword, "s": RoleSubmit}},
+		{"a submit outside the fields' box",
+			`<div><div><div><input id=u autocomplete=username></div></div><div><div><button id=s type=button><span>Next</span></button></div></div></div>`,
+			map[string]string{"u": RoleUsername, "s": RoleSubmit}},
+		{"a sign-up's e-mail is not a username",
+			`<form><input id=f name=first_name><input id=e type=email name=email><input id=p type=password name=password><button id=s>Create account</button></form>`,
+			map[string]string{"f": "", "e": ""}},
+		{"Japanese",
+			`<form><label for=u>ユーザーID</label><input id=u><label for=p>パスワード</label><input id=p type=password><button id=s type=button>ログイン</button></form>`,
+			map[string]string{"u": RoleUsername, "p": RolePassword, "s": RoleSubmit}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := detectRoles(t, page, tt.html)
+			for id, want := range tt.want {
+				if got[id] != want {
+					t.Errorf("#%s: %q, want %q (all: %v)", id, got[id], want, got)
+				}
+			}
+		})
+	}
+}
+
+// TestDetectorHiddenFieldsRankLower: a field not shown now (a later step,
+// a trap for robots) is reported, but below the shown one of its role, so
+// a suggested template fills the shown one.
+func TestDetectorHiddenFieldsRankLower(t *testing.T) {
+	t.Parallel()
+	page := newPage(t)
+	fields := detectHTML(t, page, `<form><input id=e type=email name=email><input id=trap name=username style="display:none">
+<input id=p type=password name=password><button>Sign in</button></form>`)
+	score := map[string]float64{}
+	for _, f := range fields {
+		if f.Role == RoleUsername {
+			score[f.Mark] = f.Score
+		}
+	}
+	if score["e"] == 0 || score["trap"] == 0 || score["e"] <= score["trap"] {
+		t.Errorf("username scores %v: want both, the shown #e first", score)
+	}
+}
+
+func boxes(n int) string {
+	s := ""
+	for i := 1; i <= n; i++ {
+		s += `<input id=d` + string(rune('0'+i)) + ` maxlength=1 inputmode=numeric>`
+	}
+	return s
+}
+
+// detectHTML runs the detector on html; each field's Mark is its
+// element's id.
+func detectHTML(t *testing.T, page *rod.Page, html string) []DetectedField {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	p := page.Context(ctx)
+	if err := p.SetDocumentContent(html); err != nil {
+		t.Fatal(err)
+	}
+	fields, err := detectWith(ctx, p, "id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fields
+}
+
+// detectRoles is each element's most confident role, by id.
+func detectRoles(t *testing.T, page *rod.Page, html string) map[string]string {
+	t.Helper()
+	role, best := map[string]string{}, map[string]float64{}
+	for _, f := range detectHTML(t, page, html) {
+		if f.Score > best[f.Mark] {
+			role[f.Mark], best[f.Mark] = f.Role, f.Score
+		}
+	}
+	return role
+}
