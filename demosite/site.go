@@ -288,27 +288,52 @@ func (s *Site) trustedLocked(r *http.Request, u *user) bool {
 }
 
 // nextLocked moves a session whose password was accepted to its next stage
-// and returns where to send the browser.
+// and returns where to send the browser: that stage's page in the current
+// layout.
 func (s *Site) nextLocked(r *http.Request, sess *session, u *user) string {
+	return s.mapLocked().of(s.advanceLocked(r, sess, u))
+}
+
+// advanceLocked moves a session whose password was accepted to its next
+// stage and returns it; reaching stageIn counts the sign-in.
+func (s *Site) advanceLocked(r *http.Request, sess *session, u *user) stage {
 	trusted := s.trustedLocked(r, u)
 	needCaptcha := u.Captcha || (s.opts.CaptchaAfter > 0 && !trusted && u.untrustedSignIns >= s.opts.CaptchaAfter)
 	switch {
 	case needCaptcha && !sess.captchaPassed:
 		sess.stage = stageCaptcha
-		return "/captcha"
 	case u.TOTPSecret != "" && !sess.totpPassed:
 		sess.stage = stageTOTP
-		return "/login/totp"
 	case u.TrustPrompt && !trusted && !sess.trustAnswered:
 		sess.stage = stageTrust
-		return "/trust"
+	default:
+		sess.stage = stageIn
+		u.signIns++
+		if !trusted {
+			u.untrustedSignIns++
+		}
 	}
-	sess.stage = stageIn
-	u.signIns++
-	if !trusted {
-		u.untrustedSignIns++
-	}
-	return "/home"
+	return sess.stage
+}
+
+// sitemap says where a layout serves its sign-in: the sign-in page, and
+// the page of each later stage (stageIn: the home page).
+type sitemap struct {
+	login string
+	at    map[stage]string
+}
+
+func (m sitemap) of(st stage) string { return m.at[st] }
+
+// classicMap is where v1 and v2 serve their sign-in.
+func classicMap() sitemap {
+	return sitemap{login: "/login", at: map[stage]string{stagePassword: "/login/password", stageCaptcha: "/captcha",
+		stageTOTP: "/login/totp", stageTrust: "/trust", stageIn: "/home"}}
+}
+
+// mapLocked is the current layout's sitemap; the caller holds s.mu.
+func (s *Site) mapLocked() sitemap {
+	return classicMap()
 }
 
 // checkRules applies the site's password rules: 12+ characters with lower,
