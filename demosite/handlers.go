@@ -18,12 +18,26 @@ import (
 	"golang.org/x/image/math/fixed"
 )
 
-// Handler serves the site and, to loopback clients only, the admin API.
+// Handler serves the site in its current layout (switched live, see
+// SetLayout) and, to loopback clients only, the admin API.
 func (s *Site) Handler() http.Handler {
-	return s.classicMux(loopbackOnly(s.adminHandler()))
+	admin := loopbackOnly(s.adminHandler())
+	classic := s.classicMux(admin)
+	skinned := map[string]http.Handler{}
+	for _, sk := range skins() {
+		skinned[sk.name] = s.skinMux(sk, admin)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h, ok := skinned[s.Layout()]; ok {
+			h.ServeHTTP(w, r)
+			return
+		}
+		classic.ServeHTTP(w, r)
+	})
 }
 
-// stageRoutes adds the pages of the sign-in stages after the password.
+// stageRoutes adds the pages of the sign-in stages that every layout
+// serves the same way (a skin draws some of them itself, elsewhere).
 func (s *Site) stageRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /captcha", s.captchaPage)
 	mux.HandleFunc("GET /captcha/image", s.captchaImage)

@@ -5,6 +5,12 @@
 // with its own rules and a daily limit, and two layouts (v1, v2) that can be
 // switched while it runs to reproduce a redesign.
 //
+// It can also pass for Facebook, Twitter or LinkedIn (layouts "facebook",
+// "twitter", "linkedin"): skins with those sites' paths, field names, ids,
+// button texts and behaviours, as senhasegura's templates for them drive
+// them, so that the templates rotator ships for those sites can be tested
+// where the live sites cannot be reached (see skin).
+//
 // Users live in memory. A loopback-only JSON admin API under /admin creates
 // users, reports their current password and sign-in count, and switches the
 // layout and the CAPTCHA (see the README).
@@ -179,10 +185,11 @@ func ParseUserFlag(v string) (UserSpec, error) {
 	return u, nil
 }
 
-// SetLayout switches between "v1" and "v2".
+// SetLayout switches the layout: "v1", "v2", or one of the skins that
+// mimic a real site ("facebook", "twitter", "linkedin").
 func (s *Site) SetLayout(l string) error {
-	if l != "v1" && l != "v2" {
-		return fmt.Errorf("layout %q: want v1 or v2", l)
+	if l != "v1" && l != "v2" && skinNamed(l) == nil {
+		return fmt.Errorf("layout %q: want v1, v2, %s", l, strings.Join(skinNames(), ", "))
 	}
 	s.mu.Lock()
 	s.layout = l
@@ -333,6 +340,9 @@ func classicMap() sitemap {
 
 // mapLocked is the current layout's sitemap; the caller holds s.mu.
 func (s *Site) mapLocked() sitemap {
+	if sk := skinNamed(s.layout); sk != nil {
+		return sk.sitemap()
+	}
 	return classicMap()
 }
 
