@@ -18,8 +18,36 @@ import (
 	"golang.org/x/image/math/fixed"
 )
 
-// Handler serves the site and, to loopback clients only, the admin API.
+// Handler serves the site in its current layout (switched live, see
+// SetLayout) and, to loopback clients only, the admin API.
 func (s *Site) Handler() http.Handler {
+	admin := loopbackOnly(s.adminHandler())
+	classic := s.classicMux(admin)
+	skinned := map[string]http.Handler{}
+	for _, sk := range skins() {
+		skinned[sk.name] = s.skinMux(sk, admin)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h, ok := skinned[s.Layout()]; ok {
+			h.ServeHTTP(w, r)
+			return
+		}
+		classic.ServeHTTP(w, r)
+	})
+}
+
+// stageRoutes adds the pages of the sign-in stages that every layout
+// serves the same way (a skin draws some of them itself, elsewhere).
+func (s *Site) stageRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /captcha", s.captchaPage)
+	mux.HandleFunc("GET /captcha/image", s.captchaImage)
+	mux.HandleFunc("POST /captcha", s.captcha)
+	mux.HandleFunc("GET /trust", s.stagePage(stageTrust, "trust", "Trust this browser?"))
+	mux.HandleFunc("POST /trust", s.trust)
+}
+
+// classicMux serves layouts v1 and v2.
+func (s *Site) classicMux(admin http.Handler) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.root)
 	mux.HandleFunc("GET /login", s.loginPage)
@@ -28,11 +56,7 @@ func (s *Site) Handler() http.Handler {
 	mux.HandleFunc("POST /login/password", s.password)
 	mux.HandleFunc("GET /login/totp", s.stagePage(stageTOTP, "totp", "Two-factor authentication"))
 	mux.HandleFunc("POST /login/totp", s.totp)
-	mux.HandleFunc("GET /captcha", s.captchaPage)
-	mux.HandleFunc("GET /captcha/image", s.captchaImage)
-	mux.HandleFunc("POST /captcha", s.captcha)
-	mux.HandleFunc("GET /trust", s.stagePage(stageTrust, "trust", "Trust this browser?"))
-	mux.HandleFunc("POST /trust", s.trust)
+	s.stageRoutes(mux)
 	mux.HandleFunc("GET /home", s.home)
 	mux.HandleFunc("GET /settings/password", s.changePage)
 	mux.HandleFunc("POST /settings/password", s.change)
@@ -40,8 +64,7 @@ func (s *Site) Handler() http.Handler {
 		http.Redirect(w, r, "/settings/password", http.StatusFound)
 	})
 	mux.HandleFunc("GET /logout", s.logout)
-	admin := s.adminHandler()
-	mux.Handle("/admin/", loopbackOnly(admin))
+	mux.Handle("/admin/", admin)
 	return mux
 }
 
@@ -103,9 +126,10 @@ func (s *Site) stagePage(st stage, page, title string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		_, u, ok := s.current(w, r, st)
+		login := s.mapLocked().login
 		s.mu.Unlock()
 		if !ok {
-			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			http.Redirect(w, r, login, http.StatusSeeOther)
 			return
 		}
 		s.render(w, http.StatusOK, page, pageData{Title: title, User: u.Name})
@@ -126,8 +150,7 @@ func (s *Site) password(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	sess, u, ok := s.current(w, r, stagePassword)
 	if !ok {
-		s.mu.Unlock()
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		s.toSignInLocked(w, r)
 		return
 	}
 	if !u.passwordOK(r.PostFormValue("password")) {
@@ -144,28 +167,41 @@ func (s *Site) totp(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	sess, u, ok := s.current(w, r, stageTOTP)
 	if !ok {
-		s.mu.Unlock()
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		s.toSignInLocked(w, r)
 		return
 	}
-	step, valid := validTOTP(u.TOTPSecret, u.TOTPPeriod, strings.TrimSpace(r.PostFormValue("code")), s.opts.Now())
-	msg := ""
-	switch {
-	case !valid:
-		msg = "That code is not valid."
-	case step <= u.lastTOTPStep:
-		msg = "That code was already used. Wait for a new one."
-	}
-	if msg != "" {
+	if _, msg := s.acceptTOTPLocked(u, r.PostFormValue("code")); msg != "" {
 		s.mu.Unlock()
 		s.render(w, http.StatusUnauthorized, "totp", pageData{Title: "Two-factor authentication", Error: msg})
 		return
 	}
-	u.lastTOTPStep = step
 	sess.totpPassed = true
 	next := s.nextLocked(r, sess, u)
 	s.mu.Unlock()
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// acceptTOTPLocked checks a code of u's second factor and, when it is
+// right, uses up its time step. It returns why it refused the code (a
+// reason for the page's data-reason, and a message), or "" twice.
+func (s *Site) acceptTOTPLocked(u *user, code string) (reason, msg string) {
+	step, valid := validTOTP(u.TOTPSecret, u.TOTPPeriod, strings.TrimSpace(code), s.opts.Now())
+	switch {
+	case !valid:
+		return "code", "That code is not valid."
+	case step <= u.lastTOTPStep:
+		return "code-used", "That code was already used. Wait for a new one."
+	}
+	u.lastTOTPStep = step
+	return "", ""
+}
+
+// toSignInLocked releases s.mu and sends the browser to the current
+// layout's sign-in page: the request's session is not where it asked to go.
+func (s *Site) toSignInLocked(w http.ResponseWriter, r *http.Request) {
+	login := s.mapLocked().login
+	s.mu.Unlock()
+	http.Redirect(w, r, login, http.StatusSeeOther)
 }
 
 var captchaWords = []string{"harbor", "violet", "pepper", "canyon", "ginger", "walnut", "meadow", "copper", "falcon", "orchid", "pebble", "saddle"}
@@ -176,9 +212,10 @@ func (s *Site) captchaPage(w http.ResponseWriter, r *http.Request) {
 	if ok && sess.captchaWord == "" {
 		sess.captchaWord = captchaWords[mrand.IntN(len(captchaWords))]
 	}
+	login := s.mapLocked().login
 	s.mu.Unlock()
 	if !ok {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		http.Redirect(w, r, login, http.StatusSeeOther)
 		return
 	}
 	s.render(w, http.StatusOK, "captcha", pageData{Title: "Security check", Nonce: token()[:8]})
@@ -224,8 +261,7 @@ func (s *Site) captcha(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	sess, u, ok := s.current(w, r, stageCaptcha)
 	if !ok {
-		s.mu.Unlock()
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		s.toSignInLocked(w, r)
 		return
 	}
 	word := strings.ToLower(strings.TrimSpace(r.PostFormValue("word")))
@@ -245,8 +281,7 @@ func (s *Site) trust(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	sess, u, ok := s.current(w, r, stageTrust)
 	if !ok {
-		s.mu.Unlock()
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		s.toSignInLocked(w, r)
 		return
 	}
 	if r.PostFormValue("choice") == "trust" {
@@ -290,31 +325,37 @@ func (s *Site) change(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	_, u, ok := s.current(w, r, stageIn)
 	if !ok {
-		s.mu.Unlock()
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		s.toSignInLocked(w, r)
 		return
 	}
-	cur, nw, confirm := r.PostFormValue("current"), r.PostFormValue("new"), r.PostFormValue("confirm")
-	fail := func(reason, msg string) {
-		s.mu.Unlock()
+	reason, msg := s.changeLocked(u, r.PostFormValue("current"), r.PostFormValue("new"), r.PostFormValue("confirm"), checkRules)
+	s.mu.Unlock()
+	switch {
+	case reason != "":
 		s.render(w, http.StatusBadRequest, "change", pageData{Title: "Change password", Error: msg, Reason: reason})
+	case s.opts.LyingBanner:
+		s.render(w, http.StatusOK, "change", pageData{Title: "Change password", Error: "Your password was updated.", Reason: "rules"})
+	default:
+		s.render(w, http.StatusOK, "change", pageData{Title: "Change password", OK: true})
 	}
+}
+
+// changeLocked changes u's password to nw when the current password,
+// the confirmation, rules, the history and the daily limit allow it. It
+// returns why not (a reason for the page's data-reason, and a message), or
+// "" twice.
+func (s *Site) changeLocked(u *user, cur, nw, confirm string, rules func(string) error) (reason, msg string) {
 	switch {
 	case cur != u.Password:
-		fail("current", "Your current password is not right.")
-		return
+		return "current", "Your current password is not right."
 	case nw != confirm:
-		fail("mismatch", "The new passwords do not match.")
-		return
-	case checkRules(nw) != nil:
-		fail("rules", checkRules(nw).Error())
-		return
+		return "mismatch", "The new passwords do not match."
+	case rules(nw) != nil:
+		return "rules", rules(nw).Error()
 	case nw == u.Password || slices.Contains(u.history, nw):
-		fail("reused", "You used that password recently. Choose another.")
-		return
+		return "reused", "You used that password recently. Choose another."
 	case s.changesLocked(u) >= s.opts.ChangesPerDay:
-		fail("limit", "Too many password changes today. Try again tomorrow.")
-		return
+		return "limit", "Too many password changes today. Try again tomorrow."
 	}
 	// "None of the last 5": the current one and the 4 before it.
 	u.history = append(u.history, u.Password)
@@ -323,22 +364,22 @@ func (s *Site) change(w http.ResponseWriter, r *http.Request) {
 	}
 	u.Password = nw
 	u.changes = append(u.changes, s.opts.Now())
-	s.mu.Unlock()
-	if s.opts.LyingBanner {
-		s.render(w, http.StatusOK, "change", pageData{Title: "Change password", Error: "Your password was updated.", Reason: "rules"})
-		return
-	}
-	s.render(w, http.StatusOK, "change", pageData{Title: "Change password", OK: true})
+	return "", ""
 }
 
 func (s *Site) logout(w http.ResponseWriter, r *http.Request) {
+	s.signOut(w, r)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// signOut ends the request's session and clears its cookie.
+func (s *Site) signOut(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		delete(s.sessions, c.Value)
 	}
 	s.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1})
-	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
 func loopbackOnly(h http.Handler) http.Handler {

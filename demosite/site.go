@@ -5,6 +5,12 @@
 // with its own rules and a daily limit, and two layouts (v1, v2) that can be
 // switched while it runs to reproduce a redesign.
 //
+// It can also pass for Facebook, Twitter or LinkedIn (layouts "facebook",
+// "twitter", "linkedin"): skins with those sites' paths, field names, ids,
+// button texts and behaviours, as senhasegura's templates for them drive
+// them, so that the templates rotator ships for those sites can be tested
+// where the live sites cannot be reached (see skin).
+//
 // Users live in memory. A loopback-only JSON admin API under /admin creates
 // users, reports their current password and sign-in count, and switches the
 // layout and the CAPTCHA (see the README).
@@ -179,10 +185,11 @@ func ParseUserFlag(v string) (UserSpec, error) {
 	return u, nil
 }
 
-// SetLayout switches between "v1" and "v2".
+// SetLayout switches the layout: "v1", "v2", or one of the skins that
+// mimic a real site ("facebook", "twitter", "linkedin").
 func (s *Site) SetLayout(l string) error {
-	if l != "v1" && l != "v2" {
-		return fmt.Errorf("layout %q: want v1 or v2", l)
+	if l != "v1" && l != "v2" && skinNamed(l) == nil {
+		return fmt.Errorf("layout %q: want v1, v2, %s", l, strings.Join(skinNames(), ", "))
 	}
 	s.mu.Lock()
 	s.layout = l
@@ -288,27 +295,55 @@ func (s *Site) trustedLocked(r *http.Request, u *user) bool {
 }
 
 // nextLocked moves a session whose password was accepted to its next stage
-// and returns where to send the browser.
+// and returns where to send the browser: that stage's page in the current
+// layout.
 func (s *Site) nextLocked(r *http.Request, sess *session, u *user) string {
+	return s.mapLocked().of(s.advanceLocked(r, sess, u))
+}
+
+// advanceLocked moves a session whose password was accepted to its next
+// stage and returns it; reaching stageIn counts the sign-in.
+func (s *Site) advanceLocked(r *http.Request, sess *session, u *user) stage {
 	trusted := s.trustedLocked(r, u)
 	needCaptcha := u.Captcha || (s.opts.CaptchaAfter > 0 && !trusted && u.untrustedSignIns >= s.opts.CaptchaAfter)
 	switch {
 	case needCaptcha && !sess.captchaPassed:
 		sess.stage = stageCaptcha
-		return "/captcha"
 	case u.TOTPSecret != "" && !sess.totpPassed:
 		sess.stage = stageTOTP
-		return "/login/totp"
 	case u.TrustPrompt && !trusted && !sess.trustAnswered:
 		sess.stage = stageTrust
-		return "/trust"
+	default:
+		sess.stage = stageIn
+		u.signIns++
+		if !trusted {
+			u.untrustedSignIns++
+		}
 	}
-	sess.stage = stageIn
-	u.signIns++
-	if !trusted {
-		u.untrustedSignIns++
+	return sess.stage
+}
+
+// sitemap says where a layout serves its sign-in: the sign-in page, and
+// the page of each later stage (stageIn: the home page).
+type sitemap struct {
+	login string
+	at    map[stage]string
+}
+
+func (m sitemap) of(st stage) string { return m.at[st] }
+
+// classicMap is where v1 and v2 serve their sign-in.
+func classicMap() sitemap {
+	return sitemap{login: "/login", at: map[stage]string{stagePassword: "/login/password", stageCaptcha: "/captcha",
+		stageTOTP: "/login/totp", stageTrust: "/trust", stageIn: "/home"}}
+}
+
+// mapLocked is the current layout's sitemap; the caller holds s.mu.
+func (s *Site) mapLocked() sitemap {
+	if sk := skinNamed(s.layout); sk != nil {
+		return sk.sitemap()
 	}
-	return "/home"
+	return classicMap()
 }
 
 // checkRules applies the site's password rules: 12+ characters with lower,
