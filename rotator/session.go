@@ -101,6 +101,7 @@ func (o BrowserOpener) Open(ctx context.Context, acct store.Account, tpl *templa
 			b.Close()
 			return nil, fmt.Errorf("load the browser state of %s: %w", acct.Name, err)
 		}
+		s.signOutFirst = len(saved) > 0
 	}
 	return s, nil
 }
@@ -117,6 +118,10 @@ type browserSession struct {
 	runCtx context.Context
 	// typed are the passwords the session's flows were given.
 	typed []secret.String
+	// signOutFirst is set while the state loaded from the vault may hold
+	// a live session: a site that sends a signed-in browser from its
+	// sign-in page to its home would hide the form the login flow fills.
+	signOutFirst bool
 }
 
 // runner runs a flow of tpl with vals. Its artifacts are scrubbed of every
@@ -136,6 +141,10 @@ func (s *browserSession) runner(tpl *templates.Template, vals browser.Values) *b
 func (s *browserSession) Page() *rod.Page { return s.page }
 
 func (s *browserSession) Run(ctx context.Context, flow string, vals browser.Values) error {
+	if flow == templates.FlowLogin && s.signOutFirst {
+		s.signOutFirst = false
+		s.TryLogout(ctx)
+	}
 	return s.runner(s.tpl, vals).RunFlow(ctx, flow)
 }
 

@@ -152,3 +152,25 @@ func TestShippedFacebookCaptchaIsACaptcha(t *testing.T) {
 		t.Errorf("paused for %s (%s), want the captcha facebook-captcha", c.Kind, c.Name)
 	}
 }
+
+// A rotation after a run that left the browser signed in (its state, kept
+// in the vault for the site's trust cookies, holds the session) signs out
+// first: facebook's sign-in page sends a signed-in browser to its home,
+// which hid the form the login flow fills, and the run spent failed
+// sign-ins and ended in recovery.
+func TestSavedSessionDoesNotHideTheSignInForm(t *testing.T) {
+	t.Parallel()
+	e := newSkinEnv(t, "facebook")
+	u := demosite.UserSpec{Name: "kept", Password: "Initial-pass-1234"}
+	e.addOn("facebook", u)
+	if res, err := e.rot.Verify(ctxFor(t), u.Name); err != nil || res.Outcome != rotation.Succeeded {
+		t.Fatalf("verify: %s %s %v", res.Outcome, res.Reason, err)
+	}
+	var steps []browser.StepReport
+	e.rot.OnStep = func(_ string, rep browser.StepReport) { steps = append(steps, rep) }
+	res, err := e.rot.Rotate(ctxFor(t), u.Name)
+	if err != nil || res.Outcome != rotation.Succeeded || res.Recovered.Ran() {
+		t.Fatalf("rotate after a signed-in run: %s %s %v", res.Outcome, res.Reason, err)
+	}
+	checkCleanRun(t, "facebook", steps, false)
+}
