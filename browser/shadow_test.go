@@ -483,3 +483,28 @@ flows:
 		t.Errorf("the component's field holds %d characters", len(v))
 	}
 }
+
+// A chain is never CSS the browser would run some other way: Chromium
+// refuses ">>>" (the deep combinator it once was is gone), and each part of
+// a chain rotator accepts is CSS Chromium runs.
+func TestChromiumRefusesTheChainCombinator(t *testing.T) {
+	t.Parallel()
+	page := newPage(t).Context(ctxFor(t))
+	throws := func(sel string) bool {
+		return page.MustEval(`(s) => { try { document.querySelectorAll(s); return false } catch (e) { return true } }`, sel).Bool()
+	}
+	for _, sel := range []string{"a >>> b", "x-app>>>#pw", "iframe#login >>> input[name=pw]"} {
+		if !throws(sel) {
+			t.Errorf("Chromium runs %q as CSS", sel)
+		}
+		alt, err := templates.ParseAlternative(sel)
+		if err != nil {
+			t.Fatalf("%q: %v", sel, err)
+		}
+		for _, part := range append(append([]string(nil), alt.Within...), alt.CSS) {
+			if throws(part) {
+				t.Errorf("%q: Chromium refuses the part %q", sel, part)
+			}
+		}
+	}
+}
