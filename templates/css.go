@@ -254,29 +254,14 @@ func xpathLike(s string) bool {
 // parentheses; a selector that is not a chain gives one part.
 func splitChain(s string) []string {
 	var parts []string
-	depth, start := 0, 0
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '\\':
-			i++
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '"' || c == '\'':
-			quote = c
-		case c == '(' || c == '[':
-			depth++
-		case c == ')' || c == ']':
-			depth--
-		case depth == 0 && strings.HasPrefix(s[i:], chainCombinator):
+	start := 0
+	walkSyntax(s, 0, func(i int, c byte, depth int) bool {
+		if i >= start && depth == 0 && strings.HasPrefix(s[i:], chainCombinator) {
 			parts = append(parts, s[start:i])
 			start = i + len(chainCombinator)
-			i = start - 1
 		}
-	}
+		return true
+	})
 	return append(parts, s[start:])
 }
 
