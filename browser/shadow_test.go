@@ -145,6 +145,7 @@ flows:
       keys: true
     - click: "x-app >>> x-change-password >>> button[type=submit]"
     - expect: {visible: "x-app >>> #done"}
+    - wait_for: {visible: "x-app >>> text=your password was changed"}
   logout:
     - goto: /logout
     - wait_for: {visible: "x-login >>> #username"}
