@@ -37,22 +37,38 @@ func safeName(s string) string {
 	return clip.String(s, 83)
 }
 
+// eachFieldJS defines each(sel, f): f for every element matching sel in the
+// page, in its open shadow roots and in the frames it can reach (its own
+// origin's).
+const eachFieldJS = `const each = (sel, f) => {
+	const visit = scope => {
+		for (const el of scope.querySelectorAll(sel)) f(el);
+		for (const h of scope.querySelectorAll("*")) {
+			let inner = h.shadowRoot;
+			if (!inner && (h.localName === "iframe" || h.localName === "frame")) { try { inner = h.contentDocument; } catch (_) {} }
+			if (inner) visit(inner);
+		}
+	};
+	visit(document);
+};`
+
+// maskFields draws every input's and textarea's text as dots, remembering
+// each one's own setting; unmaskFields puts it back. Fields in open shadow
+// roots and same-origin frames too: a template types into those.
+const (
+	maskFields = `() => {` + eachFieldJS + ` each("input, textarea", el => {
+		el.dataset.rotatorMask = el.style.getPropertyValue("-webkit-text-security") + "|" + el.style.getPropertyPriority("-webkit-text-security");
+		el.style.setProperty("-webkit-text-security", "disc", "important"); }); }`
+	unmaskFields = `() => {` + eachFieldJS + ` each("input[data-rotator-mask], textarea[data-rotator-mask]", el => {
+		const [v, p] = el.dataset.rotatorMask.split("|"); delete el.dataset.rotatorMask;
+		if (v) el.style.setProperty("-webkit-text-security", v, p); else el.style.removeProperty("-webkit-text-security"); }); }`
+)
+
 // save writes a screenshot (data nil) or data to the artifact folder and
 // returns its path, or "" when there is no folder or it failed. It is the
 // one place artifacts are written: every secret of the run (the
 // passwords, the TOTP codes typed, the page's cookies) is replaced by
 // [redacted] in the name and, but for screenshots, in the data.
-// maskFields draws every input's and textarea's text as dots, remembering
-// each one's own setting; unmaskFields puts it back.
-const (
-	maskFields = `() => { for (const el of document.querySelectorAll("input, textarea")) {
-		el.dataset.rotatorMask = el.style.getPropertyValue("-webkit-text-security") + "|" + el.style.getPropertyPriority("-webkit-text-security");
-		el.style.setProperty("-webkit-text-security", "disc", "important"); } }`
-	unmaskFields = `() => { for (const el of document.querySelectorAll("input[data-rotator-mask], textarea[data-rotator-mask]")) {
-		const [v, p] = el.dataset.rotatorMask.split("|"); delete el.dataset.rotatorMask;
-		if (v) el.style.setProperty("-webkit-text-security", v, p); else el.style.removeProperty("-webkit-text-security"); } }`
-)
-
 func (r *Runner) save(page *rod.Page, name string, data []byte) string {
 	if r.ArtifactDir == "" {
 		return ""
@@ -217,6 +233,31 @@ func scrubHTML(src string) (string, error) {
 	return b.String(), nil
 }
 
+// shadowHTMLJS is the page's HTML with every open shadow root in it, as
+// declarative shadow DOM (<template shadowrootmode="open"> in its host):
+// a form in a shadow root is where the failure is. Closed roots stay out,
+// as the page meant. null where the browser has no getHTML.
+const shadowHTMLJS = `() => {
+	const html = document.documentElement;
+	if (!html || typeof html.getHTML !== "function") return null;
+	const roots = [];
+	const collect = scope => { for (const e of scope.querySelectorAll("*")) if (e.shadowRoot) { roots.push(e.shadowRoot); collect(e.shadowRoot); } };
+	collect(document);
+	const shell = html.cloneNode(false).outerHTML, cut = shell.lastIndexOf("</");
+	return shell.slice(0, cut) + html.getHTML({shadowRoots: roots}) + shell.slice(cut);
+}`
+
+// pageHTML is the page's HTML with its open shadow roots, else as the
+// browser's DOM has it (a page may break getHTML).
+func pageHTML(p *rod.Page) (string, error) {
+	if res, err := p.Eval(shadowHTMLJS); err == nil {
+		if s, ok := res.Value.Val().(string); ok && s != "" {
+			return s, nil
+		}
+	}
+	return p.HTML()
+}
+
 // fail records a failed step: screenshot, HTML, URL, step and selector in
 // the artifact folder, and the candidates the page offers.
 func (r *Runner) fail(page *rod.Page, se *StepError) {
@@ -234,7 +275,7 @@ func (r *Runner) fail(page *rod.Page, se *StepError) {
 	if s := r.save(p, base+".png", nil); s != "" {
 		se.Artifacts = append(se.Artifacts, s)
 	}
-	if page, err := p.HTML(); err == nil {
+	if page, err := pageHTML(p); err == nil {
 		if clean, err := scrubHTML(page); err != nil {
 			r.logger().Warn("page HTML not saved", "err", err)
 		} else if s := r.save(p, base+".html", []byte(clean)); s != "" {

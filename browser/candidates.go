@@ -22,15 +22,20 @@ type Candidate struct {
 }
 
 // controlsJS lists the visible form controls, buttons and links with what
-// identifies them, and a unique selector for each.
+// identifies them, and a unique selector for each: also those inside open
+// shadow roots and same-origin frames, with a "host >>> inner" selector
+// that reaches them (each part unique where it is looked for). Frames are
+// entered through contentDocument here: a candidate is only a suggestion,
+// and the engine checks a frame's origin by the browser's frame tree when
+// it follows the selector.
 const controlsJS = `() => {
-	const vis = e => { const r = e.getBoundingClientRect(); const s = getComputedStyle(e);
+	const vis = e => { const r = e.getBoundingClientRect(); const s = e.ownerDocument.defaultView.getComputedStyle(e);
 		return r.width > 0 && r.height > 0 && s.visibility !== "hidden" && s.display !== "none"; };
-	const unique = sel => { try { return document.querySelectorAll(sel).length === 1; } catch (_) { return false; } };
 	const norm = s => (s || "").replace(/\s+/g, " ").trim();
+	const ident = s => /^[A-Za-z][A-Za-z0-9_-]*$/.test(s);
 	const out = [];
-	for (const e of document.querySelectorAll("input, textarea, select, button, a[href], [role=button]")) {
-		if (e.type === "hidden" || !vis(e)) continue;
+	const control = (e, unique, prefix) => {
+		if (e.type === "hidden" || !vis(e)) return;
 		const tag = e.tagName.toLowerCase();
 		// An input's value is its text only for buttons: in a field it is
 		// what was typed, a password too.
@@ -41,18 +46,42 @@ const controlsJS = `() => {
 		label = label || norm(e.getAttribute("aria-label"));
 		const cls = Array.from(e.classList).filter(c => /^[A-Za-z_-][A-Za-z0-9_-]*$/.test(c));
 		let sel = "";
-		if (e.id && /^[A-Za-z][A-Za-z0-9_-]*$/.test(e.id) && unique("#" + e.id)) sel = "#" + e.id;
+		if (e.id && ident(e.id) && unique("#" + e.id)) sel = "#" + e.id;
 		else if (e.name && unique(tag + '[name="' + e.name + '"]')) sel = tag + '[name="' + e.name + '"]';
 		else if (cls.length && unique(tag + "." + cls.join("."))) sel = tag + "." + cls.join(".");
 		else if ((tag === "button" || tag === "a") && text && !/[()]/.test(text)) sel = tag + ":contains(" + text + ")";
 		else if (e.type && unique(tag + '[type="' + e.type + '"]')) sel = tag + '[type="' + e.type + '"]';
 		else if (e.form && e.form.id && e.type) sel = "#" + e.form.id + " " + tag + '[type="' + e.type + '"]';
-		if (!sel) continue;
+		if (!sel) return;
 		out.push({tag, type: (e.type || "").toLowerCase(), id: e.id || "", name: e.getAttribute("name") || "",
 			cls: cls.join(" "), label, placeholder: e.getAttribute("placeholder") || "",
 			autocomplete: (e.getAttribute("autocomplete") || "").toLowerCase(),
-			inputmode: (e.getAttribute("inputmode") || "").toLowerCase(), text, sel});
-	}
+			inputmode: (e.getAttribute("inputmode") || "").toLowerCase(), text, sel: prefix + sel});
+	};
+	// hostSel is a selector unique in its scope for a shadow host or a frame.
+	const hostSel = (h, unique) => {
+		const tag = h.localName;
+		if (h.id && ident(h.id) && unique("#" + h.id)) return (tag === "iframe" || tag === "frame" ? tag : "") + "#" + h.id;
+		if (/^[a-z][a-z0-9-]*$/.test(tag) && unique(tag)) return tag;
+		const name = h.getAttribute("name");
+		if (name && ident(name) && unique(tag + '[name="' + name + '"]')) return tag + '[name="' + name + '"]';
+		return "";
+	};
+	const inside = h => {
+		if (h.shadowRoot) return h.shadowRoot;
+		if (h.localName !== "iframe" && h.localName !== "frame") return null;
+		try { const d = h.contentDocument; return d && d.defaultView && d.defaultView.origin === self.origin ? d : null; } catch (_) { return null; }
+	};
+	const visit = (scope, prefix, depth) => {
+		const unique = sel => { try { return scope.querySelectorAll(sel).length === 1; } catch (_) { return false; } };
+		for (const e of scope.querySelectorAll("input, textarea, select, button, a[href], [role=button]")) control(e, unique, prefix);
+		if (depth > 8) return;
+		for (const h of scope.querySelectorAll("*")) {
+			const root = inside(h), hs = root && hostSel(h, unique);
+			if (hs) visit(root, prefix + hs + " >>> ", depth + 1);
+		}
+	};
+	visit(document, "", 0);
 	return out;
 }`
 

@@ -209,10 +209,15 @@ func (r *Runner) allowedOrigins() []string {
 }
 
 // checkSecretTarget is called with el focused, just before a secret is
-// typed into it. The origin of el's frame is read from the browser's frame
-// tree (a page cannot forge it), and el's own document's origin from the
-// element (it must agree); el must hold the focus, so that typing does not
-// land in another frame.
+// typed into it; page is the frame that holds el (the frame a frame step
+// or a >>> chain entered). The origin of el's frame is read from the
+// browser's frame tree (a page cannot forge it), and el's own document's
+// origin from the element (it must agree); el must hold the focus, so that
+// typing does not land in another frame or field: its document has the
+// focus (no other frame took it), and the focus, followed through open
+// shadow roots (where a document's activeElement is the shadow host),
+// reaches el (or a field inside el's own shadow root, where a component
+// that el is passes its focus on).
 func (r *Runner) checkSecretTarget(page *rod.Page, el *rod.Element) error {
 	allowed := r.allowedOrigins()
 	tree, err := proto.PageGetFrameTree{}.Call(page)
@@ -228,8 +233,9 @@ func (r *Runner) checkSecretTarget(page *rod.Page, el *rod.Element) error {
 	}
 	res, err := el.Eval(`() => {
 		const d = this.ownerDocument, w = d && d.defaultView;
-		const root = this.getRootNode();
-		return {origin: w ? String(w.origin) : "null", focused: !!root && root.activeElement === this};
+		let a = d ? d.activeElement : null, on = a === this;
+		while (!on && a && a.shadowRoot && a.shadowRoot.activeElement) { a = a.shadowRoot.activeElement; on = a === this; }
+		return {origin: w ? String(w.origin) : "null", focused: !!d && d.hasFocus() && on};
 	}`)
 	if err != nil {
 		return fmt.Errorf("read the field's origin: %w", err)

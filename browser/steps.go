@@ -131,10 +131,11 @@ func (r *Runner) changePasswordPage(ctx context.Context, page *rod.Page) (string
 
 // doFill types the step's value, or a fresh TOTP code, into its field.
 func (r *Runner) doFill(flowCtx, ctx context.Context, page *rod.Page, st templates.Step, lookup func(string) (string, error)) (string, string, error) {
-	el, alt, err := waitElement(ctx, page, st.Target, true)
+	f, err := waitFound(ctx, page, st.Target, true)
 	if err != nil {
 		return "", "", err
 	}
+	el, alt := f.el, f.alt
 	var value string
 	if st.Kind == templates.StepTOTP {
 		value, err = lookup(templates.VarTOTP)
@@ -146,9 +147,9 @@ func (r *Runner) doFill(flowCtx, ctx context.Context, page *rod.Page, st templat
 	}
 	// A secret goes only to the account's site: checked with the
 	// field focused, before anything is typed, and again before each
-	// key when typing key by key. A username or a param may go
-	// anywhere.
-	ty := typer{ctx: flowCtx, timeout: r.stepTimeout(st), page: page, el: el}
+	// key when typing key by key, on the frame that holds the field. A
+	// username or a param may go anywhere.
+	ty := typer{ctx: flowCtx, timeout: r.stepTimeout(st), page: f.page, el: el}
 	if st.Kind == templates.StepTOTP || st.Value.HasSecret() {
 		ty.guard = r.checkSecretTarget
 		r.secretTyped = true
@@ -242,12 +243,9 @@ func (r *Runner) doPress(ctx context.Context, page *rod.Page, st templates.Step)
 		matched = alt.Raw
 	}
 	if r.secretTyped {
-		active, err := page.Evaluate(rod.Eval(`() => document.activeElement`).ByObject())
-		if err == nil && active.ObjectID != "" {
-			el, eerr := page.ElementFromObject(active)
-			if eerr == nil {
-				err = r.checkSubmitTarget(el)
-			}
+		el, err := focusedElement(page)
+		if err == nil && el != nil {
+			err = r.checkSubmitTarget(el)
 		}
 		if err != nil {
 			return matched, "", fmt.Errorf("press %s: %w", st.Key, err)

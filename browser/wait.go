@@ -15,17 +15,26 @@ import (
 
 // waitElement polls for sel until ctx ends.
 func waitElement(ctx context.Context, page *rod.Page, sel *templates.Selector, visible bool) (*rod.Element, *templates.Alternative, error) {
+	f, err := waitFound(ctx, page, sel, visible)
+	return f.el, f.alt, err
+}
+
+// waitFound polls for sel until ctx ends, and returns the element with the
+// page of the frame that holds it.
+func waitFound(ctx context.Context, page *rod.Page, sel *templates.Selector, visible bool) (found, error) {
+	// Why a chain did not reach further, as last seen: the try the
+	// deadline cut short says nothing.
+	note := ""
 	for {
-		find := findOnce
-		if visible {
-			find = visibleOnce
-		}
-		el, alt, err := find(page, sel)
+		f, why, err := locate(page, sel, visible)
 		if err != nil && ctx.Err() == nil {
-			return nil, nil, err
+			return found{}, err
 		}
-		if el != nil {
-			return el, alt, nil
+		if f.el != nil {
+			return f, nil
+		}
+		if why != "" {
+			note = why
 		}
 		select {
 		case <-ctx.Done():
@@ -33,7 +42,10 @@ func waitElement(ctx context.Context, page *rod.Page, sel *templates.Selector, v
 			if visible {
 				what = "is visible for"
 			}
-			return nil, nil, fmt.Errorf("no element %s %s within the step's deadline", what, sel.String())
+			if note != "" {
+				note = " (" + note + ")"
+			}
+			return found{}, fmt.Errorf("no element %s %s within the step's deadline%s", what, sel.String(), note)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

@@ -234,3 +234,66 @@ func closedXPath(s string) error {
 	}
 	return nil
 }
+
+// A chain, "host >>> inner", reaches into what CSS cannot: the open shadow
+// root of an element matching host, or the document of a same-origin
+// frame. No CSS selector holds ">>>" outside quotes, brackets and
+// parentheses (browsers dropped the deep combinator it once was), so a
+// chain cannot be read as CSS by mistake. Each part is CSS, checked as the
+// browser would; the last may also find by text (text=, :contains()).
+
+// chainCombinator separates the parts of a chain.
+const chainCombinator = ">>>"
+
+// xpathLike reports whether a selector is read as XPath.
+func xpathLike(s string) bool {
+	return strings.HasPrefix(s, "xpath=") || strings.HasPrefix(s, "/") || strings.HasPrefix(s, "(")
+}
+
+// splitChain splits s at each ">>>" outside quotes, brackets and
+// parentheses; a selector that is not a chain gives one part.
+func splitChain(s string) []string {
+	var parts []string
+	start := 0
+	walkSyntax(s, 0, func(i int, c byte, depth int) bool {
+		if i >= start && depth == 0 && strings.HasPrefix(s[i:], chainCombinator) {
+			parts = append(parts, s[start:i])
+			start = i + len(chainCombinator)
+		}
+		return true
+	})
+	return append(parts, s[start:])
+}
+
+// parseChain reads the parts of a chain: every part but the last is one
+// CSS selector (a host or a frame), the last one CSS or a text selector.
+// A selector list (a, b) is refused in any part: whether the comma splits
+// the chain or the part would be a guess, and a step's alternatives say
+// the same without one.
+func parseChain(raw string, parts []string) (Alternative, error) {
+	a := Alternative{Raw: raw}
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+		if parts[i] == "" {
+			return a, fmt.Errorf("selector %q: part %d of the >>> chain is empty", raw, i+1)
+		}
+		if len(splitTopLevel(parts[i])) > 1 {
+			return a, fmt.Errorf("selector %q: %q is a selector list, which a >>> chain cannot hold: give each chain as its own alternative", raw, parts[i])
+		}
+	}
+	hosts, last := parts[:len(parts)-1], parts[len(parts)-1]
+	for _, h := range hosts {
+		if err := checkCSS(h); err != nil {
+			return a, fmt.Errorf("selector %q, before >>>: %w", raw, err)
+		}
+	}
+	if xpathLike(last) {
+		return a, fmt.Errorf("selector %q: XPath cannot follow >>> (it does not reach into shadow roots); use CSS", raw)
+	}
+	inner, err := ParseAlternative(last)
+	if err != nil {
+		return a, fmt.Errorf("selector %q, after >>>: %w", raw, err)
+	}
+	a.Kind, a.CSS, a.Text, a.Within = inner.Kind, inner.CSS, inner.Text, hosts
+	return a, nil
+}

@@ -298,6 +298,12 @@ type Alternative struct {
 	CSS   string
 	XPath string
 	Text  string
+	// Within are the CSS selectors of a "host >>> inner" chain before its
+	// last part, outermost first: CSS and Text are looked for inside the
+	// open shadow root, or the same-origin frame's document, of an element
+	// matching the last of them, found the same way inside the one before.
+	// Empty for a selector that is not a chain.
+	Within []string
 }
 
 // Selector is an ordered list of alternatives, tried in turn; the first that
@@ -326,15 +332,20 @@ func (s *Selector) String() string {
 //	xpath=//a[@id='x'], //a     XPath (also any selector starting with / or ()
 //	text=Sign in                innermost element whose text contains "Sign in"
 //	button:contains(Sign in)    innermost button whose text contains "Sign in"
+//	my-app >>> #password        #password inside my-app's open shadow root
+//	iframe#login >>> #password  #password inside a same-origin frame's page
 func ParseAlternative(raw string) (Alternative, error) {
 	s := strings.TrimSpace(raw)
 	a := Alternative{Raw: s}
+	if chain := splitChain(strings.TrimPrefix(s, "css=")); len(chain) > 1 && !strings.HasPrefix(s, "text=") && !xpathLike(s) {
+		return parseChain(s, chain)
+	}
 	switch {
 	case s == "":
 		return a, fmt.Errorf("empty selector")
 	case strings.HasPrefix(s, "xpath="):
 		a.Kind, a.XPath = SelXPath, strings.TrimPrefix(s, "xpath=")
-	case strings.HasPrefix(s, "/") || strings.HasPrefix(s, "("):
+	case xpathLike(s):
 		a.Kind, a.XPath = SelXPath, s
 	case strings.HasPrefix(s, "text="):
 		a.Kind, a.Text = SelText, strings.TrimSpace(strings.TrimPrefix(s, "text="))
@@ -367,6 +378,9 @@ func ParseAlternative(raw string) (Alternative, error) {
 		}
 	case SelXPath:
 		if err := checkXPath(a.XPath); err != nil {
+			if strings.Contains(a.XPath, chainCombinator) {
+				err = fmt.Errorf("%w (>>> reaches into shadow roots and frames from CSS only)", err)
+			}
 			return a, fmt.Errorf("selector %q: %w", s, err)
 		}
 	}
