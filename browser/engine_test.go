@@ -315,7 +315,8 @@ func TestRedesignFailureOffersCandidates(t *testing.T) {
 		!strings.Contains(se.Error(), "demo-v1-only.yaml:8:7") {
 		t.Errorf("error %v", se)
 	}
-	if len(se.Candidates) == 0 || se.Candidates[0].Selector != "#user-login" {
+	// The field's name, before its id: the stablest attribute first.
+	if len(se.Candidates) == 0 || se.Candidates[0].Selector != `input[name="login"]` {
 		t.Errorf("candidates %+v", se.Candidates)
 	}
 	if d := time.Since(start); d > 15*time.Second {

@@ -47,7 +47,7 @@ flows:
 	for _, c := range se.Candidates {
 		sels = append(sels, c.Selector)
 	}
-	if len(sels) == 0 || sels[0] != "x-app >>> x-change-password >>> #new" {
+	if len(sels) == 0 || sels[0] != `x-app >>> x-change-password >>> input[name="new"]` {
 		t.Errorf("candidates %q, want the shadow root's new-password field first", sels)
 	}
 	// Each candidate is a valid selector that finds the control it names.
@@ -63,8 +63,8 @@ flows:
 		}
 	}
 	all := controlSelectors(t, r)
-	for _, want := range []string{"x-app >>> x-change-password >>> #confirm", "x-app >>> x-change-password >>> button:contains(Save)",
-		"iframe#help >>> #password", "iframe#help >>> #go"} {
+	for _, want := range []string{`x-app >>> x-change-password >>> input[name="confirm"]`, "x-app >>> x-change-password >>> button:contains(Save)",
+		`iframe#help >>> input[name="pw"]`, "iframe#help >>> #go"} {
 		if !strings.Contains(all, want+"\n") {
 			t.Errorf("the page's controls lack %q:\n%s", want, all)
 		}
@@ -90,7 +90,7 @@ flows:
 func controlSelectors(t *testing.T, r *Runner) string {
 	t.Helper()
 	var controls []control
-	if err := r.Page.MustEval(controlsJS).Unmarshal(&controls); err != nil {
+	if err := r.Page.MustEval(controlsJS, stableAttrs).Unmarshal(&controls); err != nil {
 		t.Fatal(err)
 	}
 	var b strings.Builder
