@@ -19,6 +19,7 @@ import (
 
 	"github.com/rotator-pam/rotator/internal/clip"
 	"github.com/rotator-pam/rotator/secret"
+	"github.com/rotator-pam/rotator/templates"
 )
 
 // safeName makes a file name from text that may come from a template:
@@ -94,7 +95,9 @@ func (r *Runner) save(page *rod.Page, name string, data []byte) string {
 			return ""
 		}
 		data = png
-	} else {
+	} else if !strings.HasSuffix(name, ".png") {
+		// Text: a page or a report may quote a secret. (A picture's
+		// fields are masked before it is taken.)
 		data = []byte(red.Replace(string(data)))
 	}
 	p := filepath.Join(r.ArtifactDir, artifactName(red, name))
@@ -268,10 +271,11 @@ func (r *Runner) fail(page *rod.Page, se *StepError) {
 		// A form sent by GET puts what was typed in the URL.
 		se.URL = r.redactor(nil).Replace(info.URL)
 	}
+	base := fmt.Sprintf("%s-step%s-failed", se.Flow, se.Path)
 	if se.Step.Target != nil {
 		se.Candidates = candidates(p, se.Step)
+		r.cropCandidates(p, se.Candidates, base)
 	}
-	base := fmt.Sprintf("%s-step%s-failed", se.Flow, se.Path)
 	if s := r.save(p, base+".png", nil); s != "" {
 		se.Artifacts = append(se.Artifacts, s)
 	}
@@ -297,4 +301,51 @@ func (r *Runner) fail(page *rod.Page, se *StepError) {
 	if s := r.save(p, base+".txt", []byte(b.String())); s != "" {
 		se.Artifacts = append(se.Artifacts, s)
 	}
+}
+
+// cropMargin is how much of what surrounds a candidate its crop shows: its
+// label, its neighbours.
+const cropMargin = 32
+
+// cropCandidates saves a picture of each candidate, its surroundings
+// included, with every field's text drawn as dots, next to the failure's
+// other artifacts, so that an author picks one by sight (template fix).
+func (r *Runner) cropCandidates(page *rod.Page, cands []Candidate, base string) {
+	if r.ArtifactDir == "" || len(cands) == 0 {
+		return
+	}
+	if _, err := page.Eval(maskFields); err != nil {
+		return // no picture rather than one showing what fields hold
+	}
+	defer page.Eval(unmaskFields)
+	for i := range cands {
+		png, err := cropOf(page, cands[i].Selector)
+		if err != nil {
+			continue
+		}
+		cands[i].Crop = r.save(page, fmt.Sprintf("%s-candidate%d.png", base, i+1), png)
+	}
+}
+
+// cropOf is a picture of the element sel finds, with cropMargin around it.
+func cropOf(page *rod.Page, sel string) ([]byte, error) {
+	alt, err := templates.ParseAlternative(sel)
+	if err != nil {
+		return nil, err
+	}
+	el, _, err := findOnce(page, &templates.Selector{Alternatives: []templates.Alternative{alt}})
+	if err != nil || el == nil {
+		return nil, fmt.Errorf("%s: not found", sel)
+	}
+	if err := el.ScrollIntoView(); err != nil {
+		return nil, err
+	}
+	shape, err := el.Shape()
+	if err != nil {
+		return nil, err
+	}
+	box := shape.Box()
+	x, y := max(box.X-cropMargin, 0), max(box.Y-cropMargin, 0)
+	return page.Screenshot(false, &proto.PageCaptureScreenshot{Format: proto.PageCaptureScreenshotFormatPng,
+		Clip: &proto.PageViewport{X: x, Y: y, Width: box.Width + box.X - x + cropMargin, Height: box.Height + box.Y - y + cropMargin, Scale: 1}})
 }

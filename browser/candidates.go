@@ -19,6 +19,10 @@ type Candidate struct {
 	Selector string
 	Why      string
 	Score    int
+	// Crop is a picture of the element and what surrounds it, fields
+	// drawn as dots, among the failure's artifacts ("" when none was
+	// saved).
+	Crop string
 }
 
 // controlsJS lists the visible form controls, buttons and links with what

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image/png"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -321,6 +322,19 @@ func TestRedesignFailureOffersCandidates(t *testing.T) {
 	}
 	if d := time.Since(start); d > 15*time.Second {
 		t.Errorf("took %v with a 3 s step deadline", d)
+	}
+	// The first candidate has a picture of its own: the field and around
+	// it, not the whole page.
+	if len(se.Candidates) > 0 {
+		f, err := os.Open(se.Candidates[0].Crop)
+		if err != nil {
+			t.Fatalf("no crop of the first candidate: %v", err)
+		}
+		defer f.Close()
+		cfg, err := png.DecodeConfig(f)
+		if err != nil || cfg.Width == 0 || cfg.Width >= 1280 || cfg.Height >= 800 {
+			t.Errorf("crop %dx%d (%v), want a part of the 1280x800 page", cfg.Width, cfg.Height, err)
+		}
 	}
 }
 

@@ -64,6 +64,9 @@ func Explain(w io.Writer, err error) {
 			fmt.Fprintln(w, "the page offers instead:")
 			for i, c := range se.Candidates {
 				fmt.Fprintf(w, "  %d. %-40s %s\n", i+1, fmt.Sprintf("%q", c.Selector), c.Why)
+				if c.Crop != "" {
+					fmt.Fprintf(w, "     %s\n", c.Crop)
+				}
 			}
 		}
 	}
