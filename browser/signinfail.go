@@ -69,9 +69,10 @@ var signInFailPhrases = []string{
 
 // signInFailJS looks for a failed sign-in on the page: the document came
 // with HTTP 401 or 403; a short text shown as an error (an alert, or an
-// element whose class or id says error) holds one of the phrases; or a
-// password field is marked invalid (aria-invalid), with the message it
-// names, if any. It returns why, or "".
+// element whose class or id says error), in the document or an open shadow
+// root, holds one of the phrases; or a password field is marked invalid
+// (aria-invalid), with the message it names, if any. It returns why, or
+// "".
 const signInFailJS = `(phrases) => {
 	const norm = s => (s || "").replace(/\s+/g, " ").trim();
 	const vis = e => { const r = e.getBoundingClientRect(); const s = getComputedStyle(e);
@@ -80,18 +81,26 @@ const signInFailJS = `(phrases) => {
 	const status = nav ? nav.responseStatus : 0;
 	if (status === 401 || status === 403) return "the site answered HTTP " + status;
 	const shown = e => { const t = norm(e.innerText); return t.length > 0 && t.length <= 300 && vis(e) ? t : ""; };
-	const errors = document.querySelectorAll('[role=alert], [aria-live=assertive], [class*=error i], [id*=error i], [class*=alert i], [class*=danger i], [class*=invalid i], [class*=fail i]');
+	// The document and its open shadow roots: a component's error is in
+	// its own.
+	const all = (root, sel) => {
+		const out = Array.from(root.querySelectorAll(sel));
+		for (const e of root.querySelectorAll("*")) if (e.shadowRoot) out.push(...all(e.shadowRoot, sel));
+		return out;
+	};
+	const errors = all(document, '[role=alert], [aria-live=assertive], [class*=error i], [id*=error i], [class*=alert i], [class*=danger i], [class*=invalid i], [class*=fail i]');
 	for (const e of errors) {
 		const t = shown(e);
 		if (!t) continue;
 		const low = t.toLowerCase();
 		if (phrases.some(p => low.includes(p))) return 'the page says "' + t.slice(0, 120) + '"';
 	}
-	for (const f of document.querySelectorAll('input[type=password][aria-invalid=true]')) {
+	for (const f of all(document, 'input[type=password][aria-invalid=true]')) {
 		if (!vis(f)) continue;
 		let msg = "";
+		const root = f.getRootNode();
 		for (const id of norm((f.getAttribute("aria-errormessage") || "") + " " + (f.getAttribute("aria-describedby") || "")).split(" ")) {
-			const m = id && document.getElementById(id);
+			const m = id && root.getElementById(id);
 			if (m && shown(m)) { msg = shown(m); break; }
 		}
 		return "the password field came back marked invalid" + (msg ? ': "' + msg.slice(0, 120) + '"' : "");

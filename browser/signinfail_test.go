@@ -21,7 +21,7 @@ func loginPage(result string) string {
 <p>If you enter a wrong password five times, your account is locked. <a href="/forgot">Forgot password?</a></p>
 <div id="out"></div>
 <script>
-document.getElementById("go").addEventListener("click", () => { document.getElementById("out").innerHTML = %q; });
+document.getElementById("go").addEventListener("click", () => { document.getElementById("out").setHTMLUnsafe(%q); });
 </script>`, result)
 }
 
@@ -43,6 +43,9 @@ func TestSignInFailureRecognised(t *testing.T) {
 		"russian":   {`<div id="login-error-box">Неверный логин или пароль</div>`, "Неверный логин или пароль"},
 		"aria-invalid": {`<input type="password" aria-invalid="true" aria-describedby="pwhelp pwerr"><span id="pwhelp"></span><span id="pwerr">Try again</span>`,
 			`the password field came back marked invalid: "Try again"`},
+		"shadow root": {`<x-login><template shadowrootmode="open"><p class="form-error">Incorrect password.</p></template></x-login>`, "Incorrect password."},
+		"shadow aria-invalid": {`<x-pw><template shadowrootmode="open"><input type="password" aria-invalid="true" aria-describedby="e"><span id="e">Wrong password</span></template></x-pw>`,
+			`the password field came back marked invalid: "Wrong password"`},
 		// Not failures: a hidden error template, help text outside any
 		// error element, an error that says something else.
 		"hidden error":  {`<div class="error" style="display:none">Wrong password</div>`, ""},
