@@ -172,44 +172,54 @@ var detectorRoles = map[string][]string{
 	"button":           {RoleSubmit},
 }
 
+// detectorCandidates are the fields the detector gives the step's role,
+// most confident first, each with its stablest selector (marked in seen).
+func detectorCandidates(page *rod.Page, st templates.Step, seen map[string]bool) []Candidate {
+	roles := detectorRoles[stepRole(st)]
+	if len(roles) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	fields, err := detectWith(ctx, page, "")
+	cancel()
+	if err != nil {
+		return nil
+	}
+	sort.SliceStable(fields, func(i, j int) bool { return fields[i].Score > fields[j].Score })
+	var out []Candidate
+	for _, f := range fields {
+		if len(f.Selectors) == 0 || !slices.Contains(roles, f.Role) {
+			continue
+		}
+		sel := stablest(f.Selectors)
+		if seen[sel] {
+			continue
+		}
+		seen[sel] = true
+		desc := f.Tag
+		if f.Type != "" && f.Tag == "input" {
+			desc += " type=" + f.Type
+		}
+		out = append(out, Candidate{Selector: sel, Score: 10 + int(f.Score*10),
+			Why: fmt.Sprintf("%s; the detector's %s (%.2f: %s)", desc, strings.ReplaceAll(f.Role, "_", " "), f.Score, f.Why)})
+	}
+	return out
+}
+
 // candidates lists the page's elements that look like what st wanted: the
 // form-field detector's fields of the step's kind first (the same detector
 // as `rotator template suggest`), then elements that share words with the
 // step's selector.
 func candidates(page *rod.Page, st templates.Step) []Candidate {
-	var out []Candidate
 	seen := map[string]bool{}
-	if roles := detectorRoles[stepRole(st)]; len(roles) > 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		fields, err := detectWith(ctx, page, "")
-		cancel()
-		if err == nil {
-			sort.SliceStable(fields, func(i, j int) bool { return fields[i].Score > fields[j].Score })
-			for _, f := range fields {
-				if len(f.Selectors) == 0 || !slices.Contains(roles, f.Role) {
-					continue
-				}
-				sel := stablest(f.Selectors)
-				if seen[sel] {
-					continue
-				}
-				seen[sel] = true
-				desc := f.Tag
-				if f.Type != "" && f.Tag == "input" {
-					desc += " type=" + f.Type
-				}
-				out = append(out, Candidate{Selector: sel, Score: 10 + int(f.Score*10),
-					Why: fmt.Sprintf("%s; the detector's %s (%.2f: %s)", desc, strings.ReplaceAll(f.Role, "_", " "), f.Score, f.Why)})
-			}
-		}
-	}
+	out := detectorCandidates(page, st, seen)
 	res, err := page.Eval(controlsJS, stableAttrs)
 	if err != nil {
-		return nil
+		return out
 	}
 	var controls []control
 	if err := res.Value.Unmarshal(&controls); err != nil {
-		return nil
+		return out
 	}
 	want := tokens(st.Target.String())
 	for t := range want {
