@@ -29,6 +29,8 @@ func TestTemplateFixRepairsShippedTemplates(t *testing.T) {
 		{"twitter", `    - fill: "input[name=\"settings[current_password]\"]"`, `    - fill: "input[name=\"settings[old_password]\"]"`},
 		{"linkedin", `    - fill: "input#cp-current-pw"`, `    - fill: "input#cp-old-pw"`},
 	} {
+		// What template fix shows and writes is the same for each; the
+		// facebook case checks the words.
 		t.Run(tc.skin, func(t *testing.T) {
 			t.Parallel()
 			src, err := os.ReadFile(filepath.Join("..", "..", "templates", tc.skin+".yaml"))
@@ -79,6 +81,30 @@ func TestTemplateFixRepairsShippedTemplates(t *testing.T) {
 			}
 			if u, _ := site.User("fixer"); u.Password == initial {
 				t.Error("the site still has the first password: the repaired template did not rotate")
+			}
+			if tc.skin != "facebook" {
+				return
+			}
+			// The failed change step, where it is in the file and what the
+			// page offers, numbered; what was written; the diff; and the
+			// rest of the file as it was.
+			for _, want := range []string{
+				"\nfailed: change step 3, fill input[name=old_pw]\n",
+				"\nwhere:  " + file + ":",
+				"\nthe page offers instead:\n  1. \"input[name=\\\"old_password\\\"]\"",
+				"\nwrote " + file + `: change step 3 tries input[name="old_password"] first` + "\n",
+				"\n-    - fill: \"input[name=old_pw]\"\n+    - fill: [\"input[name=\\\"old_password\\\"]\", \"input[name=old_pw]\"]\n",
+				"\nok: change flow passed\n",
+			} {
+				if !strings.Contains(out, want) {
+					t.Errorf("no %q in\n%s", want, out)
+				}
+			}
+			if strings.Contains(out, initial) {
+				t.Error("the output holds the password")
+			}
+			if want := strings.Replace(broken, tc.broken+"\n", `    - fill: ["input[name=\"old_password\"]", "input[name=old_pw]"]`+"\n", 1); string(fixed) != want {
+				t.Errorf("the file changed elsewhere than the repaired step:\n%s", fixed)
 			}
 		})
 	}
