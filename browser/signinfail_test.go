@@ -46,10 +46,16 @@ func TestSignInFailureRecognised(t *testing.T) {
 		"shadow root": {`<x-login><template shadowrootmode="open"><p class="form-error">Incorrect password.</p></template></x-login>`, "Incorrect password."},
 		"shadow aria-invalid": {`<x-pw><template shadowrootmode="open"><input type="password" aria-invalid="true" aria-describedby="e"><span id="e">Wrong password</span></template></x-pw>`,
 			`the password field came back marked invalid: "Wrong password"`},
+		// The words of the three real sites' skins: no phrase of a list.
+		"facebook": {`<div id="login_error" role="alert">A senha inserida está incorreta.</div>`, "A senha inserida está incorreta."},
+		"twitter": {`<div class="message"><div class="errors">The username and password you entered did not match our records. Please double-check and try again.</div></div>`,
+			"did not match our records"},
+		"linkedin": {`<span class="body__banner--error" role="alert">Hmm, that's not the right password. Please try again or request a new one.</span>`, "not the right password"},
 		// Not failures: a hidden error template, help text outside any
 		// error element, an error that says something else.
 		"hidden error":  {`<div class="error" style="display:none">Wrong password</div>`, ""},
 		"other message": {`<div class="error">Please accept the cookies</div>`, ""},
+		"a rule":        {`<div class="error">Password must be at least 8 characters. Please enter a valid password.</div>`, ""},
 	}
 	pages := map[string]string{}
 	for name, c := range cases {
