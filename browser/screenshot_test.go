@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"os"
 	"testing"
+
+	"github.com/go-rod/rod"
 )
 
 // A screenshot draws what fields hold as dots: two pages that differ only
@@ -17,15 +19,7 @@ func TestScreenshotsMaskFields(t *testing.T) {
 		t.Helper()
 		page.MustSetDocumentContent(`<!doctype html><style>input{font:20px monospace}</style>
 <input id="code" type="text" value="` + value + `"> <textarea>` + value + `</textarea>`)
-		p := r.save(page, name, nil)
-		if p == "" {
-			t.Fatal("no screenshot saved")
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return data
+		return savedShot(t, r, page, name)
 	}
 	a, b := shot("Secret-123456", "a.png"), shot("Other!-987654", "b.png")
 	if !bytes.Equal(a, b) {
@@ -34,4 +28,19 @@ func TestScreenshotsMaskFields(t *testing.T) {
 	if got := page.MustEval(`() => document.getElementById("code").style.getPropertyValue("-webkit-text-security")`).Str(); got != "" {
 		t.Errorf("the field keeps the mask after the screenshot: %q", got)
 	}
+}
+
+// savedShot saves a screenshot of page through r, as a failure does, and
+// reads it back.
+func savedShot(t *testing.T, r *Runner, page *rod.Page, name string) []byte {
+	t.Helper()
+	p := r.save(page, name, nil)
+	if p == "" {
+		t.Fatal("no screenshot saved")
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }

@@ -127,15 +127,7 @@ func TestScreenshotsMaskShadowFields(t *testing.T) {
 		page.MustSetDocumentContent(`<!doctype html><x-field></x-field>` + shadowHost("x-field", "open", field) +
 			`<iframe srcdoc='` + field + `'></iframe>`)
 		page.MustWait(`() => document.querySelector("iframe").contentDocument.querySelector("input") !== null`)
-		p := r.save(page, name, nil)
-		if p == "" {
-			t.Fatal("no screenshot saved")
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return data
+		return savedShot(t, r, page, name)
 	}
 	a, b := shot("Secret-123456", "a.png"), shot("Other!-987654", "b.png")
 	if !bytes.Equal(a, b) {
