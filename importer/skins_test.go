@@ -1,0 +1,81 @@
+package importer
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rotator-pam/rotator/browser"
+	"github.com/rotator-pam/rotator/demosite"
+	"github.com/rotator-pam/rotator/internal/demoacct"
+	"github.com/rotator-pam/rotator/rotator"
+	"github.com/rotator-pam/rotator/secret"
+	"github.com/rotator-pam/rotator/store"
+	"github.com/rotator-pam/rotator/templates"
+)
+
+// The senhasegura samples of the sites the demo site has a skin of
+// (pages built from the markup those samples drive) import into templates
+// that sign in there, in real Chromium, with the account's own URL: no
+// absolute URL, no check of the real site's host name is left.
+func TestSeguraSamplesSignInOnSkins(t *testing.T) {
+	t.Parallel()
+	if _, err := browser.FindChromium(""); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	for file, skin := range map[string]string{"Facebook.psc": "facebook", "Twitter.psc": "twitter", "Linkedin.psc": "linkedin"} {
+		t.Run(skin, func(t *testing.T) {
+			t.Parallel()
+			src, err := os.ReadFile(filepath.Join("testdata", "segura", file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := Segura(skin+"-imported", src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tpl, diags := templates.Parse(skin+"-imported.yaml", res.YAML)
+			if diags.HasErrors() {
+				t.Fatal(diags.Err())
+			}
+			dir := t.TempDir()
+			site := demosite.New(demosite.Options{})
+			if err := site.SetLayout(skin); err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(site.Handler())
+			defer srv.Close()
+			st, err := store.Create(context.Background(), filepath.Join(dir, "v.db"), secret.NewMasterKey())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			demoacct.Add(t, site, st, srv.URL+"/", demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"})
+			r := &rotator.Rotator{Store: st, Opener: rotator.BrowserOpener{State: st}, Actor: "test",
+				Templates:   func(string) (*templates.Template, error) { return tpl, nil },
+				ArtifactDir: func(a string) string { return filepath.Join(dir, "artifacts", a) }}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			var slow []string
+			err = r.RunTemplateTest(ctx, rotator.TemplateTest{Account: "alice", Template: tpl, Flow: templates.FlowLogin,
+				OnStep: func(rep browser.StepReport) {
+					if rep.Duration > 5*time.Second {
+						slow = append(slow, rep.Line(false))
+					}
+				}})
+			if err != nil {
+				t.Fatalf("the imported %s sample does not sign in on its skin: %v\n%s", skin, err, res.YAML)
+			}
+			if len(slow) > 0 {
+				t.Errorf("steps that waited:\n%s", strings.Join(slow, "\n"))
+			}
+		})
+	}
+}
