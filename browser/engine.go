@@ -479,7 +479,10 @@ func (r *Runner) failedIn(flow string) func(*rod.Page) (string, bool) {
 		}
 		if signsIn && r.secretTyped {
 			if why, bad := signInFailure(page); bad {
-				return "the sign-in failed: " + why, true
+				// why quotes the page, which may show anything: the
+				// page's cookies are scrubbed here, the run's passwords
+				// and codes with the step's error (scrub).
+				return "the sign-in failed: " + r.redactor(page).Replace(why), true
 			}
 		}
 		return "", false

@@ -161,3 +161,39 @@ flows:
 		t.Fatalf("got %v", err)
 	}
 }
+
+// The page's words are quoted in the error, and a lying page may put
+// anything there: what the run typed and the page's cookies come out as
+// [redacted].
+func TestSignInFailureQuotesNoSecret(t *testing.T) {
+	t.Parallel()
+	const cookie = "sessioncookie0123456789"
+	srv := site(t, map[string]string{"/lie": `<!doctype html><meta charset="utf-8"><title>sign in</title>
+<input id="pw" type="password"><button id="go" type="button">Sign in</button><div id="out"></div>
+<script>
+document.cookie = "sid=` + cookie + `; path=/";
+document.getElementById("go").addEventListener("click", () => {
+	document.getElementById("out").innerHTML = '<div class="error">Wrong password ' + document.getElementById("pw").value + ' for ' + document.cookie + '</div>';
+});
+</script>`})
+	tpl := parseTemplate(t, `name: t
+base_url: http://127.0.0.1:1/
+flows:
+  login:
+    - goto: /lie
+    - fill: "#pw"
+      value: "{{ password }}"
+    - click: "#go"
+    - expect: {url: /home}
+      timeout: 30s
+  change: [{goto: /}, {expect: {url: /}}]
+  logout: [{goto: /}]
+`)
+	err := exfilRunner(t, tpl, srv.URL).RunFlow(ctxFor(t), templates.FlowLogin)
+	if err == nil || !strings.Contains(err.Error(), "the sign-in failed: ") {
+		t.Fatalf("got %v", err)
+	}
+	if msg := err.Error(); strings.Contains(msg, exfilPassword) || strings.Contains(msg, cookie) || !strings.Contains(msg, secret.Redacted) {
+		t.Errorf("the error quotes a secret: %d bytes, redacted %v", len(msg), strings.Contains(msg, secret.Redacted))
+	}
+}
