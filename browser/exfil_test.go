@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -45,17 +44,7 @@ for (const id of ["username", "password"]) {
 
 func newListener(t *testing.T) *listener {
 	t.Helper()
-	l := &listener{}
-	l.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		l.mu.Lock()
-		l.reqs = append(l.reqs, r.Method+" "+r.URL.String()+" "+string(body))
-		l.mu.Unlock()
-		w.Header().Set("Content-Type", "text/html")
-		fmt.Fprint(w, evilPage)
-	}))
-	t.Cleanup(l.Close)
-	return l
+	return newEvil(t, evilPage, false)
 }
 
 // requests returns what the listener got whose URL path is path ("" for
