@@ -133,23 +133,7 @@ func rotatesOnDemoSite(t *testing.T, name string, yaml []byte) {
 	if diags.HasErrors() {
 		t.Fatal(diags.Err())
 	}
-	dir := t.TempDir()
-	site := demosite.New(demosite.Options{})
-	srv := httptest.NewServer(site.Handler())
-	defer srv.Close()
-	st, err := store.Create(context.Background(), filepath.Join(dir, "v.db"), secret.NewMasterKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	demoacct.Add(t, site, st, srv.URL+"/", demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"})
-	r := &rotator.Rotator{
-		Store:       st,
-		Opener:      rotator.BrowserOpener{State: st},
-		Templates:   func(string) (*templates.Template, error) { return tpl, nil },
-		Actor:       "test",
-		ArtifactDir: func(a string) string { return filepath.Join(dir, "artifacts", a) },
-	}
+	site, st, r := demoAccount(t, "v1", tpl)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	out, err := r.Rotate(ctx, "alice")
@@ -186,5 +170,32 @@ func TestTOTPField(t *testing.T) {
 		if got := totpField(c.in); got != c.want {
 			t.Errorf("totpField(%q) = %v, want %v", c.in, got, c.want)
 		}
+	}
+}
+
+// demoAccount serves the demo site in layout, with alice (a password, no
+// TOTP) on it and in a fresh vault, and a rotator whose every template is
+// tpl.
+func demoAccount(t *testing.T, layout string, tpl *templates.Template) (*demosite.Site, *store.Store, *rotator.Rotator) {
+	t.Helper()
+	dir := t.TempDir()
+	site := demosite.New(demosite.Options{})
+	if err := site.SetLayout(layout); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(site.Handler())
+	t.Cleanup(srv.Close)
+	st, err := store.Create(context.Background(), filepath.Join(dir, "v.db"), secret.NewMasterKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	demoacct.Add(t, site, st, srv.URL+"/", demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"})
+	return site, st, &rotator.Rotator{
+		Store:       st,
+		Opener:      rotator.BrowserOpener{State: st},
+		Templates:   func(string) (*templates.Template, error) { return tpl, nil },
+		Actor:       "test",
+		ArtifactDir: func(a string) string { return filepath.Join(dir, "artifacts", a) },
 	}
 }

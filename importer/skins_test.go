@@ -2,7 +2,6 @@ package importer
 
 import (
 	"context"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,11 +9,7 @@ import (
 	"time"
 
 	"github.com/rotator-pam/rotator/browser"
-	"github.com/rotator-pam/rotator/demosite"
-	"github.com/rotator-pam/rotator/internal/demoacct"
 	"github.com/rotator-pam/rotator/rotator"
-	"github.com/rotator-pam/rotator/secret"
-	"github.com/rotator-pam/rotator/store"
 	"github.com/rotator-pam/rotator/templates"
 )
 
@@ -45,22 +40,7 @@ func TestSeguraSamplesSignInOnSkins(t *testing.T) {
 			if diags.HasErrors() {
 				t.Fatal(diags.Err())
 			}
-			dir := t.TempDir()
-			site := demosite.New(demosite.Options{})
-			if err := site.SetLayout(skin); err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewServer(site.Handler())
-			defer srv.Close()
-			st, err := store.Create(context.Background(), filepath.Join(dir, "v.db"), secret.NewMasterKey())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			demoacct.Add(t, site, st, srv.URL+"/", demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"})
-			r := &rotator.Rotator{Store: st, Opener: rotator.BrowserOpener{State: st}, Actor: "test",
-				Templates:   func(string) (*templates.Template, error) { return tpl, nil },
-				ArtifactDir: func(a string) string { return filepath.Join(dir, "artifacts", a) }}
+			_, _, r := demoAccount(t, skin, tpl)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			var slow []string
