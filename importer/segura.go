@@ -633,7 +633,7 @@ func (c *segConv) loginEnd(firstCur, firstNew int) int {
 	s := c.steps
 	end := -1
 	for i := firstCur + 1; i < firstNew; i++ {
-		if s[i].isSubmit() {
+		if c.submitsForm(i) {
 			end = i
 			break
 		}
@@ -648,6 +648,24 @@ func (c *segConv) loginEnd(firstCur, firstNew int) int {
 	return end
 }
 
+// submitsForm tells whether step i can be a form's submit: a click or a
+// press that is not followed, in its action and before the next click, by
+// setting a field that takes none of the template's values (an
+// organisation, a domain). Such a click opens a drop-down or reveals a
+// field: it is part of filling the form in, not its submit.
+func (c *segConv) submitsForm(i int) bool {
+	s := c.steps
+	if !s[i].isSubmit() {
+		return false
+	}
+	for j := i + 1; j < len(s) && s[j].action == s[i].action && !s[j].isSubmit(); j++ {
+		if (s[j].kind == "fill" || s[j].kind == "prop") && !s[j].fillsUser && !s[j].fillsCurrent && !s[j].fillsNew {
+			return false
+		}
+	}
+	return true
+}
+
 // changeEnd is the index of the change flow's last step: the submit after
 // the last new-password fill of the form, and the checks after it.
 func (c *segConv) changeEnd(firstNew int) int {
@@ -660,7 +678,7 @@ func (c *segConv) changeEnd(firstNew int) int {
 	}
 	cend := len(s) - 1
 	for i := lastNew + 1; i < len(s); i++ {
-		if s[i].isSubmit() {
+		if c.submitsForm(i) {
 			cend = i
 			break
 		}

@@ -116,6 +116,29 @@ func TestSeguraFacebookFlows(t *testing.T) {
 	}
 }
 
+// A click the source goes on filling the form after (TSLEE_WEB opens its
+// organisation drop-down, line 10, then sets the organisation, line 12)
+// is not the sign-in's submit: the login flow runs to the real one (line
+// 14) and its check (line 17).
+func TestSeguraSignInEndsAtItsSubmit(t *testing.T) {
+	src, _ := os.ReadFile("testdata/segura/TSLEE_WEB.psc")
+	res, err := Segura("tslee", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, _ := templates.Parse("tslee.yaml", res.YAML)
+	var lines []string
+	for _, st := range tpl.Flows.Login {
+		lines = append(lines, string(st.Kind))
+	}
+	if got, want := strings.Join(lines, " "), "goto sleep fill fill sleep click sleep prop sleep click expect"; got != want {
+		t.Errorf("login: %s\nwant   %s\n%s", got, want, res.YAML)
+	}
+	if first := tpl.Flows.Change[0]; first.Kind != templates.StepClick || first.Target.String() != "#link_chgpass" {
+		t.Errorf("the change flow starts with %s %v", first.Kind, first.Target)
+	}
+}
+
 // No source gets a verify flow of its own: rotator's verify, logout then
 // login with the new password, is used (a rotation must not succeed on
 // what a page says, nor fail on the source's own checks of a second
