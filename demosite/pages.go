@@ -106,6 +106,9 @@ var pages = template.Must(template.New("").Parse(`
 type pageData struct {
 	Title, Layout, User, Error, Reason, Nonce string
 	OK                                        bool
+	// Options are the values a skin's sign-in offers for its required
+	// field (a drop-down's).
+	Options []string
 }
 
 func (s *Site) render(w http.ResponseWriter, status int, name string, d pageData) {

@@ -185,8 +185,11 @@ func ParseUserFlag(v string) (UserSpec, error) {
 	return u, nil
 }
 
+// Skins are the names of the layouts that mimic a real site.
+func Skins() []string { return skinNames() }
+
 // SetLayout switches the layout: "v1", "v2", or one of the skins that
-// mimic a real site ("facebook", "twitter", "linkedin").
+// mimic a real site (Skins).
 func (s *Site) SetLayout(l string) error {
 	if l != "v1" && l != "v2" && skinNamed(l) == nil {
 		return fmt.Errorf("layout %q: want v1, v2, %s", l, strings.Join(skinNames(), ", "))

@@ -6,7 +6,10 @@ import "html/template"
 // change, changed, or the stage a page asks for (totp, captcha). The field
 // names, ids, paths and button texts are the ones senhasegura's templates
 // drive (see each skin); the rest is only enough of a page to hold them.
-var skinPages = template.Must(template.New("").Parse(`
+var skinPages = template.Must(template.Must(template.New("").Parse(socialSkinPages)).Parse(appSkinPages))
+
+// socialSkinPages are the pages of facebook, twitter and linkedin.
+const socialSkinPages = `
 {{define "facebook-head"}}<!doctype html><html lang="pt-BR"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Facebook</title>
 <style>body{font-family:Helvetica,Arial,sans-serif;max-width:30em;margin:0 auto}#header{background:#3b5998;color:#fff;padding:.5em}
@@ -135,4 +138,4 @@ input,label{display:block;margin:.4em 0}</style></head><body><div id="header"><b
   <label for="cp-repeat-pw">Retype your new password</label><input id="cp-repeat-pw" name="newPasswordConfirm" type="password" autocomplete="new-password">
   <button id="save-new-password" class="save" type="submit" disabled>Save</button>
 </form>{{template "linkedin-foot" .}}{{end}}
-`))
+`

@@ -1,7 +1,10 @@
 package demosite
 
 import (
+	"cmp"
+	"maps"
 	mrand "math/rand/v2"
+	"slices"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -32,7 +35,15 @@ type skin struct {
 	// changed, when set, is where a change that took leads; else the
 	// page shows the form again, with a confirmation.
 	change, changed string
-	logout          string
+	// changePost, when set, is where the change form posts (else change).
+	changePost string
+	logout     string
+	// aliases are paths that lead to others (GET), as a site's old
+	// addresses do.
+	aliases map[string]string
+	// require are more sign-in fields, each with the values it takes; a
+	// sign-in without one is refused ("required").
+	require map[string][]string
 	f               fields
 	// rules are the site's own password rules.
 	rules func(string) error
@@ -47,7 +58,10 @@ type fields struct {
 }
 
 // skins are the sites the demo site can pass for.
-func skins() []*skin { return []*skin{facebookSkin(), twitterSkin(), linkedinSkin()} }
+func skins() []*skin {
+	return []*skin{facebookSkin(), twitterSkin(), linkedinSkin(),
+		awsSkin(), flowoneSkin(), op5Skin(), reportingSkin(), swsSkin(), tsleeSkin()}
+}
 
 func skinNamed(name string) *skin {
 	for _, sk := range skins() {
@@ -157,10 +171,20 @@ func (sk *skin) say(reason, msg string) string {
 	return msg
 }
 
+// stagePages are the skin's pages, and v1's TOTP page where the skin has
+// none of its own.
+func (sk *skin) stagePages() map[stage]string {
+	pages := maps.Clone(sk.pages)
+	if _, ok := pages[stageTOTP]; !ok {
+		pages[stageTOTP] = classicMap().at[stageTOTP]
+	}
+	return pages
+}
+
 func (sk *skin) sitemap() sitemap {
 	m := classicMap()
 	m.login = sk.login
-	for st, p := range sk.pages {
+	for st, p := range sk.stagePages() {
 		m.at[st] = p
 	}
 	return m
@@ -187,7 +211,7 @@ func (s *Site) skinMux(sk *skin, admin http.Handler) *http.ServeMux {
 	}
 	mux.HandleFunc(route("POST", sk.loginPost), s.skinLogin(sk))
 	byPath := map[string][]stage{}
-	for st, p := range sk.pages {
+	for st, p := range sk.stagePages() {
 		if st != stageIn {
 			byPath[p] = append(byPath[p], st)
 		}
@@ -199,7 +223,10 @@ func (s *Site) skinMux(sk *skin, admin http.Handler) *http.ServeMux {
 	s.stageRoutes(mux)
 	mux.HandleFunc(route("GET", sk.pages[stageIn]), s.skinSignedIn(sk, "home"))
 	mux.HandleFunc(route("GET", sk.change), s.skinSignedIn(sk, "change"))
-	mux.HandleFunc(route("POST", sk.change), s.skinChange(sk))
+	mux.HandleFunc(route("POST", cmp.Or(sk.changePost, sk.change)), s.skinChange(sk))
+	for from, to := range sk.aliases {
+		mux.Handle(route("GET", from), http.RedirectHandler(to, http.StatusFound))
+	}
 	if sk.changed != "" {
 		mux.HandleFunc(route("GET", sk.changed), s.skinSignedIn(sk, "changed"))
 	}
@@ -250,12 +277,28 @@ func (s *Site) skinLogin(sk *skin) http.HandlerFunc {
 			s.renderSkin(w, http.StatusOK, sk, "login", pageData{Title: "Log in", Error: sk.say("credentials", "Wrong username or password.")})
 			return
 		}
+		if field := sk.missing(r); field != "" {
+			s.mu.Unlock()
+			s.renderSkin(w, http.StatusOK, sk, "login", pageData{Title: "Log in", Error: sk.say("required", "Fill in "+field+"."), Reason: "required"})
+			return
+		}
 		sess := s.sessionLocked(w, r, true)
 		*sess = session{user: name}
 		next := s.nextLocked(r, sess, u)
 		s.mu.Unlock()
 		http.Redirect(w, r, next, http.StatusSeeOther)
 	}
+}
+
+// missing is the first of the skin's required sign-in fields that the
+// form leaves empty or sets to a value it does not take.
+func (sk *skin) missing(r *http.Request) string {
+	for _, name := range slices.Sorted(maps.Keys(sk.require)) {
+		if !slices.Contains(sk.require[name], r.PostFormValue(name)) {
+			return name
+		}
+	}
+	return ""
 }
 
 // currentOf is current for the first of sts the session is at.
@@ -365,8 +408,15 @@ func (s *Site) skinChange(sk *skin) http.HandlerFunc {
 
 func (s *Site) renderSkin(w http.ResponseWriter, status int, sk *skin, page string, d pageData) {
 	d.Layout = sk.name
+	for _, vs := range sk.require {
+		d.Options = vs
+	}
+	name := sk.name + "-" + page
+	if skinPages.Lookup(name) == nil {
+		name = "any-" + page
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = skinPages.ExecuteTemplate(w, sk.name+"-"+page, d)
+	_ = skinPages.ExecuteTemplate(w, name, d)
 }

@@ -1,6 +1,7 @@
 package demosite
 
 import (
+	"cmp"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -56,6 +57,10 @@ type skinCase struct {
 	// refused is what a refused new password shows.
 	refused           string
 	logout, loggedOut string
+	// extra are more sign-in fields the site requires; changePost is
+	// where the change form posts, when not to change.
+	extra      url.Values
+	changePost string
 }
 
 var skinCases = []skinCase{
@@ -75,6 +80,46 @@ var skinCases = []skinCase{
 		change: "/psettings/change-password", current: "oldPassword", new: "newPassword", confirm: "newPasswordConfirm",
 		changed: "/psettings/change-password", changedShows: `class="success"`,
 		refused: `class="error" data-reason="rules"`, logout: "/m/logout/", loggedOut: "/uas/login"},
+	{skin: "aws", login: "/signin?redirect_uri=https%3A%2F%2Fconsole.aws.amazon.com%2Fconsole%2Fhome", loginPost: "/signin",
+		user: "email", pass: "password", totp: "/login/totp", code: "code", home: "/console/home",
+		change: "/ap/cnep", current: "password", new: "passwordNew", confirm: "passwordNewCheck",
+		changed: "/ap/cnep", changedShows: `id="message_success"`, refused: `role="alert" data-reason="rules"`,
+		logout: "/console/logout!doLogout", loggedOut: "/signin?redirect_uri=https%3A%2F%2Fconsole.aws.amazon.com%2Fconsole%2Fhome"},
+	{skin: "flowone", login: "/sas5", loginPost: "/sas5/Login", user: "username", pass: "password",
+		totp: "/login/totp", code: "code", home: "/sas5/Frames.jsp",
+		change: "/sas5/ui_user_servlet/showPassword", current: "txtOldPassword", new: "txtPassword", confirm: "txtConfirmPassword",
+		changed: "/sas5/ui_user_servlet/showPassword", changedShows: `class="info"`, refused: `role="alert" data-reason="rules"`,
+		logout: "/sas5/Logout", loggedOut: "/sas5"},
+	{skin: "op5", login: "/monitor/index.php/auth/login", loginPost: "/monitor/index.php/auth/login", user: "username", pass: "password",
+		totp: "/login/totp", code: "code", home: "/monitor/index.php/tac/index/3",
+		change: "/monitor/index.php/change_password", current: "current_password", new: "new_password", confirm: "confirm_password",
+		changed: "/monitor/index.php/change_password", changedShows: "Password changed successfully", refused: `role="alert" data-reason="rules"`,
+		logout: "/monitor/index.php/auth/logout", loggedOut: "/monitor/index.php/auth/login"},
+	{skin: "reporting", login: "/reporting/", loginPost: "/reporting/login.ams", user: "username", pass: "password",
+		totp: "/login/totp", code: "code", home: "/reporting/home.ams",
+		change: "/reporting/mySettings.ams?source=mySettings", changePost: "/reporting/updateMySettings.ams",
+		current: "currentPass", new: "userPass", confirm: "confirmPass",
+		changed: "/reporting/updateMySettings.ams", changedShows: `class="alert alert-success"`, refused: `role="alert" data-reason="rules"`,
+		logout: "/reporting/logout.ams", loggedOut: "/reporting/"},
+	{skin: "sws", login: "/SWS/index.php", loginPost: "/SWS/index.php", user: "username", pass: "password",
+		totp: "/login/totp", code: "code", home: "/SWS/main.php",
+		change: "/SWS/settings.php", current: "password", new: "password_new", confirm: "password_confirm",
+		changed: "/SWS/settings.php", changedShows: "User password updated successfully", refused: `role="alert" data-reason="rules"`,
+		logout: "/SWS/logout.php", loggedOut: "/SWS/index.php"},
+	{skin: "tslee", login: "/WEBP", loginPost: "/login.init.logic", user: "duser.use_login_name", pass: "duser.use_password",
+		totp: "/login/totp", code: "code", home: "/login.init.logic",
+		change: "/chgpass.init.logic", current: "duser.use_password", new: "use_password_new", confirm: "use_password_confirmation",
+		changed: "/chgpass.init.logic", changedShows: `<div class="title">Sucesso</div>`, refused: `role="alert" data-reason="rules"`,
+		logout: "/logout.logic", loggedOut: "/WEBP", extra: url.Values{"duser.use_org_organization_id": {"MCOM"}}},
+}
+
+// signInForm is the sign-in form of tc's skin.
+func (tc skinCase) signInForm(name, pw string) url.Values {
+	f := url.Values{tc.user: {name}, tc.pass: {pw}}
+	for k, v := range tc.extra {
+		f[k] = v
+	}
+	return f
 }
 
 // TestSkinSignIn: each skin signs in on its own paths and fields, says a
@@ -96,7 +141,7 @@ func TestSkinSignIn(t *testing.T) {
 			if path, body := get(t, c, srv.URL+tc.login); path != tc.login || !strings.Contains(body, `name="`+tc.user+`"`) {
 				t.Fatalf("sign-in page %s:\n%s", path, body)
 			}
-			form := func(name, pw string) url.Values { return url.Values{tc.user: {name}, tc.pass: {pw}} }
+			form := tc.signInForm
 			if path, body := send(t, c, srv.URL+tc.loginPost, form("pat", "wrong")); path != tc.loginPost || !showsError(body) {
 				t.Errorf("wrong password: %s\n%s", path, body)
 			}
@@ -133,12 +178,12 @@ func TestSkinChangeAndLogout(t *testing.T) {
 			srv := httptest.NewServer(s.Handler())
 			defer srv.Close()
 			c := client()
-			send(t, c, srv.URL+tc.loginPost, url.Values{tc.user: {"pat"}, tc.pass: {"Pat-pass-12345"}})
+			send(t, c, srv.URL+tc.loginPost, tc.signInForm("pat", "Pat-pass-12345"))
 			if path, _ := get(t, c, srv.URL+"/.well-known/change-password"); path != tc.change {
 				t.Errorf("/.well-known/change-password led to %s, want %s", path, tc.change)
 			}
 			change := func(nw string) (string, string) {
-				return send(t, c, srv.URL+tc.change, url.Values{tc.current: {"Pat-pass-12345"}, tc.new: {nw}, tc.confirm: {nw}})
+				return send(t, c, srv.URL+cmp.Or(tc.changePost, tc.change), url.Values{tc.current: {"Pat-pass-12345"}, tc.new: {nw}, tc.confirm: {nw}})
 			}
 			if _, body := change("short"); !strings.Contains(body, tc.refused) {
 				t.Errorf("a weak password was not refused with %s:\n%s", tc.refused, body)
@@ -191,12 +236,12 @@ func TestFacebookSkinKeepsFormAndChecksAtCheckpoint(t *testing.T) {
 // serves (a missing template would send an empty page).
 func TestSkinLayouts(t *testing.T) {
 	s := New(Options{})
-	for _, l := range []string{"v1", "v2", "facebook", "twitter", "linkedin"} {
+	for _, l := range []string{"v1", "v2", "facebook", "twitter", "linkedin", "aws", "flowone", "op5", "reporting", "sws", "tslee"} {
 		if err := s.SetLayout(l); err != nil {
 			t.Errorf("layout %s: %v", l, err)
 		}
 	}
-	if err := s.SetLayout("myspace"); err == nil || !strings.Contains(err.Error(), "v1, v2, facebook, twitter, linkedin") {
+	if err := s.SetLayout("myspace"); err == nil || !strings.Contains(err.Error(), "v1, v2, facebook, twitter, linkedin, aws, flowone, op5, reporting, sws, tslee") {
 		t.Errorf("unknown layout: %v", err)
 	}
 	for _, sk := range skins() {
@@ -216,5 +261,30 @@ func TestSkinLayouts(t *testing.T) {
 				t.Errorf("%s-%s renders %q", sk.name, p, w.Body.String())
 			}
 		}
+	}
+}
+
+// tslee refuses a sign-in without an organisation from its drop-down, and
+// aws's account address leads to its change page.
+func TestAppSkinsRequireAndRedirect(t *testing.T) {
+	s := New(Options{})
+	s.SetLayout("tslee")
+	s.AddUser(UserSpec{Name: "pat", Password: "Pat-pass-12345"})
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	c := client()
+	for _, org := range []string{"", "XYZ"} {
+		form := url.Values{"duser.use_login_name": {"pat"}, "duser.use_password": {"Pat-pass-12345"}, "duser.use_org_organization_id": {org}}
+		if path, body := send(t, c, srv.URL+"/login.init.logic", form); !strings.Contains(body, `data-reason="required"`) || strings.Contains(body, "link_chgpass") {
+			t.Errorf("organisation %q: %s\n%s", org, path, body)
+		}
+	}
+	if _, body := get(t, c, srv.URL+"/WEBP"); !strings.Contains(body, `data-value="MCOM"`) {
+		t.Errorf("the drop-down does not offer MCOM:\n%s", body)
+	}
+	s.SetLayout("aws")
+	send(t, c, srv.URL+"/signin", url.Values{"email": {"pat"}, "password": {"Pat-pass-12345"}})
+	if path, body := get(t, c, srv.URL+"/updateaccount?redirect_uri=x"); path != "/ap/cnep" || !strings.Contains(body, "cnep_1A_change_password_button-input") {
+		t.Errorf("/updateaccount led to %s:\n%s", path, body)
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/rotator-pam/rotator/templates"
 )
 
-// The senhasegura samples of the sites the demo site has a skin of
+// The nine senhasegura samples, each on the skin of its site
 // (pages built from the markup those samples drive) import into templates
 // that sign in there, in real Chromium, with the account's own URL: no
 // absolute URL, no check of the real site's host name is left.
@@ -25,7 +25,8 @@ func TestSeguraSamplesSignInOnSkins(t *testing.T) {
 		}
 		t.Skip(err)
 	}
-	for file, skin := range map[string]string{"Facebook.psc": "facebook", "Twitter.psc": "twitter", "Linkedin.psc": "linkedin"} {
+	for file, skin := range map[string]string{"Facebook.psc": "facebook", "Twitter.psc": "twitter", "Linkedin.psc": "linkedin",
+		"AWS-console.psc": "aws", "FLOWONE-WEB.psc": "flowone", "OP5.psc": "op5", "REPORTING.psc": "reporting", "SWS.psc": "sws", "TSLEE_WEB.psc": "tslee"} {
 		t.Run(skin, func(t *testing.T) {
 			t.Parallel()
 			src, err := os.ReadFile(filepath.Join("testdata", "segura", file))
@@ -40,7 +41,7 @@ func TestSeguraSamplesSignInOnSkins(t *testing.T) {
 			if diags.HasErrors() {
 				t.Fatal(diags.Err())
 			}
-			_, _, r := demoAccount(t, skin, tpl)
+			site, _, r := demoAccount(t, skin, tpl)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			var slow []string
@@ -52,6 +53,9 @@ func TestSeguraSamplesSignInOnSkins(t *testing.T) {
 				}})
 			if err != nil {
 				t.Fatalf("the imported %s sample does not sign in on its skin: %v\n%s", skin, err, res.YAML)
+			}
+			if u, _ := site.User("alice"); u.SignIns != 1 {
+				t.Errorf("the flow passed, but the site counted %d sign-ins", u.SignIns)
 			}
 			if len(slow) > 0 {
 				t.Errorf("steps that waited:\n%s", strings.Join(slow, "\n"))

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -34,7 +35,7 @@ only; see the README).`,
 	f := c.Flags()
 	f.StringVar(&opts.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	f.StringArrayVar(&opts.users, "user", nil, "a user NAME:PASSWORD[:TOTPSECRET[:PERIOD]] (repeatable; demo passwords only)")
-	f.StringVar(&opts.layout, "layout", "v1", "layout to start with: v1, v2, or a real site's markup: facebook, twitter, linkedin")
+	f.StringVar(&opts.layout, "layout", "v1", "layout to start with: v1, v2, or a real site's markup: "+strings.Join(demosite.Skins(), ", "))
 	f.IntVar(&opts.captchaAfter, "captcha-after", 0, "put up the CAPTCHA after this many sign-ins from an untrusted browser (0: only for users with captcha set)")
 	return c
 }
