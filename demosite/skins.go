@@ -4,8 +4,8 @@ import (
 	"cmp"
 	"maps"
 	mrand "math/rand/v2"
-	"slices"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -44,7 +44,7 @@ type skin struct {
 	// require are more sign-in fields, each with the values it takes; a
 	// sign-in without one is refused ("required").
 	require map[string][]string
-	f               fields
+	f       fields
 	// rules are the site's own password rules.
 	rules func(string) error
 	// msgs are the site's words for a refusal, by reason; v1's English
