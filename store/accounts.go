@@ -155,7 +155,7 @@ func (s *Store) ImportAccounts(ctx context.Context, accounts []NewAccount) error
 		seen[a.Name] = true
 	}
 	now := millis(s.now())
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx txn) error {
 		for _, a := range accounts {
 			var exists int
 			err := tx.QueryRowContext(ctx, `SELECT count(*) FROM accounts WHERE name = ?`, a.Name).Scan(&exists)
@@ -287,7 +287,7 @@ func (s *Store) Accounts(ctx context.Context) ([]Account, error) {
 // flight may have just changed the site's password, and only its end
 // records which one works.
 func (s *Store) DeleteAccount(ctx context.Context, name string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx txn) error {
 		l, found, err := readLease(ctx, tx, name)
 		if err != nil {
 			return fmt.Errorf("delete account %s: %w", name, err)

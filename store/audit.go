@@ -45,21 +45,18 @@ func (s *Store) Audit(ctx context.Context, e AuditEvent) error {
 	if e.At.IsZero() {
 		e.At = s.now()
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error { return s.appendAudit(ctx, tx, e) })
+	return s.tx(ctx, func(tx txn) error { return s.appendAudit(ctx, tx, e) })
 }
 
-func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, e AuditEvent) error {
+func (s *Store) appendAudit(ctx context.Context, tx txn, e AuditEvent) error {
 	var prev []byte
 	err := tx.QueryRowContext(ctx, `SELECT hash FROM audit_log WHERE hash IS NOT NULL ORDER BY id DESC LIMIT 1`).Scan(&prev)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("write audit log: %w", err)
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO audit_log (at, actor, account, action, outcome, detail) VALUES (?, ?, ?, ?, ?, ?)`,
-		millis(e.At), e.Actor, e.Account, e.Action, e.Outcome, e.Detail)
+	err = tx.QueryRowContext(ctx, `INSERT INTO audit_log (at, actor, account, action, outcome, detail) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+		millis(e.At), e.Actor, e.Account, e.Action, e.Outcome, e.Detail).Scan(&e.ID)
 	if err != nil {
-		return fmt.Errorf("write audit log: %w", err)
-	}
-	if e.ID, err = res.LastInsertId(); err != nil {
 		return fmt.Errorf("write audit log: %w", err)
 	}
 	e.At = time.UnixMilli(millis(e.At))
@@ -133,7 +130,7 @@ func readAuditHead(ctx context.Context, q queryRower) (raw []byte, found bool, e
 	return raw, true, nil
 }
 
-func writeAuditHead(ctx context.Context, tx *sql.Tx, value []byte) error {
+func writeAuditHead(ctx context.Context, tx txn, value []byte) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO vault_meta (key, value) VALUES ('audit_head', ?)
 ON CONFLICT (key) DO UPDATE SET value = excluded.value`, value); err != nil {
 		return fmt.Errorf("write audit head: %w", err)
@@ -145,7 +142,7 @@ ON CONFLICT (key) DO UPDATE SET value = excluded.value`, value); err != nil {
 // A head that does not hold (a bad MAC, or none although entries exist) is
 // left as it is, for VerifyAudit to report: writing a fresh one would
 // cover up what was done.
-func (s *Store) advanceAuditHead(ctx context.Context, tx *sql.Tx, id int64, hash []byte) error {
+func (s *Store) advanceAuditHead(ctx context.Context, tx txn, id int64, hash []byte) error {
 	raw, found, err := readAuditHead(ctx, tx)
 	if err != nil {
 		return err
@@ -179,7 +176,7 @@ func (s *Store) advanceAuditHead(ctx context.Context, tx *sql.Tx, id int64, hash
 
 // legacyHeadHolds reports whether the previous version's head names an
 // entry that is there with that hash.
-func (s *Store) legacyHeadHolds(ctx context.Context, tx *sql.Tx, head auditHead) bool {
+func (s *Store) legacyHeadHolds(ctx context.Context, tx txn, head auditHead) bool {
 	var h []byte
 	err := tx.QueryRowContext(ctx, `SELECT hash FROM audit_log WHERE id = ?`, head.lastID).Scan(&h)
 	return err == nil && bytes.Equal(h, head.hash)
@@ -188,7 +185,7 @@ func (s *Store) legacyHeadHolds(ctx context.Context, tx *sql.Tx, head auditHead)
 // sealUnchained chains entries written before the chain existed (vaults
 // from schema versions 1 and 2); it runs once, during that migration.
 func (s *Store) sealUnchained(ctx context.Context) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx txn) error {
 		rows, err := tx.QueryContext(ctx, `SELECT id, at, actor, account, action, outcome, detail FROM audit_log WHERE hash IS NULL ORDER BY id`)
 		if err != nil {
 			return err
@@ -388,7 +385,7 @@ func (s *Store) walkAudit(ctx context.Context, found bool, headID int64) (auditC
 // a sealed head).
 func (s *Store) recordAuditHead(ctx context.Context, old []byte, found bool, count, lastID int64, hash []byte) (bool, error) {
 	recorded := false
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		raw, nowFound, err := readAuditHead(ctx, tx)
 		if err != nil {
 			return err
@@ -412,7 +409,7 @@ func (s *Store) recordAuditHead(ctx context.Context, old []byte, found bool, cou
 // markSealedAudit records, in the vault's key check, that its audit log
 // now always has a sealed head (once, for a vault of an earlier version):
 // from then on a head removed with every entry is caught.
-func (s *Store) markSealedAudit(ctx context.Context, tx *sql.Tx) error {
+func (s *Store) markSealedAudit(ctx context.Context, tx txn) error {
 	if s.sealedAudit.Load() {
 		return nil
 	}
@@ -425,7 +422,7 @@ func (s *Store) markSealedAudit(ctx context.Context, tx *sql.Tx) error {
 
 // SetCookies stores the account's browser cookies (an opaque, sealed blob).
 func (s *Store) SetCookies(ctx context.Context, name string, cookies []byte) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx txn) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `SELECT id FROM accounts WHERE name = ?`, name).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {

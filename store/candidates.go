@@ -180,7 +180,7 @@ func (s *Store) addCandidate(ctx context.Context, name string, pw secret.String,
 		return 0, fmt.Errorf("store a candidate password for %s: the password is empty", name)
 	}
 	var seq int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		if err := fence(ctx, tx, name); err != nil {
 			return fmt.Errorf("store a candidate password for %s: %w", name, err)
 		}
@@ -227,7 +227,7 @@ func (s *Store) addCandidate(ctx context.Context, name string, pw secret.String,
 	return seq, err
 }
 
-func (s *Store) insertCandidate(ctx context.Context, tx *sql.Tx, id int64, name string, pw secret.String, state CandidateState) (int64, error) {
+func (s *Store) insertCandidate(ctx context.Context, tx txn, id int64, name string, pw secret.String, state CandidateState) (int64, error) {
 	var seq int64
 	if err := tx.QueryRowContext(ctx, `UPDATE accounts SET candidate_seq = candidate_seq + 1 WHERE id = ? RETURNING candidate_seq`, id).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("number a candidate password of %s: %w", name, err)
@@ -248,7 +248,7 @@ func (s *Store) MarkCandidate(ctx context.Context, name string, seq int64, state
 	if !state.valid() {
 		return fmt.Errorf("mark candidate %d of %s: unknown state %q", seq, name, state)
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx txn) error {
 		if err := fence(ctx, tx, name); err != nil {
 			return fmt.Errorf("mark candidate %d of %s: %w", seq, name, err)
 		}
@@ -293,7 +293,7 @@ func (s *Store) MarkCandidate(ctx context.Context, name string, seq int64, state
 // other non-live candidates are cleared, and the pending password is kept,
 // in state pending, as the next rotation's candidate.
 func (s *Store) ResolveCandidates(ctx context.Context, name string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx txn) error {
 		if err := fence(ctx, tx, name); err != nil {
 			return fmt.Errorf("resolve the candidates of %s: %w", name, err)
 		}
@@ -335,7 +335,7 @@ func (s *Store) ReplacePending(ctx context.Context, name string, old, new secret
 	if new.IsZero() {
 		return fmt.Errorf("replace the pending password of %s: the new password is empty", name)
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx txn) error {
 		if err := fence(ctx, tx, name); err != nil {
 			return fmt.Errorf("replace the pending password of %s: %w", name, err)
 		}
@@ -388,7 +388,7 @@ func (s *Store) ReplacePending(ctx context.Context, name string, old, new secret
 // to the history, as does nothing else. The pending password and the
 // candidates, if any, are kept (see ResolveCandidates).
 func (s *Store) RestorePrevious(ctx context.Context, name string, seq int64, reason string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx txn) error {
 		if err := fence(ctx, tx, name); err != nil {
 			return fmt.Errorf("restore previous password %d of %s: %w", seq, name, err)
 		}

@@ -13,7 +13,7 @@ var ErrNoConsoleToken = errors.New("no console access token; create one with `ro
 // SetConsoleToken replaces the console access token's hash (the token
 // itself is never stored) and audits it.
 func (s *Store) SetConsoleToken(ctx context.Context, hash []byte, actor string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx txn) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO vault_meta (key, value) VALUES ('console_token', ?)
 			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, hash); err != nil {
 			return fmt.Errorf("store the console token: %w", err)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -24,6 +25,8 @@ type holder struct {
 	mu sync.Mutex
 	id string
 	f  *os.File
+	// conn holds the advisory lock of a holder on PostgreSQL (postgres.go).
+	conn *sql.Conn
 }
 
 func (s *Store) holdersDir() string { return filepath.Join(filepath.Dir(s.path), "holders") }
@@ -32,8 +35,13 @@ func (s *Store) holdersDir() string { return filepath.Join(filepath.Dir(s.path),
 func (s *Store) holderID() (string, error) {
 	s.holder.mu.Lock()
 	defer s.holder.mu.Unlock()
-	if s.holder.f != nil {
+	if s.holder.id != "" {
 		return s.holder.id, nil
+	}
+	if s.db.d.postgres {
+		id, err := s.pgHolderID()
+		s.holder.id = id
+		return id, err
 	}
 	dir := s.holdersDir()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -58,6 +66,10 @@ func (s *Store) holderID() (string, error) {
 func (s *Store) releaseHolder() {
 	s.holder.mu.Lock()
 	defer s.holder.mu.Unlock()
+	if s.holder.conn != nil {
+		pgReleaseHolder(s.holder.conn)
+		s.holder.conn = nil
+	}
 	if s.holder.f == nil {
 		return
 	}
@@ -69,6 +81,9 @@ func (s *Store) releaseHolder() {
 // holderDead says whether the holder id is known dead: its lock file is
 // gone or can be locked. A file found dead is removed.
 func (s *Store) holderDead(id string) bool {
+	if s.db.d.postgres {
+		return s.pgHolderDead(id)
+	}
 	if len(id) != 24 {
 		return false // none recorded (an older lease), or not ours to judge
 	}

@@ -62,7 +62,7 @@ func (s *Store) Pending(ctx context.Context, name string) (secret.String, error)
 // password, and it is the one now current. It counts as a change on the
 // site for the rate limit.
 func (s *Store) Promote(ctx context.Context, name string, verified secret.String, reason string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx txn) error {
 		if err := fence(ctx, tx, name); err != nil {
 			return fmt.Errorf("promote the pending password of %s: %w", name, err)
 		}
@@ -104,12 +104,12 @@ func (s *Store) ReplacePassword(ctx context.Context, name string, pw secret.Stri
 	if pw.IsZero() {
 		return fmt.Errorf("new password for %s is empty", name)
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error { return s.replace(ctx, tx, name, pw, reason, false) })
+	return s.tx(ctx, func(tx txn) error { return s.replace(ctx, tx, name, pw, reason, false) })
 }
 
 // replace moves the current password to the history and makes pw current;
 // it also clears a pending password equal to pw.
-func (s *Store) replace(ctx context.Context, tx *sql.Tx, name string, pw secret.String, reason string, onSite bool) error {
+func (s *Store) replace(ctx context.Context, tx txn, name string, pw secret.String, reason string, onSite bool) error {
 	var (
 		id, setAt, seq int64
 		curSealed      []byte

@@ -55,7 +55,7 @@ func WithLease(ctx context.Context, l Lease) context.Context {
 }
 
 // fence checks the lease ctx carries, if any, inside tx.
-func fence(ctx context.Context, tx *sql.Tx, name string) error {
+func fence(ctx context.Context, tx txn, name string) error {
 	l, ok := ctx.Value(leaseKey{}).(Lease)
 	if !ok {
 		return nil
@@ -100,7 +100,7 @@ func (s *Store) LockAccount(ctx context.Context, name, owner string, ttl time.Du
 		return Lease{}, err
 	}
 	var l Lease
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx txn) error {
 		id, err := s.accountIDTx(ctx, tx, name)
 		if err != nil {
 			return err
@@ -163,7 +163,7 @@ func (s *Store) live(l leaseRow) bool {
 // RenewLock extends the lease l by ttl from now. It fails with
 // [ErrLeaseLost] when another run took the account or it was released.
 func (s *Store) RenewLock(ctx context.Context, l Lease, ttl time.Duration) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE account_locks SET expires_at = ? WHERE account = ? AND owner = ? AND token = ?`,
 			millis(s.now().Add(ttl)), l.Account, l.Owner, l.Token)
 		if err != nil {
@@ -179,7 +179,7 @@ func (s *Store) RenewLock(ctx context.Context, l Lease, ttl time.Duration) error
 // UnlockAccount releases the lease l, and only it: a lease another run took
 // over (owner or token differ) is left alone.
 func (s *Store) UnlockAccount(ctx context.Context, l Lease) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx txn) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM account_locks WHERE account = ? AND owner = ? AND token = ?`, l.Account, l.Owner, l.Token)
 		if err != nil {
 			return fmt.Errorf("unlock %s: %w", l.Account, err)
@@ -188,7 +188,7 @@ func (s *Store) UnlockAccount(ctx context.Context, l Lease) error {
 	})
 }
 
-func (s *Store) accountIDTx(ctx context.Context, tx *sql.Tx, name string) (int64, error) {
+func (s *Store) accountIDTx(ctx context.Context, tx txn, name string) (int64, error) {
 	var id int64
 	err := tx.QueryRowContext(ctx, `SELECT id FROM accounts WHERE name = ?`, name).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -203,7 +203,7 @@ func (s *Store) Flag(ctx context.Context, name string, state State, reason strin
 		return fmt.Errorf("unknown account state %q", state)
 	}
 	now := millis(s.now())
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx txn) error {
 		if err := fence(ctx, tx, name); err != nil {
 			return fmt.Errorf("set state of %s: %w", name, err)
 		}
@@ -258,7 +258,7 @@ type Limit struct {
 
 // SetLimit stores an account's rate limit.
 func (s *Store) SetLimit(ctx context.Context, name string, l Limit) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx txn) error {
 		var max any
 		if l.Max > 0 {
 			max = l.Max
@@ -348,17 +348,16 @@ func (r Run) Took() time.Duration {
 // StartRun records a run as running and returns its id.
 func (s *Store) StartRun(ctx context.Context, r Run) (int64, error) {
 	var id int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		if err := fence(ctx, tx, r.Account); err != nil {
 			return fmt.Errorf("record run: %w", err)
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO runs (account, kind, owner, started_at, outcome, artifacts) VALUES (?, ?, ?, ?, 'running', ?)`,
-			r.Account, r.Kind, r.Owner, millis(s.now()), r.Artifacts)
+		err := tx.QueryRowContext(ctx, `INSERT INTO runs (account, kind, owner, started_at, outcome, artifacts) VALUES (?, ?, ?, ?, 'running', ?) RETURNING id`,
+			r.Account, r.Kind, r.Owner, millis(s.now()), r.Artifacts).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("record run: %w", err)
 		}
-		id, err = res.LastInsertId()
-		return err
+		return nil
 	})
 	return id, err
 }
@@ -369,7 +368,7 @@ func (s *Store) FinishRun(ctx context.Context, r Run) error {
 	if err != nil {
 		return err
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx txn) error {
 		if err := fence(ctx, tx, r.Account); err != nil {
 			return fmt.Errorf("record run outcome: %w", err)
 		}

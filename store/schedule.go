@@ -42,7 +42,7 @@ func (s *Store) ScheduleEntries(ctx context.Context) ([]ScheduleEntry, error) {
 // SetNextDue stores when the account runs next, its failures in a row, and
 // why it is held past its cron time ("" when it is not).
 func (s *Store) SetNextDue(ctx context.Context, name string, due time.Time, failures int, hold string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx txn) error {
 		return updateAccount(ctx, tx, name, "set next run",
 			`UPDATE accounts SET next_due_at = ?, failures = ?, hold_reason = ? WHERE name = ?`, millis(due), failures, hold)
 	})
@@ -52,7 +52,7 @@ func (s *Store) SetNextDue(ctx context.Context, name string, due time.Time, fail
 // scheduler computes them afresh (after an operator changed its limit or
 // cleared it).
 func (s *Store) ResetSchedule(ctx context.Context, name string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx txn) error {
 		return updateAccount(ctx, tx, name, "reset schedule",
 			`UPDATE accounts SET next_due_at = NULL, hold_reason = '', failures = 0 WHERE name = ?`)
 	})
@@ -67,7 +67,7 @@ type DueTime struct {
 // SetNextDues stores first due times of many accounts in one transaction
 // (a scheduler loading a large vault).
 func (s *Store) SetNextDues(ctx context.Context, dues []DueTime) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx txn) error {
 		stmt, err := tx.PrepareContext(ctx, `UPDATE accounts SET next_due_at = ? WHERE name = ?`)
 		if err != nil {
 			return err

@@ -54,7 +54,7 @@ var (
 // Store is an open vault. It is safe for concurrent use, also by several
 // processes on the same file.
 type Store struct {
-	db     *sql.DB
+	db     dbh
 	sealer *secret.Sealer
 	path   string
 	now    func() time.Time
@@ -86,7 +86,13 @@ func dsn(path string) string {
 
 // Create makes a new vault at path with the master key, and returns it open.
 // It refuses to touch an existing file.
+//
+// A PostgreSQL URL (postgres://...) as path makes the vault in that
+// database instead, which must hold no vault yet.
 func Create(ctx context.Context, path string, key secret.MasterKey, opts ...Option) (*Store, error) {
+	if IsURL(path) {
+		return createPostgres(ctx, path, key, opts)
+	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		if errors.Is(err, fs.ErrExist) {
@@ -114,7 +120,14 @@ func create(ctx context.Context, path string, key secret.MasterKey, opts []Optio
 	if err != nil {
 		return nil, err
 	}
+	return s.initVault(ctx, key)
+}
+
+// initVault makes the schema, the vault's identity and key check, and the
+// audit log's first head in an empty database.
+func (s *Store) initVault(ctx context.Context, key secret.MasterKey) (*Store, error) {
 	db := s.db
+	var err error
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -125,7 +138,7 @@ func create(ctx context.Context, path string, key secret.MasterKey, opts []Optio
 		db.Close()
 		return nil, err
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx txn) error {
 		for k, v := range map[string][]byte{
 			"vault_id":   vaultID,
 			"key_check":  s.sealer.KeyCheckSealedAudit(),
@@ -161,14 +174,20 @@ func openDB(path string, opts []Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open vault: %w", err)
 	}
-	s.db = db
+	s.db = dbh{db, &dialect{}}
 	return s, nil
 }
 
 // Open opens an existing vault. A missing file is ErrNotInitialised, a file
 // that is not a rotator vault or is damaged is ErrCorrupt, and a key that did
 // not create the vault is ErrWrongKey; in every case nothing is written.
+//
+// A PostgreSQL URL as path opens the vault in that database: one with no
+// vault is ErrNotInitialised.
 func Open(ctx context.Context, path string, key secret.MasterKey, opts ...Option) (*Store, error) {
+	if IsURL(path) {
+		return openPostgres(ctx, path, key, opts)
+	}
 	fi, err := os.Stat(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -183,13 +202,17 @@ func Open(ctx context.Context, path string, key secret.MasterKey, opts ...Option
 	if err != nil {
 		return nil, err
 	}
-	db := s.db
+	return s.openVault(ctx, key)
+}
+
+// openVault checks the key and brings the schema up to date.
+func (s *Store) openVault(ctx context.Context, key secret.MasterKey) (*Store, error) {
 	if err := s.checkKey(ctx, key); err != nil {
-		db.Close()
+		s.db.Close()
 		return nil, err
 	}
 	if err := s.migrate(ctx); err != nil {
-		db.Close()
+		s.db.Close()
 		return nil, err
 	}
 	return s, nil
@@ -197,35 +220,38 @@ func Open(ctx context.Context, path string, key secret.MasterKey, opts ...Option
 
 // checkKey reads the vault's identity and key check without writing.
 func (s *Store) checkKey(ctx context.Context, key secret.MasterKey) error {
-	var version int
-	if err := s.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrCorrupt, s.path, err)
+	version, err := s.schemaVersion(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	if version == 0 && s.db.d.postgres {
+		return fmt.Errorf("%w: %s holds no vault (rotator init --store URL)", ErrNotInitialised, Redact(s.path))
 	}
 	if version == 0 {
-		return fmt.Errorf("%w: %s has no rotator schema", ErrCorrupt, s.path)
+		return fmt.Errorf("%w: %s has no rotator schema", ErrCorrupt, Redact(s.path))
 	}
 	if version > len(migrations) {
-		return fmt.Errorf("vault %s has schema version %d, newer than this rotator understands (%d): upgrade rotator", s.path, version, len(migrations))
+		return fmt.Errorf("vault %s has schema version %d, newer than this rotator understands (%d): upgrade rotator", Redact(s.path), version, len(migrations))
 	}
 	meta := map[string][]byte{}
 	rows, err := s.db.QueryContext(ctx, `SELECT key, value FROM vault_meta WHERE key IN ('vault_id', 'key_check')`)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrCorrupt, s.path, err)
+		return fmt.Errorf("%w: %s: %v", ErrCorrupt, Redact(s.path), err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var k string
 		var v []byte
 		if err := rows.Scan(&k, &v); err != nil {
-			return fmt.Errorf("%w: %s: %v", ErrCorrupt, s.path, err)
+			return fmt.Errorf("%w: %s: %v", ErrCorrupt, Redact(s.path), err)
 		}
 		meta[k] = v
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrCorrupt, s.path, err)
+		return fmt.Errorf("%w: %s: %v", ErrCorrupt, Redact(s.path), err)
 	}
 	if len(meta["vault_id"]) != 16 || len(meta["key_check"]) == 0 {
-		return fmt.Errorf("%w: %s has no vault identity", ErrCorrupt, s.path)
+		return fmt.Errorf("%w: %s has no vault identity", ErrCorrupt, Redact(s.path))
 	}
 	sealer, err := secret.NewSealer(key, meta["vault_id"])
 	if err != nil {
@@ -245,13 +271,13 @@ func (s *Store) Close() error {
 	return s.db.Close()
 }
 
-// Path is the database file.
-func (s *Store) Path() string { return s.path }
+// Path is the database file, or the PostgreSQL URL without its password.
+func (s *Store) Path() string { return Redact(s.path) }
 
 // tx runs fn in a write transaction (BEGIN IMMEDIATE), committing if it
 // returns nil.
-func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+func (s *Store) tx(ctx context.Context, fn func(txn) error) error {
+	tx, err := s.db.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
@@ -276,7 +302,7 @@ func fromMillis(ms sql.NullInt64) time.Time {
 
 // updateAccount runs an UPDATE (or DELETE) whose last argument is the
 // account name, and reports ErrNotFound when no row matched.
-func updateAccount(ctx context.Context, tx *sql.Tx, name, what, query string, args ...any) error {
+func updateAccount(ctx context.Context, tx txn, name, what, query string, args ...any) error {
 	res, err := tx.ExecContext(ctx, query, append(args, name)...)
 	if err != nil {
 		return fmt.Errorf("%s of %s: %w", what, name, err)

@@ -19,7 +19,7 @@ import (
 
 func newVault(t *testing.T) (*Store, string, secret.MasterKey) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "vault.db")
+	path := location(t)
 	key := secret.NewMasterKey()
 	s, err := Create(context.Background(), path, key)
 	if err != nil {
@@ -32,7 +32,7 @@ func newVault(t *testing.T) (*Store, string, secret.MasterKey) {
 // newVaultAt is newVault on an injected clock.
 func newVaultAt(t *testing.T, now *time.Time) *Store {
 	t.Helper()
-	s, err := Create(context.Background(), filepath.Join(t.TempDir(), "vault.db"), secret.NewMasterKey(), WithClock(func() time.Time { return *now }))
+	s, err := Create(context.Background(), location(t), secret.NewMasterKey(), WithClock(func() time.Time { return *now }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,74 +50,90 @@ func testAccount(name string) NewAccount {
 }
 
 func TestCreateOpenRoundTrip(t *testing.T) {
-	ctx := context.Background()
-	s, path, key := newVault(t)
-	if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
+	eachBackend(t, func(t *testing.T) {
+		ctx := context.Background()
+		s, path, key := newVault(t)
+		if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
 
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fi.Mode().Perm() != 0o600 {
-		t.Errorf("vault mode %o, want 600", fi.Mode().Perm())
-	}
+		if !onPostgres(t) {
+			fi, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode().Perm() != 0o600 {
+				t.Errorf("vault mode %o, want 600", fi.Mode().Perm())
+			}
+		}
 
-	s2, err := Open(ctx, path, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
-	a, err := s2.Account(ctx, "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if a.Username != "alice@example.test" || a.Template != "demo-social" || a.State != StateActive {
-		t.Errorf("account %+v", a)
-	}
-	if a.TOTP == nil || a.TOTP.Key.Secret.Reveal() != "JBSWY3DPEHPK3PXP" || a.TOTP.MinValidity != 7*time.Second || a.TOTP.Key.Digits != 6 {
-		t.Errorf("totp %+v", a.TOTP)
-	}
-	pw, err := s2.Password(ctx, "alice")
-	if err != nil || pw.Reveal() != "correct horse alice" {
-		t.Errorf("password read back differs (%v)", err)
-	}
-	var mode string
-	if err := s2.db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
-		t.Errorf("journal_mode %q %v", mode, err)
-	}
-	var sync int
-	if err := s2.db.QueryRow(`PRAGMA synchronous`).Scan(&sync); err != nil || sync != 2 {
-		t.Errorf("synchronous %d %v, want 2 (FULL)", sync, err)
-	}
+		s2, err := Open(ctx, path, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s2.Close()
+		a, err := s2.Account(ctx, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Username != "alice@example.test" || a.Template != "demo-social" || a.State != StateActive {
+			t.Errorf("account %+v", a)
+		}
+		if a.TOTP == nil || a.TOTP.Key.Secret.Reveal() != "JBSWY3DPEHPK3PXP" || a.TOTP.MinValidity != 7*time.Second || a.TOTP.Key.Digits != 6 {
+			t.Errorf("totp %+v", a.TOTP)
+		}
+		pw, err := s2.Password(ctx, "alice")
+		if err != nil || pw.Reveal() != "correct horse alice" {
+			t.Errorf("password read back differs (%v)", err)
+		}
+		if onPostgres(t) {
+			// Commits wait for the WAL flush, on a server that flushes.
+			for q, want := range map[string]string{`SHOW synchronous_commit`: "on", `SHOW fsync`: "on"} {
+				var got string
+				if err := s2.db.QueryRow(q).Scan(&got); err != nil || got != want {
+					t.Errorf("%s: %q %v", q, got, err)
+				}
+			}
+			return
+		}
+		var mode string
+		if err := s2.db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+			t.Errorf("journal_mode %q %v", mode, err)
+		}
+		var sync int
+		if err := s2.db.QueryRow(`PRAGMA synchronous`).Scan(&sync); err != nil || sync != 2 {
+			t.Errorf("synchronous %d %v, want 2 (FULL)", sync, err)
+		}
+	})
 }
 
 func TestOpenErrors(t *testing.T) {
-	ctx := context.Background()
-	_, path, _ := newVault(t)
+	eachBackend(t, func(t *testing.T) {
+		ctx := context.Background()
+		_, path, _ := newVault(t)
 
-	if _, err := Open(ctx, path, secret.NewMasterKey()); !errors.Is(err, ErrWrongKey) || err.Error() != "master key does not match this vault" {
-		t.Errorf("wrong key: %v", err)
-	}
-	if _, err := Open(ctx, filepath.Join(t.TempDir(), "nope.db"), secret.NewMasterKey()); !errors.Is(err, ErrNotInitialised) {
-		t.Errorf("missing: %v", err)
-	}
-	junk := filepath.Join(t.TempDir(), "junk.db")
-	if err := os.WriteFile(junk, bytes.Repeat([]byte("not a database "), 400), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Open(ctx, junk, secret.NewMasterKey()); !errors.Is(err, ErrCorrupt) {
-		t.Errorf("junk: %v", err)
-	}
-	before, _ := os.ReadFile(junk)
-	if after, _ := os.ReadFile(junk); !bytes.Equal(before, after) {
-		t.Error("opening a corrupt file changed it")
-	}
-	if _, err := Create(ctx, path, secret.NewMasterKey()); !errors.Is(err, ErrExists) {
-		t.Errorf("create over existing: %v", err)
-	}
+		if _, err := Open(ctx, path, secret.NewMasterKey()); !errors.Is(err, ErrWrongKey) || err.Error() != "master key does not match this vault" {
+			t.Errorf("wrong key: %v", err)
+		}
+		if _, err := Open(ctx, filepath.Join(t.TempDir(), "nope.db"), secret.NewMasterKey()); !errors.Is(err, ErrNotInitialised) {
+			t.Errorf("missing: %v", err)
+		}
+		junk := filepath.Join(t.TempDir(), "junk.db")
+		if err := os.WriteFile(junk, bytes.Repeat([]byte("not a database "), 400), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Open(ctx, junk, secret.NewMasterKey()); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("junk: %v", err)
+		}
+		before, _ := os.ReadFile(junk)
+		if after, _ := os.ReadFile(junk); !bytes.Equal(before, after) {
+			t.Error("opening a corrupt file changed it")
+		}
+		if _, err := Create(ctx, path, secret.NewMasterKey()); !errors.Is(err, ErrExists) {
+			t.Errorf("create over existing: %v", err)
+		}
+	})
 }
 
 func TestWrongKeyWritesNothing(t *testing.T) {
@@ -152,265 +168,275 @@ func TestWrongKeyWritesNothing(t *testing.T) {
 }
 
 func TestNewerSchemaRefused(t *testing.T) {
-	ctx := context.Background()
-	s, path, key := newVault(t)
-	if _, err := s.db.Exec(`PRAGMA user_version = 99`); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	_, err := Open(ctx, path, key)
-	if err == nil || !strings.Contains(err.Error(), "newer than this rotator") {
-		t.Errorf("got %v", err)
-	}
+	eachBackend(t, func(t *testing.T) {
+		ctx := context.Background()
+		s, path, key := newVault(t)
+		setVersion(t, s, 99)
+		s.Close()
+		_, err := Open(ctx, path, key)
+		if err == nil || !strings.Contains(err.Error(), "newer than this rotator") {
+			t.Errorf("got %v", err)
+		}
+	})
 }
 
 func TestDuplicateAndValidation(t *testing.T) {
-	ctx := context.Background()
-	s, _, _ := newVault(t)
-	if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AddAccount(ctx, testAccount("alice")); !errors.Is(err, ErrDuplicate) {
-		t.Errorf("duplicate: %v", err)
-	}
-	// An import with one bad account adds none.
-	bad := testAccount("bob")
-	bad.Name = "bob smith"
-	if err := s.ImportAccounts(ctx, []NewAccount{testAccount("carol"), bad}); err == nil {
-		t.Error("bad name accepted")
-	}
-	if err := s.ImportAccounts(ctx, []NewAccount{testAccount("dave"), testAccount("alice")}); !errors.Is(err, ErrDuplicate) {
-		t.Errorf("import over existing: %v", err)
-	}
-	list, _ := s.Accounts(ctx)
-	if len(list) != 1 {
-		t.Errorf("%d accounts after failed imports, want 1", len(list))
-	}
-	if _, err := s.Account(ctx, "zed"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("unknown: %v", err)
-	}
-	if err := s.DeleteAccount(ctx, "zed"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("delete unknown: %v", err)
-	}
-	if err := s.DeleteAccount(ctx, "alice"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Password(ctx, "alice"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("deleted account still there: %v", err)
-	}
+	eachBackend(t, func(t *testing.T) {
+		ctx := context.Background()
+		s, _, _ := newVault(t)
+		if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddAccount(ctx, testAccount("alice")); !errors.Is(err, ErrDuplicate) {
+			t.Errorf("duplicate: %v", err)
+		}
+		// An import with one bad account adds none.
+		bad := testAccount("bob")
+		bad.Name = "bob smith"
+		if err := s.ImportAccounts(ctx, []NewAccount{testAccount("carol"), bad}); err == nil {
+			t.Error("bad name accepted")
+		}
+		if err := s.ImportAccounts(ctx, []NewAccount{testAccount("dave"), testAccount("alice")}); !errors.Is(err, ErrDuplicate) {
+			t.Errorf("import over existing: %v", err)
+		}
+		list, _ := s.Accounts(ctx)
+		if len(list) != 1 {
+			t.Errorf("%d accounts after failed imports, want 1", len(list))
+		}
+		if _, err := s.Account(ctx, "zed"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("unknown: %v", err)
+		}
+		if err := s.DeleteAccount(ctx, "zed"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("delete unknown: %v", err)
+		}
+		if err := s.DeleteAccount(ctx, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Password(ctx, "alice"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("deleted account still there: %v", err)
+		}
+	})
 }
 
 // A ciphertext copied to another row or column must not open.
 func TestCiphertextBoundToRowAndField(t *testing.T) {
-	ctx := context.Background()
-	s, _, _ := newVault(t)
-	if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AddAccount(ctx, testAccount("bob")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.db.Exec(`UPDATE accounts SET password = (SELECT password FROM accounts WHERE name = 'alice') WHERE name = 'bob'`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Password(ctx, "bob"); !errors.Is(err, secret.ErrOpen) {
-		t.Errorf("alice's ciphertext opened as bob's password: %v", err)
-	}
-	if _, err := s.db.Exec(`UPDATE accounts SET pending_password = password WHERE name = 'alice'`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Pending(ctx, "alice"); !errors.Is(err, secret.ErrOpen) {
-		t.Errorf("password ciphertext opened as pending: %v", err)
-	}
-	if _, err := s.db.Exec(`UPDATE accounts SET totp_secret = (SELECT totp_secret FROM accounts WHERE name = 'alice') WHERE name = 'bob'`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Account(ctx, "bob"); !errors.Is(err, secret.ErrOpen) {
-		t.Errorf("alice's TOTP secret opened for bob: %v", err)
-	}
+	eachBackend(t, func(t *testing.T) {
+		ctx := context.Background()
+		s, _, _ := newVault(t)
+		if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddAccount(ctx, testAccount("bob")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.db.Exec(`UPDATE accounts SET password = (SELECT password FROM accounts WHERE name = 'alice') WHERE name = 'bob'`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Password(ctx, "bob"); !errors.Is(err, secret.ErrOpen) {
+			t.Errorf("alice's ciphertext opened as bob's password: %v", err)
+		}
+		if _, err := s.db.Exec(`UPDATE accounts SET pending_password = password WHERE name = 'alice'`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Pending(ctx, "alice"); !errors.Is(err, secret.ErrOpen) {
+			t.Errorf("password ciphertext opened as pending: %v", err)
+		}
+		if _, err := s.db.Exec(`UPDATE accounts SET totp_secret = (SELECT totp_secret FROM accounts WHERE name = 'alice') WHERE name = 'bob'`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Account(ctx, "bob"); !errors.Is(err, secret.ErrOpen) {
+			t.Errorf("alice's TOTP secret opened for bob: %v", err)
+		}
+	})
 }
 
 func TestPendingPromoteHistory(t *testing.T) {
-	ctx := context.Background()
-	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	s := newVaultAt(t, &now)
-	if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
-		t.Fatal(err)
-	}
+	eachBackend(t, func(t *testing.T) {
+		ctx := context.Background()
+		now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+		s := newVaultAt(t, &now)
+		if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
+			t.Fatal(err)
+		}
 
-	if _, err := s.Pending(ctx, "alice"); !errors.Is(err, ErrNoPending) {
-		t.Errorf("pending before: %v", err)
-	}
-	if err := s.Promote(ctx, "alice", secret.New("new-1"), "rotation"); !errors.Is(err, ErrNoPending) {
-		t.Errorf("promote without pending: %v", err)
-	}
-	now = now.Add(time.Hour)
-	if err := s.SetPending(ctx, "alice", secret.New("new-1")); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.SetPending(ctx, "alice", secret.New("new-1")); err != nil {
-		t.Errorf("same pending again: %v", err)
-	}
-	if err := s.SetPending(ctx, "alice", secret.New("other")); err == nil {
-		t.Error("a different pending password replaced an unresolved one")
-	}
-	a, _ := s.Account(ctx, "alice")
-	if !a.HasPending || !a.PendingSince.Equal(now) {
-		t.Errorf("pending flags %+v", a)
-	}
-	now = now.Add(time.Minute)
-	if err := s.Promote(ctx, "alice", secret.New("new-1"), "rotation"); err != nil {
-		t.Fatal(err)
-	}
-	pw, _ := s.Password(ctx, "alice")
-	if pw.Reveal() != "new-1" {
-		t.Error("current after promote is not the promoted password")
-	}
-	if _, err := s.Pending(ctx, "alice"); !errors.Is(err, ErrNoPending) {
-		t.Errorf("pending after promote: %v", err)
-	}
-	now = now.Add(time.Hour)
-	if err := s.ReplacePassword(ctx, "alice", secret.New("manual-2"), "set by administrator"); err != nil {
-		t.Fatal(err)
-	}
-	h, err := s.History(ctx, "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(h) != 2 || h[0].Password.Reveal() != "new-1" || h[0].Reason != "set by administrator" ||
-		h[1].Password.Reveal() != "correct horse alice" || h[1].Reason != "rotation" {
-		t.Fatalf("history %+v", h)
-	}
-	if !h[1].RetiredAt.Equal(time.Date(2026, 11, 27, 11, 1, 0, 0, time.UTC)) || !h[0].SetAt.Equal(h[1].RetiredAt) {
-		t.Errorf("history times %v %v %v", h[1].RetiredAt, h[0].SetAt, h[0].RetiredAt)
-	}
-	a, _ = s.Account(ctx, "alice")
-	if !a.LastChange.Equal(h[0].RetiredAt) {
-		t.Errorf("last change %v, want %v", a.LastChange, h[0].RetiredAt)
-	}
-	// A refused candidate is swapped for another; only the one pending.
-	if err := s.SetPending(ctx, "alice", secret.New("refused-by-site")); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.ReplacePending(ctx, "alice", secret.New("something-else"), secret.New("next")); err == nil {
-		t.Error("replaced a pending password that was not the one named")
-	}
-	if err := s.ReplacePending(ctx, "alice", secret.New("refused-by-site"), secret.New("next")); err != nil {
-		t.Fatal(err)
-	}
-	if p, _ := s.Pending(ctx, "alice"); p.Reveal() != "next" {
-		t.Error("pending not replaced")
-	}
+		if _, err := s.Pending(ctx, "alice"); !errors.Is(err, ErrNoPending) {
+			t.Errorf("pending before: %v", err)
+		}
+		if err := s.Promote(ctx, "alice", secret.New("new-1"), "rotation"); !errors.Is(err, ErrNoPending) {
+			t.Errorf("promote without pending: %v", err)
+		}
+		now = now.Add(time.Hour)
+		if err := s.SetPending(ctx, "alice", secret.New("new-1")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetPending(ctx, "alice", secret.New("new-1")); err != nil {
+			t.Errorf("same pending again: %v", err)
+		}
+		if err := s.SetPending(ctx, "alice", secret.New("other")); err == nil {
+			t.Error("a different pending password replaced an unresolved one")
+		}
+		a, _ := s.Account(ctx, "alice")
+		if !a.HasPending || !a.PendingSince.Equal(now) {
+			t.Errorf("pending flags %+v", a)
+		}
+		now = now.Add(time.Minute)
+		if err := s.Promote(ctx, "alice", secret.New("new-1"), "rotation"); err != nil {
+			t.Fatal(err)
+		}
+		pw, _ := s.Password(ctx, "alice")
+		if pw.Reveal() != "new-1" {
+			t.Error("current after promote is not the promoted password")
+		}
+		if _, err := s.Pending(ctx, "alice"); !errors.Is(err, ErrNoPending) {
+			t.Errorf("pending after promote: %v", err)
+		}
+		now = now.Add(time.Hour)
+		if err := s.ReplacePassword(ctx, "alice", secret.New("manual-2"), "set by administrator"); err != nil {
+			t.Fatal(err)
+		}
+		h, err := s.History(ctx, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(h) != 2 || h[0].Password.Reveal() != "new-1" || h[0].Reason != "set by administrator" ||
+			h[1].Password.Reveal() != "correct horse alice" || h[1].Reason != "rotation" {
+			t.Fatalf("history %+v", h)
+		}
+		if !h[1].RetiredAt.Equal(time.Date(2026, 11, 27, 11, 1, 0, 0, time.UTC)) || !h[0].SetAt.Equal(h[1].RetiredAt) {
+			t.Errorf("history times %v %v %v", h[1].RetiredAt, h[0].SetAt, h[0].RetiredAt)
+		}
+		a, _ = s.Account(ctx, "alice")
+		if !a.LastChange.Equal(h[0].RetiredAt) {
+			t.Errorf("last change %v, want %v", a.LastChange, h[0].RetiredAt)
+		}
+		// A refused candidate is swapped for another; only the one pending.
+		if err := s.SetPending(ctx, "alice", secret.New("refused-by-site")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ReplacePending(ctx, "alice", secret.New("something-else"), secret.New("next")); err == nil {
+			t.Error("replaced a pending password that was not the one named")
+		}
+		if err := s.ReplacePending(ctx, "alice", secret.New("refused-by-site"), secret.New("next")); err != nil {
+			t.Fatal(err)
+		}
+		if p, _ := s.Pending(ctx, "alice"); p.Reveal() != "next" {
+			t.Error("pending not replaced")
+		}
+	})
 }
 
 // Two stores on one file stand for two processes: each step is claimed once.
 func TestClaimStepAcrossConnections(t *testing.T) {
-	ctx := context.Background()
-	s1, path, key := newVault(t)
-	if err := s1.AddAccount(ctx, testAccount("alice")); err != nil {
-		t.Fatal(err)
-	}
-	s2, err := Open(ctx, path, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
-
-	var mu sync.Mutex
-	wins := map[uint64]int{}
-	var wg sync.WaitGroup
-	for i := range 8 {
-		st := s1
-		if i%2 == 1 {
-			st = s2
+	eachBackend(t, func(t *testing.T) {
+		ctx := context.Background()
+		s1, path, key := newVault(t)
+		if err := s1.AddAccount(ctx, testAccount("alice")); err != nil {
+			t.Fatal(err)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for step := uint64(100); step < 120; step++ {
-				ok, _, err := st.ClaimStep(ctx, "alice", step)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if ok {
-					mu.Lock()
-					wins[step]++
-					mu.Unlock()
-				}
+		s2, err := Open(ctx, path, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s2.Close()
+
+		var mu sync.Mutex
+		wins := map[uint64]int{}
+		var wg sync.WaitGroup
+		for i := range 8 {
+			st := s1
+			if i%2 == 1 {
+				st = s2
 			}
-		}()
-	}
-	wg.Wait()
-	for step, n := range wins {
-		if n != 1 {
-			t.Errorf("step %d claimed %d times", step, n)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for step := uint64(100); step < 120; step++ {
+					ok, _, err := st.ClaimStep(ctx, "alice", step)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if ok {
+						mu.Lock()
+						wins[step]++
+						mu.Unlock()
+					}
+				}
+			}()
 		}
-	}
-	ok, last, err := s2.ClaimStep(ctx, "alice", 119)
-	if ok || last != 119 || err != nil {
-		t.Errorf("reclaim: %v %d %v", ok, last, err)
-	}
-	if err := s1.ReserveStep(ctx, "alice", 50); err != nil {
-		t.Fatal(err)
-	}
-	if l, _, _ := s1.LastStep(ctx, "alice"); l != 119 {
-		t.Errorf("ReserveStep moved the step back to %d", l)
-	}
-	if _, _, err := s1.ClaimStep(ctx, "nobody", 1); !errors.Is(err, ErrNotFound) {
-		t.Errorf("unknown account: %v", err)
-	}
+		wg.Wait()
+		for step, n := range wins {
+			if n != 1 {
+				t.Errorf("step %d claimed %d times", step, n)
+			}
+		}
+		ok, last, err := s2.ClaimStep(ctx, "alice", 119)
+		if ok || last != 119 || err != nil {
+			t.Errorf("reclaim: %v %d %v", ok, last, err)
+		}
+		if err := s1.ReserveStep(ctx, "alice", 50); err != nil {
+			t.Fatal(err)
+		}
+		if l, _, _ := s1.LastStep(ctx, "alice"); l != 119 {
+			t.Errorf("ReserveStep moved the step back to %d", l)
+		}
+		if _, _, err := s1.ClaimStep(ctx, "nobody", 1); !errors.Is(err, ErrNotFound) {
+			t.Errorf("unknown account: %v", err)
+		}
 
-	// The generator over the store never repeats a step, even across stores.
-	k, _ := otp.ParseSecret("JBSWY3DPEHPK3PXP")
-	tok1, err := otp.Generator{Guard: s1}.Fresh(ctx, "alice", k, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tok1.Step <= 119 {
-		t.Errorf("fresh step %d not after 119", tok1.Step)
-	}
-	if ok, _, err = s2.ClaimStep(ctx, "alice", tok1.Step); err != nil {
-		t.Fatal(err)
-	}
-	if ok {
-		t.Error("second store claimed a step the first handed out")
-	}
+		// The generator over the store never repeats a step, even across stores.
+		k, _ := otp.ParseSecret("JBSWY3DPEHPK3PXP")
+		tok1, err := otp.Generator{Guard: s1}.Fresh(ctx, "alice", k, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tok1.Step <= 119 {
+			t.Errorf("fresh step %d not after 119", tok1.Step)
+		}
+		if ok, _, err = s2.ClaimStep(ctx, "alice", tok1.Step); err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			t.Error("second store claimed a step the first handed out")
+		}
+	})
 }
 
 func TestCookiesAndAudit(t *testing.T) {
-	ctx := context.Background()
-	s, _, _ := newVault(t)
-	if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
-		t.Fatal(err)
-	}
-	if c, err := s.Cookies(ctx, "alice"); c != nil || err != nil {
-		t.Errorf("no cookies yet: %q %v", c, err)
-	}
-	if err := s.SetCookies(ctx, "alice", []byte(`[{"name":"trusted","value":"x"}]`)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.SetCookies(ctx, "alice", []byte(`[{"name":"trusted","value":"y"}]`)); err != nil {
-		t.Fatal(err)
-	}
-	c, err := s.Cookies(ctx, "alice")
-	if err != nil || string(c) != `[{"name":"trusted","value":"y"}]` {
-		t.Errorf("cookies %q %v", c, err)
-	}
-	if err := s.Audit(ctx, AuditEvent{Actor: "cli:test", Account: "alice", Action: "account.reveal"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "vault.init"}); err != nil {
-		t.Fatal(err)
-	}
-	ev, _ := s.AuditLog(ctx, "alice")
-	if len(ev) != 1 || ev[0].Action != "account.reveal" {
-		t.Errorf("audit %+v", ev)
-	}
-	all, _ := s.AuditLog(ctx, "")
-	if len(all) != 2 {
-		t.Errorf("audit all %d", len(all))
-	}
+	eachBackend(t, func(t *testing.T) {
+		ctx := context.Background()
+		s, _, _ := newVault(t)
+		if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
+			t.Fatal(err)
+		}
+		if c, err := s.Cookies(ctx, "alice"); c != nil || err != nil {
+			t.Errorf("no cookies yet: %q %v", c, err)
+		}
+		if err := s.SetCookies(ctx, "alice", []byte(`[{"name":"trusted","value":"x"}]`)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetCookies(ctx, "alice", []byte(`[{"name":"trusted","value":"y"}]`)); err != nil {
+			t.Fatal(err)
+		}
+		c, err := s.Cookies(ctx, "alice")
+		if err != nil || string(c) != `[{"name":"trusted","value":"y"}]` {
+			t.Errorf("cookies %q %v", c, err)
+		}
+		if err := s.Audit(ctx, AuditEvent{Actor: "cli:test", Account: "alice", Action: "account.reveal"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "vault.init"}); err != nil {
+			t.Fatal(err)
+		}
+		ev, _ := s.AuditLog(ctx, "alice")
+		if len(ev) != 1 || ev[0].Action != "account.reveal" {
+			t.Errorf("audit %+v", ev)
+		}
+		all, _ := s.AuditLog(ctx, "")
+		if len(all) != 2 {
+			t.Errorf("audit all %d", len(all))
+		}
+	})
 }
 
 // No plaintext secret reaches the database file, its WAL or journal.
@@ -592,155 +618,156 @@ func TestMigrateFromVersion1(t *testing.T) {
 }
 
 func TestAuditChain(t *testing.T) {
-	ctx := context.Background()
-	s, _, _ := newVault(t)
-	for i := range 5 {
-		if err := s.Audit(ctx, AuditEvent{Actor: "cli:test", Account: "alice", Action: "rotation", Outcome: "succeeded", Detail: fmt.Sprint("run ", i)}); err != nil {
+	eachBackend(t, func(t *testing.T) {
+		ctx := context.Background()
+		s, _, _ := newVault(t)
+		for i := range 5 {
+			if err := s.Audit(ctx, AuditEvent{Actor: "cli:test", Account: "alice", Action: "rotation", Outcome: "succeeded", Detail: fmt.Sprint("run ", i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := s.VerifyAudit(ctx); err != nil || n != 5 {
+			t.Fatalf("verify: %d %v", n, err)
+		}
+		// Append-only: SQL refuses updates and deletes.
+		if _, err := s.db.Exec(`UPDATE audit_log SET detail = 'x' WHERE id = 2`); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("update allowed: %v", err)
+		}
+		if _, err := s.db.Exec(`DELETE FROM audit_log WHERE id = 2`); err == nil {
+			t.Error("delete allowed")
+		}
+		// Someone with write access to the file drops the triggers.
+		dropAuditGuards(t, s)
+		check := func(wantID int64, want string) {
+			t.Helper()
+			_, err := s.VerifyAudit(ctx)
+			var b *AuditBroken
+			if !errors.As(err, &b) || b.ID != wantID || !strings.Contains(b.Problem, want) {
+				t.Errorf("got %v, want entry %d %s", err, wantID, want)
+			}
+		}
+		if _, err := s.db.Exec(`UPDATE audit_log SET outcome = 'failed' WHERE id = 3`); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if n, err := s.VerifyAudit(ctx); err != nil || n != 5 {
-		t.Fatalf("verify: %d %v", n, err)
-	}
-	// Append-only: SQL refuses updates and deletes.
-	if _, err := s.db.Exec(`UPDATE audit_log SET detail = 'x' WHERE id = 2`); err == nil || !strings.Contains(err.Error(), "append-only") {
-		t.Errorf("update allowed: %v", err)
-	}
-	if _, err := s.db.Exec(`DELETE FROM audit_log WHERE id = 2`); err == nil {
-		t.Error("delete allowed")
-	}
-	// Someone with write access to the file drops the triggers.
-	if _, err := s.db.Exec(`DROP TRIGGER audit_log_no_update`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.db.Exec(`DROP TRIGGER audit_log_no_delete`); err != nil {
-		t.Fatal(err)
-	}
-	check := func(wantID int64, want string) {
-		t.Helper()
-		_, err := s.VerifyAudit(ctx)
-		var b *AuditBroken
-		if !errors.As(err, &b) || b.ID != wantID || !strings.Contains(b.Problem, want) {
-			t.Errorf("got %v, want entry %d %s", err, wantID, want)
+		check(3, "altered")
+		if _, err := s.db.Exec(`UPDATE audit_log SET outcome = 'succeeded' WHERE id = 3`); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if _, err := s.db.Exec(`UPDATE audit_log SET outcome = 'failed' WHERE id = 3`); err != nil {
-		t.Fatal(err)
-	}
-	check(3, "altered")
-	if _, err := s.db.Exec(`UPDATE audit_log SET outcome = 'succeeded' WHERE id = 3`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.VerifyAudit(ctx); err != nil {
-		t.Fatalf("restored: %v", err)
-	}
-	if _, err := s.db.Exec(`DELETE FROM audit_log WHERE id = 4`); err != nil {
-		t.Fatal(err)
-	}
-	check(4, "removed")
-	if _, err := s.db.Exec(`INSERT INTO audit_log (id, at, actor, account, action, outcome, detail, hash) SELECT 4, at, actor, account, action, outcome, detail, hash FROM audit_log WHERE id = 3`); err != nil {
-		t.Fatal(err)
-	}
-	check(4, "altered")
-	if _, err := s.db.Exec(`DELETE FROM audit_log WHERE id >= 4`); err != nil {
-		t.Fatal(err)
-	}
-	check(4, "entries after it were removed")
-	if _, err := s.db.Exec(`INSERT INTO audit_log (at, actor, action) VALUES (1, 'x', 'y')`); err != nil {
-		t.Fatal(err)
-	}
-	check(4, "not written by rotator")
+		if _, err := s.VerifyAudit(ctx); err != nil {
+			t.Fatalf("restored: %v", err)
+		}
+		if _, err := s.db.Exec(`DELETE FROM audit_log WHERE id = 4`); err != nil {
+			t.Fatal(err)
+		}
+		check(4, "removed")
+		if _, err := s.db.Exec(`INSERT INTO audit_log (id, at, actor, account, action, outcome, detail, hash) SELECT 4, at, actor, account, action, outcome, detail, hash FROM audit_log WHERE id = 3`); err != nil {
+			t.Fatal(err)
+		}
+		check(4, "altered")
+		if _, err := s.db.Exec(`DELETE FROM audit_log WHERE id >= 4`); err != nil {
+			t.Fatal(err)
+		}
+		check(4, "entries after it were removed")
+		if _, err := s.db.Exec(`INSERT INTO audit_log (id, at, actor, action) VALUES (4, 1, 'x', 'y')`); err != nil {
+			t.Fatal(err)
+		}
+		check(4, "not written by rotator")
+	})
 }
 
 func TestAccountLock(t *testing.T) {
-	ctx := context.Background()
-	now := time.Now()
-	s, path, key := newVault(t)
-	s.now = func() time.Time { return now }
-	if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
-		t.Fatal(err)
-	}
-	l1, err := s.LockAccount(ctx, "alice", "run-1", time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Another process (a second store on the file) cannot take it.
-	s2, err := Open(ctx, path, key, WithClock(func() time.Time { return now }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
-	if _, err := s2.LockAccount(ctx, "alice", "run-2", time.Minute); !errors.Is(err, ErrLocked) {
-		t.Fatalf("second lock: %v", err)
-	}
-	// The holder renews; after release the other may take it.
-	if err := s.RenewLock(ctx, l1, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.RenewLock(ctx, Lease{Account: "alice", Owner: "run-2", Token: l1.Token}, time.Minute); !errors.Is(err, ErrLeaseLost) {
-		t.Errorf("a non-holder renewed: %v", err)
-	}
-	if err := s.UnlockAccount(ctx, l1); err != nil {
-		t.Fatal(err)
-	}
-	l2, err := s2.LockAccount(ctx, "alice", "run-2", time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if l2.Token <= l1.Token {
-		t.Errorf("fencing token did not grow: %d then %d", l1.Token, l2.Token)
-	}
-	// An expired lease is taken over.
-	now = now.Add(2 * time.Minute)
-	if _, err := s.LockAccount(ctx, "alice", "run-3", time.Minute); err != nil {
-		t.Errorf("expired lease not taken over: %v", err)
-	}
-	if _, err := s.LockAccount(ctx, "nobody", "x", time.Minute); !errors.Is(err, ErrNotFound) {
-		t.Errorf("unknown account: %v", err)
-	}
+	eachBackend(t, func(t *testing.T) {
+		ctx := context.Background()
+		now := time.Now()
+		s, path, key := newVault(t)
+		s.now = func() time.Time { return now }
+		if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
+			t.Fatal(err)
+		}
+		l1, err := s.LockAccount(ctx, "alice", "run-1", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Another process (a second store on the file) cannot take it.
+		s2, err := Open(ctx, path, key, WithClock(func() time.Time { return now }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s2.Close()
+		if _, err := s2.LockAccount(ctx, "alice", "run-2", time.Minute); !errors.Is(err, ErrLocked) {
+			t.Fatalf("second lock: %v", err)
+		}
+		// The holder renews; after release the other may take it.
+		if err := s.RenewLock(ctx, l1, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RenewLock(ctx, Lease{Account: "alice", Owner: "run-2", Token: l1.Token}, time.Minute); !errors.Is(err, ErrLeaseLost) {
+			t.Errorf("a non-holder renewed: %v", err)
+		}
+		if err := s.UnlockAccount(ctx, l1); err != nil {
+			t.Fatal(err)
+		}
+		l2, err := s2.LockAccount(ctx, "alice", "run-2", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l2.Token <= l1.Token {
+			t.Errorf("fencing token did not grow: %d then %d", l1.Token, l2.Token)
+		}
+		// An expired lease is taken over.
+		now = now.Add(2 * time.Minute)
+		if _, err := s.LockAccount(ctx, "alice", "run-3", time.Minute); err != nil {
+			t.Errorf("expired lease not taken over: %v", err)
+		}
+		if _, err := s.LockAccount(ctx, "nobody", "x", time.Minute); !errors.Is(err, ErrNotFound) {
+			t.Errorf("unknown account: %v", err)
+		}
+	})
 }
 
 func TestChangesAndLimits(t *testing.T) {
-	ctx := context.Background()
-	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	s := newVaultAt(t, &now)
-	if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.SetPending(ctx, "alice", secret.New("a")); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Promote(ctx, "alice", secret.New("a"), "rotation"); err != nil {
-		t.Fatal(err)
-	}
-	now = now.Add(time.Hour)
-	if err := s.ReplacePassword(ctx, "alice", secret.New("manual"), "set by administrator"); err != nil { // not a site change
-		t.Fatal(err)
-	}
-	now = now.Add(time.Hour)
-	if err := s.SetPending(ctx, "alice", secret.New("b")); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Promote(ctx, "alice", secret.New("b"), "rotation"); err != nil {
-		t.Fatal(err)
-	}
-	ch, err := s.Changes(ctx, "alice", now.Add(-24*time.Hour))
-	if err != nil || len(ch) != 2 || !ch[0].Equal(now.Add(-2*time.Hour)) {
-		t.Fatalf("changes %v %v", ch, err)
-	}
-	if ch, _ := s.Changes(ctx, "alice", now.Add(-time.Hour)); len(ch) != 1 {
-		t.Errorf("window: %v", ch)
-	}
-	if err := s.SetLimit(ctx, "alice", Limit{Max: 1}); err != nil {
-		t.Fatal(err)
-	}
-	if l, _ := s.GetLimit(ctx, "alice"); l.Max != 1 || l.Override {
-		t.Errorf("limit %+v", l)
-	}
-	h, _ := s.History(ctx, "alice")
-	if len(h) != 3 || !h[0].ChangedOnSite || h[1].ChangedOnSite || !h[2].ChangedOnSite {
-		t.Errorf("history flags %+v", h)
-	}
+	eachBackend(t, func(t *testing.T) {
+		ctx := context.Background()
+		now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+		s := newVaultAt(t, &now)
+		if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetPending(ctx, "alice", secret.New("a")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Promote(ctx, "alice", secret.New("a"), "rotation"); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(time.Hour)
+		if err := s.ReplacePassword(ctx, "alice", secret.New("manual"), "set by administrator"); err != nil { // not a site change
+			t.Fatal(err)
+		}
+		now = now.Add(time.Hour)
+		if err := s.SetPending(ctx, "alice", secret.New("b")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Promote(ctx, "alice", secret.New("b"), "rotation"); err != nil {
+			t.Fatal(err)
+		}
+		ch, err := s.Changes(ctx, "alice", now.Add(-24*time.Hour))
+		if err != nil || len(ch) != 2 || !ch[0].Equal(now.Add(-2*time.Hour)) {
+			t.Fatalf("changes %v %v", ch, err)
+		}
+		if ch, _ := s.Changes(ctx, "alice", now.Add(-time.Hour)); len(ch) != 1 {
+			t.Errorf("window: %v", ch)
+		}
+		if err := s.SetLimit(ctx, "alice", Limit{Max: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if l, _ := s.GetLimit(ctx, "alice"); l.Max != 1 || l.Override {
+			t.Errorf("limit %+v", l)
+		}
+		h, _ := s.History(ctx, "alice")
+		if len(h) != 3 || !h[0].ChangedOnSite || h[1].ChangedOnSite || !h[2].ChangedOnSite {
+			t.Errorf("history flags %+v", h)
+		}
+	})
 }
 
 // The chain's head (how many entries, the last one's hash), MAC'd with the
@@ -749,150 +776,145 @@ func TestChangesAndLimits(t *testing.T) {
 // record removed or rewritten too, and even when rotator has written more
 // entries since.
 func TestAuditHeadCatchesTruncation(t *testing.T) {
-	ctx := context.Background()
-	keys := map[*Store]secret.MasterKey{}
-	fill := func(t *testing.T) *Store {
-		s, _, key := newVault(t)
-		keys[s] = key
-		for i := range 5 {
-			if err := s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "rotation", Detail: fmt.Sprint("run ", i)}); err != nil {
-				t.Fatal(err)
+	eachBackend(t, func(t *testing.T) {
+		ctx := context.Background()
+		keys := map[*Store]secret.MasterKey{}
+		fill := func(t *testing.T) *Store {
+			s, _, key := newVault(t)
+			keys[s] = key
+			for i := range 5 {
+				if err := s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "rotation", Detail: fmt.Sprint("run ", i)}); err != nil {
+					t.Fatal(err)
+				}
 			}
+			dropAuditGuards(t, s)
+			return s
 		}
-		if _, err := s.db.Exec(`DROP TRIGGER audit_log_no_update`); err != nil {
-			t.Fatal(err)
+		// What someone who can write the file but lacks the key can do to the
+		// head: drop it, or rewrite it from the rows they kept.
+		forgeHead := func(t *testing.T, s *Store) {
+			var id int64
+			var h []byte
+			if err := s.db.QueryRow(`SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&id, &h); err != nil {
+				t.Fatal(err)
+			}
+			mustExec(t, s, `UPDATE vault_meta SET value = ? WHERE key = 'audit_head'`, append([]byte(fmt.Sprint(id, ":")), h...))
 		}
-		if _, err := s.db.Exec(`DROP TRIGGER audit_log_no_delete`); err != nil {
-			t.Fatal(err)
+		for _, c := range []struct {
+			name   string
+			tamper func(t *testing.T, s *Store)
+		}{
+			{"last rows", func(t *testing.T, s *Store) { mustExec(t, s, `DELETE FROM audit_log WHERE id >= 4`) }},
+			{"last rows, then written again", func(t *testing.T, s *Store) {
+				mustExec(t, s, `DELETE FROM audit_log WHERE id >= 4`)
+				if err := s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "rotation", Detail: "after"}); err != nil {
+					t.Fatal(err)
+				}
+			}},
+			{"last rows and the head record", func(t *testing.T, s *Store) {
+				mustExec(t, s, `DELETE FROM audit_log WHERE id >= 4`)
+				mustExec(t, s, `DELETE FROM vault_meta WHERE key = 'audit_head'`)
+			}},
+			{"last rows, head rewritten", func(t *testing.T, s *Store) {
+				mustExec(t, s, `DELETE FROM audit_log WHERE id >= 4`)
+				forgeHead(t, s)
+			}},
+			{"first rows", func(t *testing.T, s *Store) { mustExec(t, s, `DELETE FROM audit_log WHERE id <= 2`) }},
+			{"first and last rows, head rewritten", func(t *testing.T, s *Store) {
+				mustExec(t, s, `DELETE FROM audit_log WHERE id <= 2 OR id = 5`)
+				forgeHead(t, s)
+			}},
+			{"all rows", func(t *testing.T, s *Store) { mustExec(t, s, `DELETE FROM audit_log`) }},
+			{"all rows, then written again", func(t *testing.T, s *Store) {
+				mustExec(t, s, `DELETE FROM audit_log`)
+				if err := s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "rotation", Detail: "after"}); err != nil {
+					t.Fatal(err)
+				}
+			}},
+			{"all rows and the head record", func(t *testing.T, s *Store) {
+				mustExec(t, s, `DELETE FROM audit_log`)
+				mustExec(t, s, `DELETE FROM vault_meta WHERE key = 'audit_head'`)
+			}},
+			{"all rows and the head record, then written again", func(t *testing.T, s *Store) {
+				mustExec(t, s, `DELETE FROM audit_log`)
+				mustExec(t, s, `DELETE FROM vault_meta WHERE key = 'audit_head'`)
+				if err := s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "rotation", Detail: "after"}); err != nil {
+					t.Fatal(err)
+				}
+			}},
+			{"all rows and the head record, in a vault opened again", func(t *testing.T, s *Store) {
+				mustExec(t, s, `DELETE FROM audit_log`)
+				mustExec(t, s, `DELETE FROM vault_meta WHERE key = 'audit_head'`)
+				s2, err := Open(ctx, s.path, keys[s])
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s2.Close()
+				var b *AuditBroken
+				if _, err := s2.VerifyAudit(ctx); !errors.As(err, &b) {
+					t.Errorf("a vault opened again says intact (%v)", err)
+				}
+			}},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				s := fill(t)
+				c.tamper(t, s)
+				var b *AuditBroken
+				if _, err := s.VerifyAudit(ctx); !errors.As(err, &b) {
+					t.Errorf("verify says intact (%v)", err)
+				}
+			})
 		}
-		return s
-	}
-	// What someone who can write the file but lacks the key can do to the
-	// head: drop it, or rewrite it from the rows they kept.
-	forgeHead := func(t *testing.T, s *Store) {
-		var id int64
-		var h []byte
-		if err := s.db.QueryRow(`SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&id, &h); err != nil {
-			t.Fatal(err)
-		}
-		mustExec(t, s, `UPDATE vault_meta SET value = ? WHERE key = 'audit_head'`, append([]byte(fmt.Sprint(id, ":")), h...))
-	}
-	for _, c := range []struct {
-		name   string
-		tamper func(t *testing.T, s *Store)
-	}{
-		{"last rows", func(t *testing.T, s *Store) { mustExec(t, s, `DELETE FROM audit_log WHERE id >= 4`) }},
-		{"last rows, then written again", func(t *testing.T, s *Store) {
-			mustExec(t, s, `DELETE FROM audit_log WHERE id >= 4`)
-			if err := s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "rotation", Detail: "after"}); err != nil {
+
+		t.Run("empty vault", func(t *testing.T) {
+			s, _, _ := newVault(t)
+			// A new vault has its sealed head from the start.
+			if st, err := s.CheckAudit(ctx); err != nil || st.Entries != 0 || st.HeadRecorded {
+				t.Fatalf("empty vault: %+v %v", st, err)
+			}
+			if err := s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "vault.init"}); err != nil {
 				t.Fatal(err)
 			}
-		}},
-		{"last rows and the head record", func(t *testing.T, s *Store) {
-			mustExec(t, s, `DELETE FROM audit_log WHERE id >= 4`)
-			mustExec(t, s, `DELETE FROM vault_meta WHERE key = 'audit_head'`)
-		}},
-		{"last rows, head rewritten", func(t *testing.T, s *Store) {
-			mustExec(t, s, `DELETE FROM audit_log WHERE id >= 4`)
-			forgeHead(t, s)
-		}},
-		{"first rows", func(t *testing.T, s *Store) { mustExec(t, s, `DELETE FROM audit_log WHERE id <= 2`) }},
-		{"first and last rows, head rewritten", func(t *testing.T, s *Store) {
-			mustExec(t, s, `DELETE FROM audit_log WHERE id <= 2 OR id = 5`)
-			forgeHead(t, s)
-		}},
-		{"all rows", func(t *testing.T, s *Store) { mustExec(t, s, `DELETE FROM audit_log`) }},
-		{"all rows, then written again", func(t *testing.T, s *Store) {
-			mustExec(t, s, `DELETE FROM audit_log`)
-			if err := s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "rotation", Detail: "after"}); err != nil {
-				t.Fatal(err)
-			}
-		}},
-		{"all rows and the head record", func(t *testing.T, s *Store) {
-			mustExec(t, s, `DELETE FROM audit_log`)
-			mustExec(t, s, `DELETE FROM vault_meta WHERE key = 'audit_head'`)
-		}},
-		{"all rows and the head record, then written again", func(t *testing.T, s *Store) {
-			mustExec(t, s, `DELETE FROM audit_log`)
-			mustExec(t, s, `DELETE FROM vault_meta WHERE key = 'audit_head'`)
-			if err := s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "rotation", Detail: "after"}); err != nil {
-				t.Fatal(err)
-			}
-		}},
-		{"all rows and the head record, in a vault opened again", func(t *testing.T, s *Store) {
-			mustExec(t, s, `DELETE FROM audit_log`)
-			mustExec(t, s, `DELETE FROM vault_meta WHERE key = 'audit_head'`)
-			s2, err := Open(ctx, s.path, keys[s])
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s2.Close()
-			var b *AuditBroken
-			if _, err := s2.VerifyAudit(ctx); !errors.As(err, &b) {
-				t.Errorf("a vault opened again says intact (%v)", err)
-			}
-		}},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			s := fill(t)
-			c.tamper(t, s)
-			var b *AuditBroken
-			if _, err := s.VerifyAudit(ctx); !errors.As(err, &b) {
-				t.Errorf("verify says intact (%v)", err)
+			if st, err := s.CheckAudit(ctx); err != nil || st.Entries != 1 || st.HeadRecorded {
+				t.Fatalf("after one entry: %+v %v", st, err)
 			}
 		})
-	}
 
-	t.Run("empty vault", func(t *testing.T) {
-		s, _, _ := newVault(t)
-		// A new vault has its sealed head from the start.
-		if st, err := s.CheckAudit(ctx); err != nil || st.Entries != 0 || st.HeadRecorded {
-			t.Fatalf("empty vault: %+v %v", st, err)
-		}
-		if err := s.Audit(ctx, AuditEvent{Actor: "cli:test", Action: "vault.init"}); err != nil {
-			t.Fatal(err)
-		}
-		if st, err := s.CheckAudit(ctx); err != nil || st.Entries != 1 || st.HeadRecorded {
-			t.Fatalf("after one entry: %+v %v", st, err)
-		}
-	})
-
-	// A vault written by the previous version keeps an unsealed head ("id:"
-	// and the last hash): it still verifies, and the sealed head is
-	// recorded then.
-	t.Run("previous version", func(t *testing.T) {
-		s, _, _ := newVault(t)
-		// As the previous version wrote them: entries sealed without
-		// "v2", and the head unsealed.
-		var prev []byte
-		for i := range 5 {
-			e := AuditEvent{ID: int64(i + 1), At: time.UnixMilli(int64(1000 + i)), Actor: "cli:old", Action: "rotation", Detail: fmt.Sprint("run ", i)}
-			prev = s.auditMACv1(prev, e)
-			if _, err := s.db.Exec(`INSERT INTO audit_log (id, at, actor, account, action, outcome, detail, hash) VALUES (?, ?, ?, '', ?, '', ?, ?)`,
-				e.ID, e.At.UnixMilli(), e.Actor, e.Action, e.Detail, prev); err != nil {
+		// A vault written by the previous version keeps an unsealed head ("id:"
+		// and the last hash): it still verifies, and the sealed head is
+		// recorded then.
+		t.Run("previous version", func(t *testing.T) {
+			s, _, _ := newVault(t)
+			// As the previous version wrote them: entries sealed without
+			// "v2", and the head unsealed.
+			var prev []byte
+			for i := range 5 {
+				e := AuditEvent{ID: int64(i + 1), At: time.UnixMilli(int64(1000 + i)), Actor: "cli:old", Action: "rotation", Detail: fmt.Sprint("run ", i)}
+				prev = s.auditMACv1(prev, e)
+				if _, err := s.db.Exec(`INSERT INTO audit_log (id, at, actor, account, action, outcome, detail, hash) VALUES (?, ?, ?, '', ?, '', ?, ?)`,
+					e.ID, e.At.UnixMilli(), e.Actor, e.Action, e.Detail, prev); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := s.db.Exec(`INSERT INTO vault_meta (key, value) VALUES ('audit_head', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+				append([]byte("5:"), prev...)); err != nil {
 				t.Fatal(err)
 			}
-		}
-		if _, err := s.db.Exec(`INSERT INTO vault_meta (key, value) VALUES ('audit_head', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-			append([]byte("5:"), prev...)); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.db.Exec(`DROP TRIGGER audit_log_no_delete`); err != nil {
-			t.Fatal(err)
-		}
-		st, err := s.CheckAudit(ctx)
-		if err != nil || st.Entries != 5 || !st.HeadRecorded {
-			t.Fatalf("previous version's vault: %+v %v", st, err)
-		}
-		if st, err := s.CheckAudit(ctx); err != nil || st.Entries != 5 || st.HeadRecorded {
-			t.Fatalf("second verify: %+v %v", st, err)
-		}
-		if _, err := s.db.Exec(`DELETE FROM audit_log WHERE id = 5`); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.VerifyAudit(ctx); err == nil {
-			t.Error("the recorded head does not catch a removed entry")
-		}
+			dropAuditGuards(t, s)
+			st, err := s.CheckAudit(ctx)
+			if err != nil || st.Entries != 5 || !st.HeadRecorded {
+				t.Fatalf("previous version's vault: %+v %v", st, err)
+			}
+			if st, err := s.CheckAudit(ctx); err != nil || st.Entries != 5 || st.HeadRecorded {
+				t.Fatalf("second verify: %+v %v", st, err)
+			}
+			if _, err := s.db.Exec(`DELETE FROM audit_log WHERE id = 5`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.VerifyAudit(ctx); err == nil {
+				t.Error("the recorded head does not catch a removed entry")
+			}
+		})
 	})
 }
 

@@ -20,7 +20,7 @@ func (s *Store) ClaimStep(ctx context.Context, account string, step uint64) (boo
 		ok   bool
 		last uint64
 	)
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE accounts SET totp_last_step = ?
 WHERE name = ? AND (totp_last_step IS NULL OR totp_last_step < ?)`, int64(step), account, int64(step))
 		if err != nil {
@@ -48,9 +48,10 @@ WHERE name = ? AND (totp_last_step IS NULL OR totp_last_step < ?)`, int64(step),
 // is: for codes shown to a person (`rotator otp`), who may type them
 // anywhere, so that automation never submits the same code.
 func (s *Store) ReserveStep(ctx context.Context, account string, step uint64) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx txn) error {
 		return updateAccount(ctx, tx, account, "reserve TOTP step",
-			`UPDATE accounts SET totp_last_step = max(coalesce(totp_last_step, 0), ?) WHERE name = ?`, int64(step))
+			`UPDATE accounts SET totp_last_step = CASE WHEN totp_last_step IS NULL OR totp_last_step < ? THEN ? ELSE totp_last_step END WHERE name = ?`,
+			int64(step), int64(step))
 	})
 }
 

@@ -1,0 +1,75 @@
+package store
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rotator-pam/rotator/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// The store suite runs on both engines, as restic runs one backend suite
+// on every backend: a test wrapped in eachBackend runs once on an SQLite
+// file and once on a PostgreSQL database of the test run's own cluster
+// (package pgtest), and every vault it makes with newVault, newVaultAt or
+// location is on that engine.
+func eachBackend(t *testing.T, f func(t *testing.T)) {
+	for _, b := range []string{"sqlite", "postgres"} {
+		t.Run(b, f)
+	}
+}
+
+// onPostgres tells whether t runs on PostgreSQL: it is, or is a subtest
+// of, eachBackend's postgres run.
+func onPostgres(t *testing.T) bool { return strings.Contains(t.Name()+"/", "/postgres/") }
+
+// killHolder lets go of s's holder lock as the death of its process would:
+// the lock file's descriptor closed, or the advisory lock's connection
+// ended.
+func killHolder(s *Store) {
+	if s.holder.conn != nil {
+		pgReleaseHolder(s.holder.conn)
+		s.holder.conn = nil
+		return
+	}
+	s.holder.f.Close()
+}
+
+// setVersion writes the schema version behind the store's back.
+func setVersion(t *testing.T, s *Store, v int) {
+	t.Helper()
+	q := fmt.Sprintf(`PRAGMA user_version = %d`, v)
+	if s.db.d.postgres {
+		q = fmt.Sprintf(`UPDATE vault_schema SET version = %d`, v)
+	}
+	if _, err := s.db.Exec(q); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// dropAuditGuards drops the audit log's append-only triggers, as someone
+// with write access to the database can.
+func dropAuditGuards(t *testing.T, s *Store) {
+	t.Helper()
+	for _, trig := range []string{"audit_log_no_update", "audit_log_no_delete"} {
+		q := "DROP TRIGGER " + trig
+		if s.db.d.postgres {
+			q += " ON audit_log"
+		}
+		if _, err := s.db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// location is where t's next vault goes: a new file, or a new database.
+func location(t *testing.T) string {
+	if onPostgres(t) {
+		return pgtest.URL(t)
+	}
+	return filepath.Join(t.TempDir(), "vault.db")
+}

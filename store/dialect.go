@@ -1,0 +1,169 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+)
+
+// The store speaks one SQL to two engines: SQLite (the embedded default,
+// one file) and PostgreSQL (several workers on one database). Queries are
+// written once, with ? placeholders, in the SQL both understand; what
+// differs lives here and in the schema (migrate.go):
+//
+//   - placeholders: PostgreSQL's are $1, $2...; rebind rewrites them once
+//     per query text and keeps the result.
+//   - one writer at a time: SQLite's write transactions begin IMMEDIATE;
+//     PostgreSQL's take a transaction-scoped advisory lock of the vault
+//     first. Every guarantee built on "a write transaction sees the state
+//     no other writer is changing" (the daily cap and the lease taken
+//     together, TOTP step claims, the audit chain) holds the same way on
+//     both.
+//   - the schema version: PRAGMA user_version, or a row of vault_schema.
+//   - lease holders: a lock file per open store, or a session advisory lock
+//     per open store (holder.go); either dies with its process.
+type dialect struct {
+	postgres bool
+	rebound  sync.Map // query text -> its $n form
+}
+
+// writeLockKey is the advisory lock every PostgreSQL write transaction
+// takes first ('rotv' as a number): one writer at a time, as in SQLite.
+const writeLockKey = 0x726f7476
+
+// IsURL tells whether a vault location is a PostgreSQL URL rather than a
+// file path.
+func IsURL(location string) bool {
+	return strings.HasPrefix(location, "postgres://") || strings.HasPrefix(location, "postgresql://")
+}
+
+// Redact is a vault location fit for logs and errors: a URL's password
+// and query (which may carry one) are cut out.
+func Redact(location string) string {
+	if !IsURL(location) {
+		return location
+	}
+	u, err := url.Parse(location)
+	if err != nil {
+		return "postgres://(unparsable URL)"
+	}
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	u.RawQuery = ""
+	return u.String()
+}
+
+// rebind turns ? placeholders outside quoted text into $1, $2... for
+// PostgreSQL; SQLite takes the query as written.
+func (d *dialect) rebind(q string) string {
+	if !d.postgres || !strings.Contains(q, "?") {
+		return q
+	}
+	if r, ok := d.rebound.Load(q); ok {
+		return r.(string)
+	}
+	var b strings.Builder
+	n := 0
+	var quote byte
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '?':
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	d.rebound.Store(q, b.String())
+	return b.String()
+}
+
+// dbh is the database handle, rebinding every query.
+type dbh struct {
+	*sql.DB
+	d *dialect
+}
+
+func (h dbh) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return h.DB.ExecContext(ctx, h.d.rebind(q), ints(args)...)
+}
+
+func (h dbh) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return h.DB.QueryContext(ctx, h.d.rebind(q), ints(args)...)
+}
+
+func (h dbh) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return h.DB.QueryRowContext(ctx, h.d.rebind(q), ints(args)...)
+}
+
+func (h dbh) Exec(q string, args ...any) (sql.Result, error) {
+	return h.ExecContext(context.Background(), q, args...)
+}
+
+func (h dbh) QueryRow(q string, args ...any) *sql.Row {
+	return h.QueryRowContext(context.Background(), q, args...)
+}
+
+func (h dbh) Query(q string, args ...any) (*sql.Rows, error) {
+	return h.QueryContext(context.Background(), q, args...)
+}
+
+// ints passes booleans as 0 and 1: the schema keeps flags in integer
+// columns, which SQLite does anyway and PostgreSQL's driver will not fill
+// from a bool.
+func ints(args []any) []any {
+	for i, a := range args {
+		if b, ok := a.(bool); ok {
+			args[i] = int64(0)
+			if b {
+				args[i] = int64(1)
+			}
+		}
+	}
+	return args
+}
+
+// txn is a write transaction, rebinding every query.
+type txn struct {
+	*sql.Tx
+	d *dialect
+}
+
+func (t txn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return t.Tx.ExecContext(ctx, t.d.rebind(q), ints(args)...)
+}
+
+func (t txn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return t.Tx.QueryContext(ctx, t.d.rebind(q), ints(args)...)
+}
+
+func (t txn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.Tx.QueryRowContext(ctx, t.d.rebind(q), ints(args)...)
+}
+
+// begin starts a write transaction: IMMEDIATE on SQLite (the DSN says so),
+// behind the vault's write lock on PostgreSQL.
+func (h dbh) begin(ctx context.Context) (txn, error) {
+	tx, err := h.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return txn{}, err
+	}
+	if h.d.postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(writeLockKey)); err != nil {
+			tx.Rollback()
+			return txn{}, err
+		}
+	}
+	return txn{tx, h.d}, nil
+}
