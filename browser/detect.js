@@ -29,7 +29,7 @@
 
 	// Words, in many languages, by what they point to.
 	const W = {
-		user: /(user.?name|user.?id|userid|\buser\b|login.?id|\blogin\b|log.?in.?name|\baccount\b|account.?(name|id|number)|identifier|\bident\b|member|customer.?(id|number)|client.?id|usuario|utilisateur|identifiant|benutzer|nutzer|kennung|utente|gebruiker|użytkownik|uzivatel|uživatel|логин|пользовател|учетн|用户|帐号|账号|帳號|ユーザー|アカウント|아이디|사용자|kullanıcı|tài khoản|nome de usu|screen.?name|nick|handle|\bid\b|signin.?id|\bcpf\b|\bcnpj\b)/i,
+		user: /(user.?name|user.?id|userid|\buser\b|login.?id|\blogin\b|log.?in.?name|\baccount\b|account.?(name|id|number)|identifier|\bident\b|member|(customer|client|contract|subscriber).?(id|no|number|nr)|kunden.?(nummer|nr)|vertrags.?(nummer|nr)|契約者?番号|お客様番号|会員番号|usuario|utilisateur|identifiant|benutzer|nutzer|kennung|utente|gebruiker|użytkownik|uzivatel|uživatel|логин|пользовател|учетн|用户|帐号|账号|帳號|ユーザー|アカウント|아이디|사용자|kullanıcı|tài khoản|nome de usu|screen.?name|nick|handle|\bid\b|signin.?id|\bcpf\b|\bcnpj\b)/i,
 		email: /(e.?mail|\bmail\b|mail.?address|courriel|correo|почта|邮箱|メール|이메일|e-posta)/i,
 		phone: /(phone|mobile|\btel\b|телефон|手机|電話|휴대폰|celular|móvil|handy)/i,
 		pass: /(pass.?word|passwd|\bpass\b|\bpwd\b|\bpw\b|contrase|senha|mot.?de.?passe|kennwort|passwort|пароль|密码|密碼|パスワード|비밀번호|şifre|hasło|haslo|heslo|wachtwoord|parola|jelszó|salasana|lösenord|adgangskode|passcode|\bpin\b)/i,
@@ -239,8 +239,10 @@
 		if (!acIdentity && (d.type === "search" || W.search.test(d.idn + " " + d.ac))) return [0, ""];
 		const named = d.idn + " " + d.hint;
 		const emailish = d.type === "email" || d.mode === "email" || W.email.test(named);
-		// "userPhone" is a phone number; "phone or user name" is not.
-		const phone = d.type === "tel" || (W.phone.test(named) && !emailish && !/(user.?name|login|account)/i.test(named));
+		// "userPhone" is a phone number; "phone or user name" is not; nor
+		// is a tel field named an account or customer number (banks ask
+		// for those on a digits keyboard).
+		const phone = (d.type === "tel" && !(W.user.test(named) && !W.phone.test(named))) || (W.phone.test(named) && !emailish && !/(user.?name|login|account)/i.test(named));
 		let score = 0, why = "";
 		if (acIdentity) { score = 0.95; why = "autocomplete=" + d.ac; }
 		else if (d.type === "email" || d.mode === "email") { score = 0.85; why = "an e-mail field"; }
