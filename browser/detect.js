@@ -313,8 +313,11 @@
 	// One group's fields. hidden: the group's fields are not shown now
 	// (a later step, a closed dialog, a trap for robots): only what names
 	// itself plainly counts, at a lower score.
-	const detectGroup = (g, list, hidden) => {
-		const info = new Map(list.map(e => [e, describe(e)]));
+	const detectGroup = (g, all, hidden) => {
+		const info = new Map(all.map(e => [e, describe(e)]));
+		// Decoys ("fakepasswordremembered") soak up a browser's autofill:
+		// no one types in them.
+		const list = all.filter(e => !/(fake|dummy|decoy|honeypot)/i.test(info.get(e).idn));
 		const pw = list.filter(e => isPassword(e, info.get(e)));
 		const others = list.filter(e => !pw.includes(e));
 		const gtext = lower((g.innerText || "").slice(0, 2000));
