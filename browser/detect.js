@@ -238,6 +238,8 @@
 		const acIdentity = d.ac.split(/\s+/).some(t => t === "username" || t === "email");
 		if (!acIdentity && (d.type === "search" || W.search.test(d.idn + " " + d.ac))) return [0, ""];
 		const named = d.idn + " " + d.hint;
+		// A newsletter's e-mail, even on a sign-in page.
+		if (!acIdentity && /(newsletter|subscribe|subscription|infolettre)/i.test(named)) return [0, ""];
 		const emailish = d.type === "email" || d.mode === "email" || W.email.test(named);
 		// "userPhone" is a phone number; "phone or user name" is not; nor
 		// is a tel field named an account or customer number (banks ask
