@@ -275,6 +275,14 @@
 		return prior.length === 1 ? prior[0] : null;
 	};
 
+	// The field is the page's first shown one (search boxes aside), on a
+	// page with no shown password: the page's headings speak for its form.
+	const leadsPage = e => {
+		const shown = Array.from(document.querySelectorAll("input")).filter(i => textInputTypes.has(lower(i.getAttribute("type") || "text")) && rendered(i));
+		if (shown.some(i => lower(i.getAttribute("type")) === "password")) return false;
+		return shown.find(i => i === e || !(lower(i.getAttribute("type")) === "search" || W.search.test(words(i.name + " " + i.id)))) === e;
+	};
+
 	// The username: the identity field before the first password field,
 	// or lone identity fields (identifier-first sign-in).
 	const usernames = (g, cands, pw, info, gtext) => {
@@ -283,7 +291,7 @@
 		const sole = onlyBefore(cands, pw, info);
 		// No password here: a sign-in's first step only when the page
 		// speaks of signing in, and not a newsletter or a recovery.
-		const signsIn = W.signIn.test(lower(document.title) + " " + gtext);
+		const signsIn = W.signIn.test(lower(document.title) + " " + gtext) || (cands.length > 0 && leadsPage(cands[0]) && W.signIn.test(purpose(g)));
 		const elsewhere = !firstPw && (/(newsletter|subscribe)/.test(gtext) || recovers(g));
 		const scored = [];
 		for (const e of cands) {
