@@ -137,7 +137,7 @@
 		if (e.form) return e.form;
 		let p = e.parentElement;
 		for (let i = 0; p && i < 6; i++, p = p.parentElement) {
-			if (p.querySelectorAll("input").length > 1 && p.querySelector("button, input[type=submit], [role=button]")) return p;
+			if (p.querySelectorAll("input").length > 1 && p.querySelector("button, input[type=submit], input[type=button], [role=button]")) return p;
 		}
 		return e.parentElement || document.body;
 	};
