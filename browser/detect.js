@@ -267,6 +267,10 @@
 	const recovers = g => buttonTexts(g).some(t =>
 		/(forgot|recover|reset|request|lost|remind|restore|change e-?mail|vergessen|zurücksetzen|oublié|réinitialiser|olvid|restablecer|esqueci|recuperar|забыли|восстанов)/i.test(t));
 
+	// A box with room for a message (a textarea, not a captcha's) is a
+	// contact or comment form.
+	const asksMessage = g => Array.from(g.querySelectorAll("textarea")).some(t => rendered(t) && !/captcha/i.test(t.name + " " + t.id));
+
 	// The one text field before a sign-in form's one password field is
 	// its username, whatever it is called (a card or contract number).
 	const onlyBefore = (cands, pw, info) => {
@@ -292,7 +296,7 @@
 		// No password here: a sign-in's first step only when the page
 		// speaks of signing in, and not a newsletter or a recovery.
 		const signsIn = W.signIn.test(lower(document.title) + " " + gtext) || (cands.length > 0 && leadsPage(cands[0]) && W.signIn.test(purpose(g)));
-		const elsewhere = !firstPw && (/(newsletter|subscribe)/.test(gtext) || recovers(g));
+		const elsewhere = !firstPw && (/(newsletter|subscribe)/.test(gtext) || recovers(g) || asksMessage(g));
 		const scored = [];
 		for (const e of cands) {
 			const d = info.get(e);
