@@ -29,7 +29,7 @@
 
 	// Words, in many languages, by what they point to.
 	const W = {
-		user: /(user.?name|user.?id|userid|\buser\b|login.?id|\blogin\b|log.?in.?name|\baccount\b|account.?(name|id|number)|identifier|\bident\b|member|customer.?(id|number)|client.?id|usuario|utilisateur|identifiant|benutzer|nutzer|kennung|utente|gebruiker|użytkownik|uzivatel|uživatel|логин|пользовател|учетн|用户|帐号|账号|帳號|ユーザー|アカウント|아이디|사용자|kullanıcı|tài khoản|nome de usu|screen.?name|nick|handle|\bid\b|signin.?id|\bcpf\b|\bcnpj\b)/i,
+		user: /(user.?name|user.?id|userid|\buser\b|login.?id|\blogin\b|log.?in.?name|\baccount\b|account.?(name|id|number)|identifier|\bident\b|member|(customer|client|contract|subscriber).?(id|no|number|nr)|kunden.?(nummer|nr)|vertrags.?(nummer|nr)|契約者?番号|お客様番号|会員番号|usuario|utilisateur|identifiant|benutzer|nutzer|kennung|utente|gebruiker|użytkownik|uzivatel|uživatel|логин|пользовател|учетн|用户|帐号|账号|帳號|ユーザー|アカウント|아이디|사용자|kullanıcı|tài khoản|nome de usu|screen.?name|nick|handle|\bid\b|signin.?id|\bcpf\b|\bcnpj\b)/i,
 		email: /(e.?mail|\bmail\b|mail.?address|courriel|correo|почта|邮箱|メール|이메일|e-posta)/i,
 		phone: /(phone|mobile|\btel\b|телефон|手机|電話|휴대폰|celular|móvil|handy)/i,
 		pass: /(pass.?word|passwd|\bpass\b|\bpwd\b|\bpw\b|contrase|senha|mot.?de.?passe|kennwort|passwort|пароль|密码|密碼|パスワード|비밀번호|şifre|hasło|haslo|heslo|wachtwoord|parola|jelszó|salasana|lösenord|adgangskode|passcode|\bpin\b)/i,
@@ -137,7 +137,7 @@
 		if (e.form) return e.form;
 		let p = e.parentElement;
 		for (let i = 0; p && i < 6; i++, p = p.parentElement) {
-			if (p.querySelectorAll("input").length > 1 && p.querySelector("button, input[type=submit], [role=button]")) return p;
+			if (p.querySelectorAll("input").length > 1 && p.querySelector("button, input[type=submit], input[type=button], [role=button]")) return p;
 		}
 		return e.parentElement || document.body;
 	};
@@ -238,9 +238,13 @@
 		const acIdentity = d.ac.split(/\s+/).some(t => t === "username" || t === "email");
 		if (!acIdentity && (d.type === "search" || W.search.test(d.idn + " " + d.ac))) return [0, ""];
 		const named = d.idn + " " + d.hint;
+		// A newsletter's e-mail, even on a sign-in page.
+		if (!acIdentity && /(newsletter|subscribe|subscription|infolettre)/i.test(named)) return [0, ""];
 		const emailish = d.type === "email" || d.mode === "email" || W.email.test(named);
-		// "userPhone" is a phone number; "phone or user name" is not.
-		const phone = d.type === "tel" || (W.phone.test(named) && !emailish && !/(user.?name|login|account)/i.test(named));
+		// "userPhone" is a phone number; "phone or user name" is not; nor
+		// is a tel field named an account or customer number (banks ask
+		// for those on a digits keyboard).
+		const phone = (d.type === "tel" && !(W.user.test(named) && !W.phone.test(named))) || (W.phone.test(named) && !emailish && !/(user.?name|login|account)/i.test(named));
 		let score = 0, why = "";
 		if (acIdentity) { score = 0.95; why = "autocomplete=" + d.ac; }
 		else if (d.type === "email" || d.mode === "email") { score = 0.85; why = "an e-mail field"; }
@@ -263,12 +267,24 @@
 	const recovers = g => buttonTexts(g).some(t =>
 		/(forgot|recover|reset|request|lost|remind|restore|change e-?mail|vergessen|zurücksetzen|oublié|réinitialiser|olvid|restablecer|esqueci|recuperar|забыли|восстанов)/i.test(t));
 
+	// A box with room for a message (a textarea, not a captcha's) is a
+	// contact or comment form.
+	const asksMessage = g => Array.from(g.querySelectorAll("textarea")).some(t => rendered(t) && !/captcha/i.test(t.name + " " + t.id));
+
 	// The one text field before a sign-in form's one password field is
 	// its username, whatever it is called (a card or contract number).
 	const onlyBefore = (cands, pw, info) => {
 		if (pw.length !== 1) return null;
 		const prior = cands.filter(e => before(e, pw[0]) && !["search", "number"].includes(info.get(e).type));
 		return prior.length === 1 ? prior[0] : null;
+	};
+
+	// The field is the page's first shown one (search boxes aside), on a
+	// page with no shown password: the page's headings speak for its form.
+	const leadsPage = e => {
+		const shown = Array.from(document.querySelectorAll("input")).filter(i => textInputTypes.has(lower(i.getAttribute("type") || "text")) && rendered(i));
+		if (shown.some(i => lower(i.getAttribute("type")) === "password")) return false;
+		return shown.find(i => i === e || !(lower(i.getAttribute("type")) === "search" || W.search.test(words(i.name + " " + i.id)))) === e;
 	};
 
 	// The username: the identity field before the first password field,
@@ -279,8 +295,8 @@
 		const sole = onlyBefore(cands, pw, info);
 		// No password here: a sign-in's first step only when the page
 		// speaks of signing in, and not a newsletter or a recovery.
-		const signsIn = W.signIn.test(lower(document.title) + " " + gtext);
-		const elsewhere = !firstPw && (/(newsletter|subscribe)/.test(gtext) || recovers(g));
+		const signsIn = W.signIn.test(lower(document.title) + " " + gtext) || (cands.length > 0 && leadsPage(cands[0]) && W.signIn.test(purpose(g)));
+		const elsewhere = !firstPw && (/(newsletter|subscribe)/.test(gtext) || recovers(g) || asksMessage(g));
 		const scored = [];
 		for (const e of cands) {
 			const d = info.get(e);
@@ -311,8 +327,11 @@
 	// One group's fields. hidden: the group's fields are not shown now
 	// (a later step, a closed dialog, a trap for robots): only what names
 	// itself plainly counts, at a lower score.
-	const detectGroup = (g, list, hidden) => {
-		const info = new Map(list.map(e => [e, describe(e)]));
+	const detectGroup = (g, all, hidden) => {
+		const info = new Map(all.map(e => [e, describe(e)]));
+		// Decoys ("fakepasswordremembered") soak up a browser's autofill:
+		// no one types in them.
+		const list = all.filter(e => !/(fake|dummy|decoy|honeypot)/i.test(info.get(e).idn));
 		const pw = list.filter(e => isPassword(e, info.get(e)));
 		const others = list.filter(e => !pw.includes(e));
 		const gtext = lower((g.innerText || "").slice(0, 2000));

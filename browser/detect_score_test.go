@@ -436,17 +436,18 @@ func TestDetectorScore(t *testing.T) {
 // checkFloors fails the test when the detector does worse on the
 // held-out sites than it did when the floors were set.
 func checkFloors(t *testing.T, held *score) {
-	// Measured when set (held out, precision/recall): username
-	// 0.881/0.937, password 0.976/0.988, new password 0.846/1.000,
-	// one-time code 0.462/1.000, submit 0.977/0.955. Each floor allows
-	// about one more miss or false claim than then (one of the six code
-	// boxes, the only labelled ones).
+	// The floors are the figures achieved when they were last set (held
+	// out, precision/recall, cut to three decimals so that the fraction
+	// itself passes): username 75/85, 75/79; password 81/83, 81/82; new
+	// password 11/13, 11/11; one-time code 6/13, 6/6; submit 42/43,
+	// 42/44. One more miss or false claim on any field fails: a change
+	// that costs one must say why, and set the floor down in the open.
 	floors := map[string][2]float64{ // precision, recall
-		"username":                      {0.86, 0.92},
-		"password (sign-in, current)":   {0.95, 0.97},
-		"new password (+ confirmation)": {0.78, 0.90},
-		"one-time code":                 {0.40, 0.83},
-		"submit":                        {0.95, 0.93},
+		"username":                      {0.882, 0.949},
+		"password (sign-in, current)":   {0.975, 0.987},
+		"new password (+ confirmation)": {0.846, 1},
+		"one-time code":                 {0.461, 1},
+		"submit":                        {0.976, 0.954},
 	}
 	for i, c := range categories {
 		f := floors[c.name]
