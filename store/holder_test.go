@@ -49,7 +49,7 @@ func TestDeadHoldersLeaseTakenOverAtOnce(t *testing.T) {
 	eachBackend(t, func(t *testing.T) {
 		ctx := context.Background()
 		dir := t.TempDir()
-		keyFile, path := filepath.Join(dir, "master.key"), filepath.Join(dir, "vault.db")
+		keyFile, path := filepath.Join(dir, "master.key"), location(t)
 		key, err := secret.CreateKeyFile(keyFile)
 		if err != nil {
 			t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rotator-pam/rotator/internal/pgtest"
 	"github.com/rotator-pam/rotator/otp"
 	"github.com/rotator-pam/rotator/secret"
 )
@@ -440,10 +441,18 @@ func TestCookiesAndAudit(t *testing.T) {
 }
 
 // No plaintext secret reaches the database file, its WAL or journal.
-func TestNoPlaintextOnDisk(t *testing.T) {
+// On PostgreSQL the whole cluster's data folder is searched, WAL included,
+// before and after a checkpoint.
+func TestNoPlaintextOnDisk(t *testing.T) { eachBackend(t, testNoPlaintextOnDisk) }
+
+func testNoPlaintextOnDisk(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "vault.db")
+	if onPostgres(t) {
+		path = location(t)
+		dir = pgtest.DataDir()
+	}
 	s, err := Create(ctx, path, secret.NewMasterKey())
 	if err != nil {
 		t.Fatal(err)
@@ -496,6 +505,9 @@ func TestNoPlaintextOnDisk(t *testing.T) {
 	}
 	check("open")
 	s.Close()
+	if onPostgres(t) {
+		must("checkpoint", pgtest.Exec(ctx, "CHECKPOINT"))
+	}
 	check("closed")
 }
 

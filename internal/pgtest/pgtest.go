@@ -84,6 +84,13 @@ func URL(t testing.TB) string {
 	return running.url(name)
 }
 
+// DataDir is the cluster's data folder (its tables and its WAL), for tests
+// that look at what reached the disk; URL must have been called first.
+func DataDir() string { return filepath.Join(running.dir, "data") }
+
+// Exec runs a statement as the cluster's superuser (CHECKPOINT, say).
+func Exec(ctx context.Context, sql string) error { return running.exec(ctx, sql) }
+
 func (c *cluster) url(db string) string {
 	u := url.URL{Scheme: "postgres", User: url.UserPassword("rotator", c.password),
 		Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(c.port)), Path: "/" + db, RawQuery: "sslmode=disable"}
