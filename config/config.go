@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/rotator-pam/rotator/internal/weburl"
@@ -26,6 +27,7 @@ const (
 	EnvData          = "ROTATOR_DATA"
 	EnvMasterKeyFile = "ROTATOR_MASTER_KEY_FILE"
 	EnvConfig        = "ROTATOR_CONFIG"
+	EnvStore         = "ROTATOR_STORE"
 )
 
 // File names inside the data directory.
@@ -40,6 +42,7 @@ type Config struct {
 	DataDir string `yaml:"data_dir"`
 	// MasterKeyFile is the 32-byte key file; default DataDir/master.key.
 	MasterKeyFile string    `yaml:"master_key_file"`
+	Store         Store     `yaml:"store"`
 	TOTP          TOTP      `yaml:"totp"`
 	Schedule      Schedule  `yaml:"schedule"`
 	Browser       Browser   `yaml:"browser"`
@@ -48,6 +51,15 @@ type Config struct {
 	Serve         Serve     `yaml:"serve"`
 	Console       Console   `yaml:"console"`
 	Notify        Notify    `yaml:"notify"`
+}
+
+// Store settings: where the vault is.
+type Store struct {
+	// URL is a PostgreSQL database (postgres://USER@HOST/DB?sslmode=...),
+	// shared by any number of workers; empty: the SQLite file vault.db in
+	// the data directory. Its password belongs in the file, in
+	// ROTATOR_STORE, or in PGPASSFILE, never in a flag.
+	URL string `yaml:"url"`
 }
 
 // Console settings: the operator console that serve runs.
@@ -244,6 +256,9 @@ func (c Config) Validate() error {
 	if c.Rotation.MaxCandidates < 1 || c.Rotation.MaxCandidates > 10 {
 		errs = append(errs, FieldError{"rotation.max_candidates", "must be between 1 and 10"})
 	}
+	if c.Store.URL != "" && !strings.HasPrefix(c.Store.URL, "postgres://") && !strings.HasPrefix(c.Store.URL, "postgresql://") {
+		errs = append(errs, FieldError{"store.url", "must be a postgres:// URL (empty: the SQLite file in the data directory)"})
+	}
 	if c.Schedule.Default != "" {
 		if _, err := schedule.Parse(c.Schedule.Default); err != nil {
 			errs = append(errs, FieldError{"schedule.default", err.Error()})
@@ -271,6 +286,9 @@ func (c *Config) Resolve(dataFlag string, env Env) error {
 		c.DataDir = filepath.Join(env("HOME"), ".local", "share", "rotator")
 	default:
 		return errors.New("no data directory: pass --data DIR or set ROTATOR_DATA (HOME is not set)")
+	}
+	if u := env(EnvStore); u != "" {
+		c.Store.URL = u
 	}
 	if k := env(EnvMasterKeyFile); k != "" {
 		c.MasterKeyFile = k
@@ -300,8 +318,14 @@ func (c Config) ArtifactDir(account string) string {
 	return filepath.Join(c.DataDir, "artifacts", account)
 }
 
-// VaultPath is the vault database file.
-func (c Config) VaultPath() string { return filepath.Join(c.DataDir, VaultFile) }
+// VaultPath is where the vault is: store.url (a PostgreSQL URL), or the
+// file vault.db in the data directory.
+func (c Config) VaultPath() string {
+	if c.Store.URL != "" {
+		return c.Store.URL
+	}
+	return filepath.Join(c.DataDir, VaultFile)
+}
 
 // FromEnvironment loads the config file named by configFlag (--config), else
 // ROTATOR_CONFIG, else $XDG_CONFIG_HOME/rotator/config.yaml or
