@@ -10,10 +10,12 @@ import (
 // start with it:
 //
 //   - deepAll(root, sel): the elements sel matches in root (a document, an
-//     element or a shadow root) and in the open shadow roots under it,
-//     nested ones too; a root's elements come right after its host.
+//     element or a shadow root) and in the open shadow roots under it (a
+//     host's own too), nested ones as well; a root's elements come right
+//     after its host.
 //   - deepText(root): the visible text of root, as innerText reads it, then
-//     that of each open shadow root under it, a line apart.
+//     that of each open shadow root under it (a host's own too), a line
+//     apart.
 //   - hostSel(h, unique): a selector for h, a shadow host or a frame
 //     element, that finds it alone in its scope (unique says whether a
 //     selector does), or "": a part before ">>>" in a chain.
@@ -21,6 +23,7 @@ const deepJS = `
 const deepAll = (root, sel) => {
 	const hits = Array.from(root.querySelectorAll(sel));
 	const hosts = Array.from(root.querySelectorAll("*")).filter(e => e.shadowRoot);
+	if (root.shadowRoot) hosts.unshift(root);
 	if (hosts.length === 0) return hits;
 	const out = [];
 	let i = 0;
@@ -43,7 +46,7 @@ const deepText = root => {
 		Array.from(r.childNodes, n => n.nodeType === Node.ELEMENT_NODE ? (shown(n) ? n.innerText : "") :
 			n.nodeType === Node.TEXT_NODE && shown(r.host) ? n.data : "").join(" ");
 	const parts = [own(root)];
-	for (const h of deepAll(root, "*")) {
+	for (const h of [root, ...deepAll(root, "*")]) {
 		const t = h.shadowRoot ? own(h.shadowRoot) : "";
 		if (t.trim()) parts.push(t);
 	}
