@@ -32,7 +32,7 @@ type Candidate struct {
 // entered through contentDocument here: a candidate is only a suggestion,
 // and the engine checks a frame's origin by the browser's frame tree when
 // it follows the selector.
-const controlsJS = `(stable) => {
+const controlsJS = `(stable) => {` + deepJS + `
 	const vis = e => { const r = e.getBoundingClientRect(); const s = e.ownerDocument.defaultView.getComputedStyle(e);
 		return r.width > 0 && r.height > 0 && s.visibility !== "hidden" && s.display !== "none"; };
 	const norm = s => (s || "").replace(/\s+/g, " ").trim();
@@ -65,15 +65,6 @@ const controlsJS = `(stable) => {
 			cls: cls.join(" "), label, placeholder: e.getAttribute("placeholder") || "",
 			autocomplete: (e.getAttribute("autocomplete") || "").toLowerCase(),
 			inputmode: (e.getAttribute("inputmode") || "").toLowerCase(), text, sel: prefix + sel});
-	};
-	// hostSel is a selector unique in its scope for a shadow host or a frame.
-	const hostSel = (h, unique) => {
-		const tag = h.localName;
-		if (h.id && ident(h.id) && unique("#" + h.id)) return (tag === "iframe" || tag === "frame" ? tag : "") + "#" + h.id;
-		if (/^[a-z][a-z0-9-]*$/.test(tag) && unique(tag)) return tag;
-		const name = h.getAttribute("name");
-		if (name && ident(name) && unique(tag + '[name="' + name + '"]')) return tag + '[name="' + name + '"]';
-		return "";
 	};
 	const inside = h => {
 		if (h.shadowRoot) return h.shadowRoot;

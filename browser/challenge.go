@@ -38,11 +38,11 @@ func (e *ChallengeError) Error() string {
 // visible and of a size a person could interact with (an invisible
 // reCAPTCHA badge on a login page is not a challenge), and for trust-this-
 // browser prompts in headings and the title (not in a "remember me"
-// checkbox, which is optional).
-const builtinChallengeJS = `() => {
+// checkbox, which is optional); in the document and its open shadow roots.
+const builtinChallengeJS = `() => {` + deepJS + `
 	const big = e => { const r = e.getBoundingClientRect(); const s = getComputedStyle(e);
 		return r.width > 30 && r.height > 30 && s.visibility !== "hidden" && s.display !== "none" && s.opacity !== "0"; };
-	for (const f of document.querySelectorAll("iframe")) {
+	for (const f of deepAll(document, "iframe")) {
 		const s = (f.getAttribute("src") || "").toLowerCase();
 		if (!big(f)) continue;
 		if (s.includes("recaptcha") && (s.includes("anchor") || s.includes("bframe"))) return ["recaptcha", "captcha"];
@@ -51,12 +51,12 @@ const builtinChallengeJS = `() => {
 		if (s.includes("arkoselabs.com") || s.includes("funcaptcha.com")) return ["arkose", "captcha"];
 	}
 	for (const sel of ["#FunCaptcha", "#arkose-iframe", "#arkoseIframe"]) {
-		const e = document.querySelector(sel); if (e && big(e)) return ["arkose", "captcha"];
+		const e = deepAll(document, sel)[0]; if (e && big(e)) return ["arkose", "captcha"];
 	}
 	if (/^just a moment\.\.\.$/i.test(document.title.trim())) return ["cloudflare", "captcha"];
 	const trust = /\b(trust|remember) this (browser|device|computer)\b|don.?t ask (again )?on this (device|browser)|is this (a )?(trusted|your) (device|browser)/i;
 	const heads = [document.title];
-	for (const h of document.querySelectorAll("h1, h2, h3, [role=heading], [role=dialog] legend")) {
+	for (const h of deepAll(document, "h1, h2, h3, [role=heading], [role=dialog] legend")) {
 		const r = h.getBoundingClientRect(); if (r.width > 0 && r.height > 0) heads.push(h.innerText || "");
 	}
 	if (heads.some(t => trust.test(t))) return ["trust-prompt", "trust_browser"];
@@ -149,11 +149,10 @@ func firstMatch(page *rod.Page, ms []templates.Matcher) (int, error) {
 	var body *string
 	text := func() (string, error) {
 		if body == nil {
-			res, err := page.Eval(`() => document.body ? document.body.innerText : ""`)
+			t, err := visibleText(page)
 			if err != nil {
 				return "", err
 			}
-			t := res.Value.Str()
 			body = &t
 		}
 		return *body, nil

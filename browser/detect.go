@@ -9,7 +9,8 @@ import (
 )
 
 // detectJS is the form-field detector (see detect.js); it returns, per
-// field it recognises, the element and what it is.
+// field it recognises, the element and what it is. It is run inside a
+// function that defines deepJS's helpers first.
 //
 //go:embed detect.js
 var detectJS string
@@ -32,7 +33,8 @@ type DetectedField struct {
 	Score float64 `json:"score"`
 	// Why says what gave it away ("autocomplete=username").
 	Why string `json:"why"`
-	// Selectors are unique selectors for it, most readable first.
+	// Selectors are unique selectors for it, most readable first; chains
+	// through the hosts ("x-login >>> #password") in a shadow root.
 	Selectors []string `json:"selectors"`
 	Tag       string   `json:"tag"`
 	Type      string   `json:"type"`
@@ -42,7 +44,8 @@ type DetectedField struct {
 	Mark string `json:"n,omitempty"`
 }
 
-// DetectFields runs the detector on the page (its top document).
+// DetectFields runs the detector on the page: its top document and the
+// open shadow roots in it, whose fields get ">>>" chain selectors.
 func DetectFields(ctx context.Context, page *rod.Page) ([]DetectedField, error) {
 	return detectWith(ctx, page, "")
 }
@@ -50,7 +53,9 @@ func DetectFields(ctx context.Context, page *rod.Page) ([]DetectedField, error) 
 // detectWith runs the detector; mark names an attribute whose value the
 // harness wants back with each field (empty: none).
 func detectWith(ctx context.Context, page *rod.Page, mark string) ([]DetectedField, error) {
-	js := `(mark) => (` + detectJS + `)().map(({el, ...r}) => ({...r, n: mark ? (el.getAttribute(mark) || "") : ""}))`
+	js := `(mark) => {` + deepJS + `
+	return (` + detectJS + `)().map(({el, ...r}) => ({...r, n: mark ? (el.getAttribute(mark) || "") : ""}));
+}`
 	res, err := page.Context(ctx).Eval(js, mark)
 	if err != nil {
 		return nil, fmt.Errorf("detect form fields: %w", err)

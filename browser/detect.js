@@ -7,13 +7,26 @@
 	// attributes, the text before it, the form around it and its buttons'
 	// text. Its rules are general ones, in many languages: it is scored on
 	// sites it was not tuned on (detect_score_test.go), and a rule for one
-	// site would not carry over.
+	// site would not carry over. It looks into open shadow roots with
+	// deepAll, deepText and hostSel (deep.go, defined around it).
 	const norm = s => (s || "").replace(/\s+/g, " ").trim();
 	const lower = s => norm(s).toLowerCase();
 	// Identifiers as words: "otpCode-0" and "user_name" read "otp Code 0"
 	// and "user name".
 	const words = s => (s || "").replace(/([a-z])([A-Z])/g, "$1 $2").replace(/[_\-.\[\]:]+/g, " ").replace(/([A-Za-z])(\d)/g, "$1 $2");
-	const before = (a, b) => Boolean(a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING);
+	// In the page's order, a shadow root's nodes where its host is
+	// (compareDocumentPosition does not order nodes of two trees).
+	const hostsOf = n => { const c = [n]; for (let h = n.getRootNode().host; h; h = h.getRootNode().host) c.push(h); return c; };
+	const before = (a, b) => {
+		const hb = hostsOf(b);
+		for (const x of hostsOf(a)) {
+			const y = hb.find(y => y.getRootNode() === x.getRootNode());
+			if (y) return x === y ? x === a && a !== b : Boolean(x.compareDocumentPosition(y) & Node.DOCUMENT_POSITION_FOLLOWING);
+		}
+		return false;
+	};
+	// The parent, from a shadow root's top to its host.
+	const up = e => e.parentElement || (e.parentNode && e.parentNode.host) || null;
 
 	// Rendered: it has a box and no style hides it. aria-hidden does not
 	// count: it hides from screen readers, not from sight (pages put it on
@@ -62,18 +75,18 @@
 	};
 	const textInputTypes = new Set(["", "text", "email", "tel", "number", "password", "search", "url"]);
 
-	// The text of the elements an aria-labelledby or aria-describedby
-	// names.
-	const idText = ids => norm((ids || "").split(/\s+/).map(id => { const l = id && document.getElementById(id); return l ? l.innerText : ""; }).join(" "));
+	// The text of the elements an aria-labelledby or aria-describedby of
+	// e names (in e's document or shadow root).
+	const idText = (e, ids) => norm((ids || "").split(/\s+/).map(id => { const l = id && e.getRootNode().getElementById(id); return l ? l.innerText : ""; }).join(" "));
 	const labelText = e => {
 		const parts = [];
 		if (e.labels) for (const l of e.labels) parts.push(l.innerText);
-		parts.push(idText(e.getAttribute("aria-labelledby")));
+		parts.push(idText(e, e.getAttribute("aria-labelledby")));
 		return norm(parts.join(" ")).slice(0, 120);
 	};
 	// The text just before an input, for forms without labels.
 	const precedingText = e => {
-		for (let p = e, n = 0; p && n < 3; p = p.parentElement, n++) {
+		for (let p = e, n = 0; p && n < 3; p = up(p), n++) {
 			for (let s = p.previousElementSibling; s; s = s.previousElementSibling) {
 				if (s.querySelector && s.querySelector("input, select, textarea")) continue;
 				const t = norm(s.innerText || s.textContent);
@@ -88,7 +101,7 @@
 			idn: words([a("name"), e.id, a("data-testid"), a("formcontrolname"), a("ng-model"), a("v-model"), a("data-qa"), a("data-test"), a("data-field")].join(" ")),
 			hint: [a("placeholder"), a("aria-label"), a("title"), labelText(e), a("aria-placeholder")].join(" "),
 			// What the page says about the field, as a screen reader does.
-			about: idText(a("aria-describedby")).slice(0, 120),
+			about: idText(e, a("aria-describedby")).slice(0, 120),
 			near: precedingText(e),
 			ac: lower(a("autocomplete")),
 			type: lower(e.getAttribute("type") || (e.tagName === "INPUT" ? "text" : e.tagName)),
@@ -98,35 +111,51 @@
 		};
 	};
 
-	// A unique selector for an element, readable first.
+	// Selectors that find an element alone in its tree (the document or
+	// its shadow root), readable first.
 	const cssIdent = s => /^[A-Za-z_][A-Za-z0-9_-]*$/.test(s);
-	const unique = sel => { try { return document.querySelectorAll(sel).length === 1; } catch (_) { return false; } };
+	const unique = (sel, scope) => { try { return scope.querySelectorAll(sel).length === 1; } catch (_) { return false; } };
 	const quote = s => '"' + s.replace(/\\/g, "\\\\").replace(/"/g, '\\"') + '"';
 	const pathTo = e => {
-		// A path from the nearest element with an id, or the body.
+		// A path from the nearest element with an id, or the body (or the
+		// top of the shadow root).
 		const path = [];
 		for (let p = e; p && p !== document.body; p = p.parentElement) {
-			if (p !== e && p.id && cssIdent(p.id) && unique("#" + p.id)) { path.unshift("#" + p.id); break; }
+			if (p !== e && p.id && cssIdent(p.id) && unique("#" + p.id, p.getRootNode())) { path.unshift("#" + p.id); break; }
 			const t = p.tagName.toLowerCase();
 			const same = p.parentElement ? Array.from(p.parentElement.children).filter(c => c.tagName === p.tagName) : [];
 			path.unshift(same.length > 1 ? t + ":nth-of-type(" + (same.indexOf(p) + 1) + ")" : t);
 		}
 		return path.join(" > ");
 	};
-	const selectorsFor = e => {
-		const tag = e.tagName.toLowerCase();
+	const ownSelectors = e => {
+		const tag = e.tagName.toLowerCase(), scope = e.getRootNode();
 		const out = [];
-		if (e.id && cssIdent(e.id) && unique("#" + e.id)) out.push("#" + e.id);
+		if (e.id && cssIdent(e.id) && unique("#" + e.id, scope)) out.push("#" + e.id);
 		for (const k of ["name", "autocomplete", "type"]) {
 			const v = e.getAttribute(k);
-			if (v && unique(tag + "[" + k + "=" + quote(v) + "]")) out.push(tag + "[" + k + "=" + quote(v) + "]");
+			if (v && unique(tag + "[" + k + "=" + quote(v) + "]", scope)) out.push(tag + "[" + k + "=" + quote(v) + "]");
 		}
 		if ((tag === "button" || tag === "a") && out.length === 0) {
 			const t = norm(e.innerText).slice(0, 40);
 			if (t && !/[()]/.test(t)) out.push(tag + ":contains(" + t + ")");
 		}
-		if (out.length === 0 && unique(pathTo(e))) out.push(pathTo(e));
+		if (out.length === 0 && unique(pathTo(e), scope)) out.push(pathTo(e));
 		return out.slice(0, 3);
+	};
+	// In an open shadow root, the chain through its hosts that fill and
+	// click follow ("x-app >>> x-login >>> "): "" in the document, null
+	// when a host has no selector.
+	const chainTo = e => {
+		const h = e.getRootNode().host;
+		if (!h) return "";
+		const outer = chainTo(h), scope = h.getRootNode();
+		const part = outer === null ? "" : hostSel(h, s => unique(s, scope)) || ownSelectors(h)[0];
+		return part ? outer + part + " >>> " : null;
+	};
+	const selectorsFor = e => {
+		const via = chainTo(e);
+		return via === null ? [] : ownSelectors(e).map(s => via + s);
 	};
 
 	// The inputs, grouped by form (or by the nearest container with a
@@ -135,15 +164,15 @@
 	// shown ones.
 	const groupOf = e => {
 		if (e.form) return e.form;
-		let p = e.parentElement;
-		for (let i = 0; p && i < 6; i++, p = p.parentElement) {
-			if (p.querySelectorAll("input").length > 1 && p.querySelector("button, input[type=submit], input[type=button], [role=button]")) return p;
+		let p = up(e);
+		for (let i = 0; p && i < 6; i++, p = up(p)) {
+			if (deepAll(p, "input").length > 1 && deepAll(p, "button, input[type=submit], input[type=button], [role=button]").length > 0) return p;
 		}
-		return e.parentElement || document.body;
+		return up(e) || document.body;
 	};
 	const fieldGroups = () => {
 		const groups = new Map();
-		for (const e of document.querySelectorAll("input")) {
+		for (const e of deepAll(document, "input")) {
 			// A <noscript> fallback is not the form people use.
 			if (!textInputTypes.has(lower(e.getAttribute("type") || "text")) || e.disabled || e.closest("noscript")) continue;
 			const g = groupOf(e), shown = rendered(e);
@@ -162,11 +191,11 @@
 	const isPassword = (e, d) => d.type === "password" ||
 		(d.type === "text" && W.pass.test(d.idn + " " + d.hint) && !/(\bpin\b|passcode|forgot|reset|hint|email|mail|user|login)/i.test(d.idn + " " + d.hint) && !W.otp.test(d.idn + " " + d.hint));
 
-	const buttonTexts = g => Array.from(g.querySelectorAll("button, input[type=submit], input[type=button]")).map(b => norm(b.tagName === "INPUT" ? b.value : b.innerText));
+	const buttonTexts = g => deepAll(g, "button, input[type=submit], input[type=button]").map(b => norm(b.tagName === "INPUT" ? b.value : b.innerText));
 	// What a form is for, in its own words: the page's title and
 	// headings, and what its buttons say. Not its links: a sign-in's
 	// "Forgot your password? Reset your password" is not its purpose.
-	const purpose = g => lower([document.title, ...Array.from(document.querySelectorAll("h1, h2, h3, legend, [role=heading]")).slice(0, 8).map(h => h.innerText), ...buttonTexts(g)].join(" "));
+	const purpose = g => lower([document.title, ...deepAll(document, "h1, h2, h3, legend, [role=heading]").slice(0, 8).map(h => h.innerText), ...buttonTexts(g)].join(" "));
 	const signInButton = wordList(["sign.?in", "log.?in", "log.?on", "sign.?on", "anmelden", "einloggen", "se connecter", "connexion", "iniciar sesión", "entrar", "accedi", "inloggen", "zaloguj", "přihlásit", "войти", "вход", "登录", "登入", "ログイン", "로그인", "giriş"]);
 
 	// The form is about setting a new password: its purpose says so.
@@ -334,7 +363,7 @@
 		const list = all.filter(e => !/(fake|dummy|decoy|honeypot)/i.test(info.get(e).idn));
 		const pw = list.filter(e => isPassword(e, info.get(e)));
 		const others = list.filter(e => !pw.includes(e));
-		const gtext = lower((g.innerText || "").slice(0, 2000));
+		const gtext = lower(deepText(g).slice(0, 2000));
 		// A lone password field is a new one when the form is for setting
 		// one; a form whose buttons sign in is not, whatever its page says.
 		const changeForm = pw.length === 1 && others.length === 0 && changeWords.test(purpose(g)) && !buttonTexts(g).some(t => signInButton.test(t));
@@ -398,8 +427,8 @@
 		const last = rs.map(r => r.el).reduce((a, b) => before(a, b) ? b : a);
 		const setsPassword = rs.some(r => r.role === "new_password");
 		let scope = g, found = [];
-		for (let i = 0; scope && i < 4 && found.length === 0; i++, scope = scope.parentElement) {
-			found = bestSubmits(scope.querySelectorAll(controls), last, setsPassword);
+		for (let i = 0; scope && i < 4 && found.length === 0; i++, scope = up(scope)) {
+			found = bestSubmits(deepAll(scope, controls), last, setsPassword);
 		}
 		for (const c of found) add(c.b, "submit", c.score, c.why);
 	};

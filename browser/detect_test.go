@@ -6,12 +6,15 @@ import (
 	"time"
 
 	"github.com/go-rod/rod"
+
+	"github.com/rotator-pam/rotator/templates"
 )
 
 // TestDetectorRules holds the detector to its general rules, each on a
 // small page: the labelled real pages (TestDetectorScore) have one page
 // of one-time codes, too few to guard those rules alone. want maps an
-// element's id to the role it should get ("" for none).
+// element's id to the role it should get ("" for none). Every selector
+// the detector gives finds its field, in a shadow root with a >>> chain.
 func TestDetectorRules(t *testing.T) {
 	t.Parallel()
 	page := newPage(t)
@@ -19,6 +22,24 @@ func TestDetectorRules(t *testing.T) {
 		name, html string
 		want       map[string]string
 	}{
+		{"a form in a component's open shadow root",
+			`<login-box><template shadowrootmode="open"><form><label>Email <input id=u type=email name=email></label>
+<label>Password <input id=p type=password name=password></label><button id=s type=submit>Sign in</button></form></template></login-box>`,
+			map[string]string{"u": RoleUsername, "p": RolePassword, "s": RoleSubmit}},
+		{"each field a component, in a form of the page",
+			`<form><x-field name=user><template shadowrootmode="open"><label>Username <input id=u></label></template></x-field>
+<x-field><template shadowrootmode="open"><label>Password <input id=p type=password></label></template></x-field>
+<x-button><template shadowrootmode="open"><button id=s>Log in</button></template></x-button></form>`,
+			map[string]string{"u": RoleUsername, "p": RolePassword, "s": RoleSubmit}},
+		{"fields at the top of a shadow root, labelled by id there",
+			`<x-verify><template shadowrootmode="open"><input id=c aria-labelledby=l><span id=l>One-time code</span><button id=s>Verify</button></template></x-verify>`,
+			map[string]string{"c": RoleTOTP, "s": RoleSubmit}},
+		{"a field before the password, in another component than it",
+			`<form id=f><button id=s>Sign in</button></form>` + twoComponents("pw", "u", "f.prepend(u, pw)"),
+			map[string]string{"u": RoleUsername, "p": RolePassword}},
+		{"a field after the password, in another component than it",
+			`<form id=f><button id=s>Sign in</button></form>` + twoComponents("u", "pw", "f.prepend(pw, u)"),
+			map[string]string{"u": "", "p": RolePassword}},
 		{"one-time code by autocomplete",
 			`<form><input id=c autocomplete=one-time-code><button id=s>Verify</button></form>`,
 			map[string]string{"c": RoleTOTP, "s": RoleSubmit}},
@@ -84,12 +105,14 @@ func TestDetectorRules(t *testing.T) {
 			map[string]string{"u": RoleUsername, "p": RolePassword, "s": RoleSubmit}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got := detectRoles(t, page, tt.html)
+			fields := detectHTML(t, page, tt.html)
+			got := bestRoles(fields)
 			for id, want := range tt.want {
 				if got[id] != want {
 					t.Errorf("#%s: %q, want %q (all: %v)", id, got[id], want, got)
 				}
 			}
+			selectorsFindTheirFields(t, page, fields)
 		})
 	}
 }
@@ -111,6 +134,16 @@ func TestDetectorHiddenFieldsRankLower(t *testing.T) {
 	if score["e"] == 0 || score["trap"] == 0 || score["e"] <= score["trap"] {
 		t.Errorf("username scores %v: want both, the shown #e first", score)
 	}
+}
+
+// twoComponents makes, in the order given, a component whose shadow root
+// holds a password field (#p) and one whose root holds a field named
+// nothing a username is named (#u), then puts them in the form #f with
+// place: which comes first in the page is not which was made first.
+func twoComponents(first, second, place string) string {
+	return `<script>{const f = document.getElementById("f"), make = (tag, html) => { const e = document.createElement(tag); e.attachShadow({mode: "open"}).innerHTML = html; return e; };
+const mk = {pw: () => make("x-pw", "<input id=p type=password>"), u: () => make("x-u", "<input id=u name=contract>")};
+const ` + first + ` = mk.` + first + `(), ` + second + ` = mk.` + second + `(); ` + place + `;}</script>`
 }
 
 func boxes(n int) string {
@@ -138,14 +171,40 @@ func detectHTML(t *testing.T, page *rod.Page, html string) []DetectedField {
 	return fields
 }
 
-// detectRoles is each element's most confident role, by id.
-func detectRoles(t *testing.T, page *rod.Page, html string) map[string]string {
-	t.Helper()
+// bestRoles is each element's most confident role, by id.
+func bestRoles(fields []DetectedField) map[string]string {
 	role, best := map[string]string{}, map[string]float64{}
-	for _, f := range detectHTML(t, page, html) {
+	for _, f := range fields {
 		if f.Score > best[f.Mark] {
 			role[f.Mark], best[f.Mark] = f.Role, f.Score
 		}
 	}
 	return role
+}
+
+// selectorsFindTheirFields checks that each selector of each field with an
+// id finds that very element, as a step would.
+func selectorsFindTheirFields(t *testing.T, page *rod.Page, fields []DetectedField) {
+	t.Helper()
+	p := page.Context(ctxFor(t))
+	for _, f := range fields {
+		for _, s := range f.Selectors {
+			if f.Mark == "" {
+				break
+			}
+			alt, err := templates.ParseAlternative(s)
+			if err != nil {
+				t.Errorf("#%s: %q: %v", f.Mark, s, err)
+				continue
+			}
+			found, _, err := locate(p, &templates.Selector{Alternatives: []templates.Alternative{alt}}, false)
+			if err != nil || found.el == nil {
+				t.Errorf("#%s: %q finds nothing (%v)", f.Mark, s, err)
+				continue
+			}
+			if id, err := found.el.Attribute("id"); err != nil || id == nil || *id != f.Mark {
+				t.Errorf("#%s: %q finds another element (%v)", f.Mark, s, err)
+			}
+		}
+	}
 }

@@ -146,6 +146,7 @@ flows:
     - click: "x-app >>> x-change-password >>> button[type=submit]"
     - expect: {visible: "x-app >>> #done"}
     - wait_for: {visible: "x-app >>> text=your password was changed"}
+    - expect: {text: "your password was changed"}
   logout:
     - goto: /logout
     - wait_for: {visible: "x-login >>> #username"}
@@ -154,7 +155,7 @@ flows:
 // The issue's done-when: a change form inside a shadow root (two roots
 // deep) rotates with plain fill and click steps, after a sign-in whose
 // form, code field included, is in a shadow root too; the new password
-// then signs in.
+// then signs in. A text condition reads the words of a shadow root.
 func TestShadowFormRotates(t *testing.T) {
 	t.Parallel()
 	const oldPw, newPw = "Old-Shadow-Pw-1", "New-Shadow-Pw-2"
@@ -185,7 +186,8 @@ func TestShadowFormRotates(t *testing.T) {
 
 // A sign-in form inside a same-origin frame is filled and sent with
 // selectors that go into the frame (no frame step), by a click or by
-// Enter, also when the form is in a shadow root inside the frame.
+// Enter, also when the form is in a shadow root inside the frame; a text
+// condition reads the frame's words, its shadow root's too.
 func TestSameOriginFrameLogin(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ name, page, prefix, submit string }{
@@ -206,6 +208,7 @@ flows:
       value: "{{ username }}"
     - fill: "%s#password"
       value: "{{ password }}"
+    - expect: {text: "Sign in"}
     - %s
     - expect: {url: /home}
   change: [{goto: /}, {expect: {url: /}}]
@@ -256,21 +259,25 @@ pw.addEventListener("input", () => fetch("/typed?password=" + encodeURIComponent
 // cross-origin frame, and not one whose document the page's own scripts
 // can reach (document.domain), since the frame's origin is read from the
 // browser's frame tree. The error says why and names the frame step.
-// Nothing is typed into the frame. A closed shadow root is not entered
-// either: the field in it stays empty.
+// Nothing is typed into the frame, and a text condition does not read its
+// words, also when it passes for the page's origin by window.origin. A
+// closed shadow root is not entered either: the field in it stays empty.
 func TestChainStopsAtOtherOrigins(t *testing.T) {
 	t.Parallel()
 	for _, domainOpen := range []bool{false, true} {
 		t.Run(fmt.Sprintf("document.domain %v", domainOpen), func(t *testing.T) {
 			t.Parallel()
-			evil := newEvil(t, trapPage+`<script>document.domain = "127.0.0.1"</script>`, domainOpen)
+			evil := newEvil(t, trapPage+`<p>Your password was changed</p>
+<script>document.domain = "127.0.0.1"; try { window.origin = parent.origin } catch (e) {}</script>`, domainOpen)
 			srv := newSiteWithHeader(t, domainOpen, map[string]string{"/login": fmt.Sprintf(`<!doctype html><h1>Sign in</h1>
 <iframe id="login" src="%s/" width="400" height="200"></iframe><script>document.domain = "127.0.0.1"</script>`, evil.URL)})
 			r := exfilRunner(t, parseTemplate(t, chainFillTemplate("iframe#login >>> #password", false)), srv.URL)
 			if domainOpen {
-				// The page's scripts do reach the frame's field.
+				// The page's scripts do reach the frame's field and words,
+				// and the frame's window.origin is the page's.
 				r.Page.MustNavigate(srv.URL + "/login").MustWaitLoad()
-				if got := r.Page.MustEval(`() => { try { return !!document.getElementById("login").contentDocument.getElementById("password") } catch (e) { return false } }`).Bool(); !got {
+				if got := r.Page.MustEval(`() => { try { const f = document.getElementById("login");
+					return !!f.contentDocument.getElementById("password") && f.contentDocument.body.innerText.includes("password was changed") && f.contentWindow.origin === self.origin } catch (e) { return false } }`).Bool(); !got {
 					t.Fatal("the page's scripts cannot reach the frame's document: the case tests nothing")
 				}
 			}
@@ -282,6 +289,9 @@ func TestChainStopsAtOtherOrigins(t *testing.T) {
 			}
 			if got, leaked := evil.requests("/typed"); leaked || len(got) > 0 {
 				t.Fatalf("the other origin received typing: %q", got)
+			}
+			if ok, err := checkCondition(r.Page, templates.Condition{Kind: templates.CondText, Pattern: "password was changed"}); ok || err != nil {
+				t.Errorf("a text condition read the frame of another origin (%v, %v)", ok, err)
 			}
 		})
 	}
@@ -499,5 +509,33 @@ func TestChromiumRefusesTheChainCombinator(t *testing.T) {
 				t.Errorf("%q: Chromium refuses the part %q", sel, part)
 			}
 		}
+	}
+}
+
+// A text condition, a template's challenge text and the built-in
+// trust-prompt detector read the words a person sees in open shadow roots,
+// nested ones too, and a component's own words beside its elements; not
+// words hidden there, a style sheet's text, nor a closed root's.
+func TestPageTextSeesOpenShadowRoots(t *testing.T) {
+	t.Parallel()
+	page := newPage(t).Context(ctxFor(t))
+	page.MustSetDocumentContent(`<!doctype html><title>Account</title><p>Light words</p>
+<x-card><template shadowrootmode="open"><style>.style-words {}</style><h2>Trust this browser?</h2>Bare words
+<x-inner><template shadowrootmode="open"><p>Nested words</p><p hidden>Hidden words</p></template></x-inner><slot></slot></template><span>Slotted words</span></x-card>
+<x-gone style="display:none"><template shadowrootmode="open"><p>Gone words</p>Gone bare words</template></x-gone>
+<x-shut><template shadowrootmode="closed"><p>Closed words</p></template></x-shut>`)
+	for text, want := range map[string]bool{"light words": true, "bare words": true, "nested words": true, "slotted words": true,
+		"hidden words": false, "gone words": false, "gone bare words": false, "closed words": false, "style-words": false} {
+		got, err := checkCondition(page, templates.Condition{Kind: templates.CondText, Pattern: text})
+		if err != nil || got != want {
+			t.Errorf("text %q: %v (%v), want %v", text, got, err, want)
+		}
+	}
+	tpl := &templates.Template{Challenges: []templates.Challenge{{Name: "nested", Kind: templates.ChallengeVerification, Matcher: templates.Matcher{Text: "nested words"}}}}
+	if ce, err := detectChallenge(page, tpl); err != nil || ce == nil || ce.Name != "nested" {
+		t.Errorf("the template's challenge text in a shadow root: %v, %v", ce, err)
+	}
+	if ce, err := detectChallenge(page, &templates.Template{}); err != nil || ce == nil || ce.Kind != templates.ChallengeTrustBrowser || !ce.Builtin {
+		t.Errorf("the trust prompt's heading in a shadow root: %v, %v", ce, err)
 	}
 }

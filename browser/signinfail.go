@@ -45,7 +45,7 @@ var (
 // root, names what was typed and says it was wrong; or a password field is marked invalid
 // (aria-invalid), with the message it names, if any. It returns why, or
 // "".
-const signInFailJS = `(subjects, faults) => {
+const signInFailJS = `(subjects, faults) => {` + deepJS + `
 	const norm = s => (s || "").replace(/\s+/g, " ").trim();
 	const vis = e => { const r = e.getBoundingClientRect(); const s = getComputedStyle(e);
 		return r.width > 0 && r.height > 0 && s.visibility !== "hidden" && s.display !== "none"; };
@@ -55,19 +55,14 @@ const signInFailJS = `(subjects, faults) => {
 	const shown = e => { const t = norm(e.innerText); return t.length > 0 && t.length <= 300 && vis(e) ? t : ""; };
 	// The document and its open shadow roots: a component's error is in
 	// its own.
-	const all = (root, sel) => {
-		const out = Array.from(root.querySelectorAll(sel));
-		for (const e of root.querySelectorAll("*")) if (e.shadowRoot) out.push(...all(e.shadowRoot, sel));
-		return out;
-	};
-	const errors = all(document, '[role=alert], [aria-live=assertive], [class*=error i], [id*=error i], [class*=alert i], [class*=danger i], [class*=invalid i], [class*=fail i]');
+	const errors = deepAll(document, '[role=alert], [aria-live=assertive], [class*=error i], [id*=error i], [class*=alert i], [class*=danger i], [class*=invalid i], [class*=fail i]');
 	for (const e of errors) {
 		const t = shown(e);
 		if (!t) continue;
 		const low = t.toLowerCase();
 		if (subjects.some(p => low.includes(p)) && faults.some(p => low.includes(p))) return 'the page says "' + t.slice(0, 120) + '"';
 	}
-	for (const f of all(document, 'input[type=password][aria-invalid=true]')) {
+	for (const f of deepAll(document, 'input[type=password][aria-invalid=true]')) {
 		if (!vis(f)) continue;
 		let msg = "";
 		const root = f.getRootNode();

@@ -94,11 +94,11 @@ func checkCondition(page *rod.Page, c templates.Condition) (bool, error) {
 		}
 		return c.Regexp.MatchString(info.URL), nil
 	case templates.CondText:
-		res, err := page.Eval(`() => document.body ? document.body.innerText : ""`)
+		text, err := visibleText(page)
 		if err != nil {
 			return false, err
 		}
-		return strings.Contains(strings.ToLower(res.Value.Str()), strings.ToLower(c.Pattern)), nil
+		return strings.Contains(strings.ToLower(text), strings.ToLower(c.Pattern)), nil
 	}
 	return false, fmt.Errorf("unknown condition %q", c.Kind)
 }
