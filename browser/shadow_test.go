@@ -271,7 +271,7 @@ func TestChainStopsAtOtherOrigins(t *testing.T) {
 <script>document.domain = "127.0.0.1"; try { window.origin = parent.origin } catch (e) {}</script>`, domainOpen)
 			srv := newSiteWithHeader(t, domainOpen, map[string]string{"/login": fmt.Sprintf(`<!doctype html><h1>Sign in</h1>
 <iframe id="login" src="%s/" width="400" height="200"></iframe><script>document.domain = "127.0.0.1"</script>`, evil.URL)})
-			r := exfilRunner(t, parseTemplate(t, chainFillTemplate("iframe#login >>> #password", false)), srv.URL)
+			r := exfilRunner(t, parseTemplate(t, chainFillTemplate("iframe#login >>> #password", false, "10s")), srv.URL)
 			if domainOpen {
 				// The page's scripts do reach the frame's field and words,
 				// and the frame's window.origin is the page's.
@@ -299,7 +299,7 @@ func TestChainStopsAtOtherOrigins(t *testing.T) {
 		t.Parallel()
 		srv := site(t, map[string]string{"/login": `<!doctype html><x-login></x-login>` +
 			shadowHost("x-login", "closed", `<input id="password" type="password">`)})
-		r := exfilRunner(t, parseTemplate(t, chainFillTemplate("x-login >>> #password", false)), srv.URL)
+		r := exfilRunner(t, parseTemplate(t, chainFillTemplate("x-login >>> #password", false, "2s")), srv.URL)
 		err := r.RunFlow(ctxFor(t), templates.FlowLogin)
 		var se *StepError
 		if !errors.As(err, &se) || se.Path != "2" || !strings.Contains(err.Error(), "no element is visible for x-login >>> #password") {
@@ -337,8 +337,10 @@ func newSiteWithHeader(t *testing.T, domainOpen bool, pages map[string]string) *
 }
 
 // chainFillTemplate opens /login and types the password into sel; the
-// step fails by design, so its deadline is short.
-func chainFillTemplate(sel string, keys bool) string {
+// step fails by design. Its deadline is short (2 s) where the case waits
+// it out, and long (10 s) where the field must be found first (a frame's
+// on a busy machine) for the refusal to come.
+func chainFillTemplate(sel string, keys bool, timeout string) string {
 	return fmt.Sprintf(`name: t
 base_url: http://127.0.0.1:1/
 flows:
@@ -347,10 +349,10 @@ flows:
     - fill: %q
       value: "{{ password }}"
       keys: %v
-      timeout: 2s
+      timeout: %s
   change: [{goto: /}, {expect: {url: /}}]
   logout: [{goto: /}]
-`, sel, keys)
+`, sel, keys, timeout)
 }
 
 // The field a chain found moves the focus when it gets it: into a frame
@@ -374,7 +376,7 @@ func TestSecretNotTypedWhenFocusMoves(t *testing.T) {
 				t.Parallel()
 				evil := newEvil(t, trapPage, false)
 				srv := site(t, map[string]string{"/login": fmt.Sprintf(tc.login, evil.URL), "/frame": tc.frame})
-				r := exfilRunner(t, parseTemplate(t, chainFillTemplate(tc.sel, keys)), srv.URL)
+				r := exfilRunner(t, parseTemplate(t, chainFillTemplate(tc.sel, keys, "10s")), srv.URL)
 				err := r.RunFlow(ctxFor(t), templates.FlowLogin)
 				if err == nil || !strings.Contains(err.Error(), "does not hold the focus") {
 					t.Fatalf("got %v, want the secret refused", err)
@@ -399,7 +401,7 @@ func TestSecretNotTypedWhenFocusMoves(t *testing.T) {
 			shadowHost("x-login", "open", `<input id="password" type="password">`) +
 			shadowHost("x-widget", "closed", `<input id="trap">`) +
 			`<script>document.querySelector("x-login").shadowRoot.getElementById("password").addEventListener("focus", () => window.closed_x_widget.getElementById("trap").focus())</script>`})
-		r := exfilRunner(t, parseTemplate(t, chainFillTemplate("x-login >>> #password", false)), srv.URL)
+		r := exfilRunner(t, parseTemplate(t, chainFillTemplate("x-login >>> #password", false, "10s")), srv.URL)
 		err := r.RunFlow(ctxFor(t), templates.FlowLogin)
 		if err == nil || !strings.Contains(err.Error(), "does not hold the focus") {
 			t.Fatalf("got %v, want the secret refused", err)

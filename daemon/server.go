@@ -93,10 +93,9 @@ func (sv *Server) start(ctx context.Context, o Options, cert *tls.Certificate) e
 	if err := jobs.Migrate(ctx, cfg.VaultPath()); err != nil {
 		return err
 	}
-	if n, err := jobs.ReleaseOrphaned(ctx, cfg.VaultPath()); err != nil {
+	holder, err := o.Store.HolderID()
+	if err != nil {
 		return err
-	} else if n > 0 {
-		logger.Info("jobs left running by a process that died are queued again", "jobs", n)
 	}
 	d, err := newDaemon(o)
 	if err != nil {
@@ -108,9 +107,15 @@ func (sv *Server) start(ctx context.Context, o Options, cert *tls.Certificate) e
 	// lasts as long as a pause may.
 	q, err := jobs.Open(cfg.VaultPath(), jobs.Handlers{Rotate: d.Work, Notify: d.Notify.Deliver},
 		jobs.Options{MaxWorkers: cfg.Serve.MaxConcurrent + cfg.Console.MaxHeld,
-			JobTimeout: 15*time.Minute + cfg.Console.KeepPaused, Logger: logger})
+			JobTimeout: 15*time.Minute + cfg.Console.KeepPaused, Logger: logger, ID: holder})
 	if err != nil {
 		return err
+	}
+	if n, err := q.ReleaseOrphaned(ctx, o.Store.HolderDead); err != nil {
+		q.Stop(context.WithoutCancel(ctx))
+		return err
+	} else if n > 0 {
+		logger.Info("jobs left running by a worker that died are queued again", "jobs", n)
 	}
 	// The daemon is complete before anything runs: recovery may queue a
 	// webhook delivery.

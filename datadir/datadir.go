@@ -1,6 +1,8 @@
 // Package datadir creates and opens rotator's data directory: the folder
 // (mode 0700) that holds the vault, with the job queue's tables in the same
-// file, beside the master key unless that is kept elsewhere.
+// file, beside the master key unless that is kept elsewhere. With store.url
+// set the vault and the queue are in that PostgreSQL database instead, and
+// the folder keeps the master key (unless elsewhere) and the artifacts.
 //
 // Create never touches an existing vault and, when it fails, leaves no key
 // or folder it made behind. Open refuses, with what to do, a directory
@@ -37,7 +39,7 @@ type Created struct {
 // an empty vault under the key, as NewVault does. actor names who ran it,
 // for the audit log.
 func Create(ctx context.Context, cfg config.Config, actor string, note func(string), opts ...store.Option) (Created, error) {
-	if _, err := os.Stat(cfg.VaultPath()); err == nil {
+	if _, err := os.Stat(cfg.VaultPath()); err == nil && cfg.Store.URL == "" {
 		return Created{}, fmt.Errorf("%w at %s; nothing changed", store.ErrExists, cfg.VaultPath())
 	}
 	createdDir, err := makeDir(cfg.DataDir, note)
@@ -144,7 +146,7 @@ func Open(ctx context.Context, cfg config.Config, note func(string), opts ...sto
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("data directory %s is not a directory", cfg.DataDir)
 	}
-	if _, err := os.Stat(cfg.VaultPath()); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(cfg.VaultPath()); errors.Is(err, fs.ErrNotExist) && cfg.Store.URL == "" {
 		return nil, fmt.Errorf("no vault in %s: run `rotator init` first", cfg.DataDir)
 	}
 	key, err := secret.LoadKeyFile(cfg.MasterKeyFile)

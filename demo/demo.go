@@ -61,6 +61,9 @@ func Accounts() []Account {
 // to come, a challenge keeps no browser and flags at once.
 func Configure(cfg *config.Config, dir, addr string, operator bool) {
 	cfg.DataDir, cfg.MasterKeyFile = dir, filepath.Join(dir, config.MasterKeyFile)
+	// The demo's vault is always a file of its own: a store.url set for
+	// production must not receive demo accounts.
+	cfg.Store.URL = ""
 	cfg.Serve.Addr, cfg.Serve.PerSite, cfg.Serve.MaxConcurrent = addr, 3, 3
 	cfg.Schedule.Jitter, cfg.Schedule.Default = 0, "@daily"
 	cfg.Serve.ShutdownTimeout = 10 * time.Second

@@ -1,6 +1,8 @@
 // Package jobs is rotator's job queue: River (github.com/riverqueue/river)
-// with its SQLite driver, on the vault's own database file. The rest of the
-// product sees only [Queue]: enqueue an account, run a function per job.
+// in the vault's own database, with River's SQLite driver on the vault file
+// and its pgx driver (riverpgxv5) on a PostgreSQL vault, which any number
+// of workers share. The rest of the product sees only [Queue]: enqueue an
+// account, run a function per job.
 //
 // # Guarantees
 //
@@ -14,9 +16,10 @@
 //     across a restart.
 //   - River's migrations run only from [Migrate] (rotator init, and serve
 //     before it starts workers), never from every worker.
-//   - A job left running by a serve that died is run again as soon as the
-//     next serve starts ([ReleaseOrphaned], under the data folder's lock),
-//     not after River's rescuer.
+//   - A job left running by a worker that died is run again as soon as
+//     another worker looks ([Queue.ReleaseOrphaned]: each worker's River
+//     client is named after its vault lease holder, whose death the store
+//     can tell), not after River's rescuer.
 package jobs
 
 import (
@@ -29,10 +32,14 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
+	"github.com/rotator-pam/rotator/store"
 
 	_ "modernc.org/sqlite" // the "sqlite" driver
 )
@@ -57,26 +64,69 @@ type NotifyArgs struct {
 // Kind implements river.JobArgs.
 func (NotifyArgs) Kind() string { return "notify" }
 
-func openDB(path string) (*sql.DB, error) {
-	u := url.URL{Path: path}
+// conn is the queue's connection to the vault's database: a database/sql
+// handle on the SQLite file, or a pgx pool on PostgreSQL.
+type conn struct {
+	lite *sql.DB
+	pg   *pgxpool.Pool
+}
+
+func openConn(location string) (conn, error) {
+	if store.IsURL(location) {
+		pool, err := pgxpool.New(context.Background(), location)
+		if err != nil {
+			return conn{}, fmt.Errorf("open job queue: %s", store.Redact(location))
+		}
+		return conn{pg: pool}, nil
+	}
+	u := url.URL{Path: location}
 	db, err := sql.Open("sqlite", "file:"+u.EscapedPath()+"?mode=rw&_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)")
 	if err != nil {
-		return nil, fmt.Errorf("open job queue: %w", err)
+		return conn{}, fmt.Errorf("open job queue: %w", err)
 	}
 	// River's SQLite driver wants one connection (SQLite writes one at a
 	// time).
 	db.SetMaxOpenConns(1)
-	return db, nil
+	return conn{lite: db}, nil
 }
 
-// Migrate creates or upgrades River's tables in the vault file.
-func Migrate(ctx context.Context, vaultPath string) error {
-	db, err := openDB(vaultPath)
+func (c conn) close() {
+	if c.pg != nil {
+		c.pg.Close()
+		return
+	}
+	c.lite.Close()
+}
+
+// exec runs a statement of the queue's own (its ? placeholders written as
+// $1... on PostgreSQL by the caller) and returns the rows it changed.
+func (c conn) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	if c.pg != nil {
+		tag, err := c.pg.Exec(ctx, q, args...)
+		return tag.RowsAffected(), err
+	}
+	res, err := c.lite.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// Migrate creates or upgrades River's tables in the vault's database.
+func Migrate(ctx context.Context, location string) error {
+	c, err := openConn(location)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	m, err := rivermigrate.New(riversqlite.New(db), nil)
+	defer c.close()
+	if c.pg != nil {
+		return migrateUp(ctx, riverpgxv5.New(c.pg))
+	}
+	return migrateUp(ctx, riversqlite.New(c.lite))
+}
+
+func migrateUp[TTx any](ctx context.Context, drv riverdriver.Driver[TTx]) error {
+	m, err := rivermigrate.New(drv, nil)
 	if err != nil {
 		return fmt.Errorf("job queue migrations: %w", err)
 	}
@@ -86,38 +136,55 @@ func Migrate(ctx context.Context, vaultPath string) error {
 	return nil
 }
 
-// ReleaseOrphaned makes every job left "running" available again, to be
-// picked up at once, and returns how many there were. Call it only while
-// holding the data folder's serve lock (daemon.LockDataDir), before Start:
-// with one serve per vault, such a job belongs to a process that died (a
-// SIGKILL mid-rotation), and River's own rescuer would leave it running,
-// and the account's unique jobs skipped, for RescueStuckJobsAfter. Running
-// it again is safe: a rotation recovers an unfinished one first.
+// ReleaseOrphaned makes every running job whose worker is dead available
+// again, to be picked up at once, and returns how many there were. A job's
+// worker is the River client that last took it, named after its vault
+// lease holder (Options.ID); dead says whether that holder is gone (see
+// store.HolderDead), and a job no worker is named on counts as orphaned.
+// Left alone, River's rescuer would leave such a job running, and the
+// account's unique jobs skipped, for RescueStuckJobsAfter. Running it
+// again is safe: a rotation recovers an unfinished one first, and takes
+// the account's lease, which a live run still holds.
 //
-// This is River's JobRetry (riversqlite's river_job.sql), which leaves
+// This is River's JobRetry (its drivers' river_job.sql), which leaves
 // running jobs alone, done on running ones: the attempt budget grows by
 // one when it is spent, so the job runs once more.
-func ReleaseOrphaned(ctx context.Context, vaultPath string) (int, error) {
-	db, err := openDB(vaultPath)
+func (q *Queue) ReleaseOrphaned(ctx context.Context, dead func(worker string) bool) (int, error) {
+	var ids []int64
+	params := river.NewJobListParams().States(rivertype.JobStateRunning).First(10000)
+	res, err := q.client.JobList(ctx, params)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("release jobs of a dead worker: %w", err)
 	}
-	defer db.Close()
-	res, err := db.ExecContext(ctx, `UPDATE river_job SET
+	for _, j := range res.Jobs {
+		if n := len(j.AttemptedBy); n == 0 || (j.AttemptedBy[n-1] != q.id && dead(j.AttemptedBy[n-1])) {
+			ids = append(ids, j.ID)
+		}
+	}
+	var released int64
+	for _, id := range ids {
+		n, err := q.conn.exec(ctx, q.releaseSQL, id)
+		if err != nil {
+			return int(released), fmt.Errorf("release jobs of a dead worker: %w", err)
+		}
+		released += n
+	}
+	return int(released), nil
+}
+
+const releaseSQLite = `UPDATE river_job SET
 	state = 'available',
 	max_attempts = CASE WHEN attempt >= max_attempts THEN attempt + 1 ELSE max_attempts END,
 	finalized_at = NULL,
 	scheduled_at = datetime('now', 'subsec')
-WHERE state = 'running'`)
-	if err != nil {
-		return 0, fmt.Errorf("release jobs of a dead process: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("release jobs of a dead process: %w", err)
-	}
-	return int(n), nil
-}
+WHERE id = ? AND state = 'running'`
+
+const releasePostgres = `UPDATE river_job SET
+	state = 'available',
+	max_attempts = CASE WHEN attempt >= max_attempts THEN attempt + 1 ELSE max_attempts END,
+	finalized_at = NULL,
+	scheduled_at = now()
+WHERE id = $1 AND state = 'running'`
 
 // Job is one rotation job: its id, the account and when it was due.
 type Job struct {
@@ -142,9 +209,22 @@ type Handlers struct {
 
 // Queue is the product's view of River.
 type Queue struct {
-	db     *sql.DB
-	client *river.Client[*sql.Tx]
-	opts   Options
+	conn       conn
+	client     riverClient
+	id         string
+	releaseSQL string
+	opts       Options
+}
+
+// riverClient is what the queue uses of River's client, whichever driver
+// it runs on.
+type riverClient interface {
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
+	ID() string
 }
 
 type rotateWorker struct {
@@ -190,6 +270,9 @@ type Options struct {
 	NotifyAttempts int
 	NotifyWait     time.Duration
 	Logger         *slog.Logger
+	// ID names this worker's River client: its vault lease holder's id
+	// (store.HolderID), by which other workers tell whether it is alive.
+	ID string
 }
 
 func (o *Options) defaults() {
@@ -207,20 +290,43 @@ func (o *Options) defaults() {
 	}
 }
 
-// Open connects to the queue in the vault file; call Start to run jobs.
-func Open(vaultPath string, h Handlers, opts Options) (*Queue, error) {
-	db, err := openDB(vaultPath)
+// Open connects to the queue in the vault's database; call Start to run
+// jobs.
+func Open(location string, h Handlers, opts Options) (*Queue, error) {
+	c, err := openConn(location)
 	if err != nil {
 		return nil, err
 	}
 	opts.defaults()
+	cfg, err := riverConfig(h, opts)
+	if err != nil {
+		c.close()
+		return nil, err
+	}
+	q := &Queue{conn: c, opts: opts, releaseSQL: releaseSQLite}
+	if c.pg != nil {
+		q.client, err = river.NewClient(riverpgxv5.New(c.pg), cfg)
+		q.releaseSQL = releasePostgres
+	} else {
+		q.client, err = river.NewClient(riversqlite.New(c.lite), cfg)
+	}
+	if err != nil {
+		c.close()
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	q.id = q.client.ID()
+	return q, nil
+}
+
+// riverConfig is River's configuration: the workers, the queues, and no
+// rescue of a stuck job before a rotation could have ended.
+func riverConfig(h Handlers, opts Options) (*river.Config, error) {
 	workers := river.NewWorkers()
-	err = river.AddWorkerSafely(workers, &rotateWorker{work: h.Rotate, timeout: opts.JobTimeout})
+	err := river.AddWorkerSafely(workers, &rotateWorker{work: h.Rotate, timeout: opts.JobTimeout})
 	if err == nil && h.Notify != nil {
 		err = river.AddWorkerSafely(workers, &notifyWorker{deliver: h.Notify, wait: opts.NotifyWait})
 	}
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.MaxWorkers}}
@@ -231,20 +337,16 @@ func Open(vaultPath string, h Handlers, opts Options) (*Queue, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	client, err := river.NewClient(riversqlite.New(db), &river.Config{
+	return &river.Config{
+		ID:                opts.ID,
 		Queues:            queues,
 		Workers:           workers,
 		FetchPollInterval: 200 * time.Millisecond,
 		Logger:            logger,
-		// A job whose worker died is not run again by the queue: the
+		// A job whose worker died is released by ReleaseOrphaned, and the
 		// account's next run recovers first (the no-loss protocol).
 		RescueStuckJobsAfter: opts.JobTimeout + time.Minute,
-	})
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("job queue: %w", err)
-	}
-	return &Queue{db: db, client: client, opts: opts}, nil
+	}, nil
 }
 
 // notifyQueue is the River queue of webhook deliveries.
@@ -282,6 +384,6 @@ func (q *Queue) Stop(ctx context.Context) error {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		err = q.client.StopAndCancel(context.Background())
 	}
-	q.db.Close()
+	q.conn.close()
 	return err
 }

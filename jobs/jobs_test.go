@@ -3,21 +3,28 @@ package jobs
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/rotator-pam/rotator/internal/pgtest"
 	"github.com/rotator-pam/rotator/secret"
 	"github.com/rotator-pam/rotator/store"
 )
 
-// River shares the vault's file: the vault still opens, and jobs are unique
-// per account, run once, and never retried by the queue.
-func TestQueueOnTheVault(t *testing.T) {
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// River shares the vault's database, file or PostgreSQL: the vault still
+// opens, and jobs are unique per account, run once, and never retried by
+// the queue.
+func TestQueueOnTheVault(t *testing.T) { pgtest.Each(t, testQueueOnTheVault) }
+
+func testQueueOnTheVault(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "vault.db")
+	path := pgtest.Location(t)
 	key := secret.NewMasterKey()
 	st, err := store.Create(ctx, path, key)
 	if err != nil {
@@ -139,14 +146,14 @@ func TestNotifySurvivesARestart(t *testing.T) {
 	}
 	// The next process: the failed delivery waits for its retry (an hour
 	// here), so make it due now, as time passing would.
-	db, err := openDB(path)
+	c, err := openConn(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ExecContext(ctx, `UPDATE river_job SET scheduled_at = datetime('now', '-1 second') WHERE kind = 'notify'`); err != nil {
+	if _, err := c.exec(ctx, `UPDATE river_job SET scheduled_at = datetime('now', '-1 second') WHERE kind = 'notify'`); err != nil {
 		t.Fatal(err)
 	}
-	db.Close()
+	c.close()
 	got := make(chan string, 1)
 	q2, err := Open(path, Handlers{Rotate: noop, Notify: func(_ context.Context, body []byte) error {
 		got <- string(body)
@@ -192,12 +199,90 @@ func TestNotifyGivesUp(t *testing.T) {
 	state := ""
 	for deadline := time.Now().Add(60 * time.Second); state != "discarded" && time.Now().Before(deadline); {
 		time.Sleep(100 * time.Millisecond)
-		if err := q.db.QueryRowContext(ctx, `SELECT state FROM river_job WHERE kind = 'notify'`).Scan(&state); err != nil {
+		if err := q.conn.lite.QueryRowContext(ctx, `SELECT state FROM river_job WHERE kind = 'notify'`).Scan(&state); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if state != "discarded" || attempts.Load() != 3 {
 		t.Fatalf("after %d attempts the delivery is %q; want 3 attempts, then discarded", attempts.Load(), state)
+	}
+}
+
+// Two workers share one vault: a job the first took is its own while it
+// lives, whatever the second sees; once its lease holder is gone (its
+// process died), the second releases the job, which runs again.
+func TestReleaseOrphanedOnlyDeadWorkers(t *testing.T) { pgtest.Each(t, testReleaseOrphaned) }
+
+func testReleaseOrphaned(t *testing.T) {
+	ctx := context.Background()
+	path, key := pgtest.Location(t), secret.NewMasterKey()
+	worker := func() (*store.Store, string) {
+		st, err := store.Open(ctx, path, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		id, err := st.HolderID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st, id
+	}
+	st, err := store.Create(ctx, path, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if err := Migrate(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	s1, id1 := worker()
+	s2, id2 := worker()
+	taken, runs := make(chan struct{}, 4), atomic.Int32{}
+	q1, err := Open(path, Handlers{Rotate: func(ctx context.Context, j Job) error {
+		runs.Add(1)
+		taken <- struct{}{}
+		<-ctx.Done() // the worker hangs, then dies
+		return ctx.Err()
+	}}, Options{ID: id1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q1.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		defer cancel()
+		q1.Stop(sctx) // cancels the hung job
+	})
+	if _, err := q1.Enqueue(ctx, "alice", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-taken:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the job was never taken")
+	}
+	q2, err := Open(path, Handlers{Rotate: func(context.Context, Job) error { runs.Add(1); return nil }}, Options{ID: id2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q2.Stop(ctx)
+	if n, err := q2.ReleaseOrphaned(ctx, s2.HolderDead); err != nil || n != 0 {
+		t.Fatalf("released %d jobs of a live worker (%v)", n, err)
+	}
+	s1.Close() // what the death of the first worker's process does to its holder
+	if n, err := q2.ReleaseOrphaned(ctx, s2.HolderDead); err != nil || n != 1 {
+		t.Fatalf("released %d jobs of a dead worker, want 1 (%v)", n, err)
+	}
+	if err := q2.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); runs.Load() < 2; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the released job did not run again")
+		}
 	}
 }
 

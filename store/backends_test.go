@@ -3,8 +3,6 @@ package store
 import (
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/rotator-pam/rotator/internal/pgtest"
@@ -12,20 +10,15 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-// The store suite runs on both engines, as restic runs one backend suite
-// on every backend: a test wrapped in eachBackend runs once on an SQLite
-// file and once on a PostgreSQL database of the test run's own cluster
-// (package pgtest), and every vault it makes with newVault, newVaultAt or
-// location is on that engine.
-func eachBackend(t *testing.T, f func(t *testing.T)) {
-	for _, b := range []string{"sqlite", "postgres"} {
-		t.Run(b, f)
-	}
-}
+// The store suite runs on both engines (pgtest.Each): a test wrapped in
+// eachBackend runs once on an SQLite file and once on a PostgreSQL database
+// of the test run's own cluster, and every vault it makes with newVault,
+// newVaultAt or location is on that engine.
+func eachBackend(t *testing.T, f func(t *testing.T)) { pgtest.Each(t, f) }
 
-// onPostgres tells whether t runs on PostgreSQL: it is, or is a subtest
-// of, eachBackend's postgres run.
-func onPostgres(t *testing.T) bool { return strings.Contains(t.Name()+"/", "/postgres/") }
+func onPostgres(t *testing.T) bool { return pgtest.OnPostgres(t) }
+
+func location(t *testing.T) string { return pgtest.Location(t) }
 
 // killHolder lets go of s's holder lock as the death of its process would:
 // the lock file's descriptor closed, or the advisory lock's connection
@@ -64,12 +57,4 @@ func dropAuditGuards(t *testing.T, s *Store) {
 			t.Fatal(err)
 		}
 	}
-}
-
-// location is where t's next vault goes: a new file, or a new database.
-func location(t *testing.T) string {
-	if onPostgres(t) {
-		return pgtest.URL(t)
-	}
-	return filepath.Join(t.TempDir(), "vault.db")
 }

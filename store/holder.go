@@ -105,3 +105,13 @@ func (s *Store) holderDead(id string) bool {
 	os.Remove(path)
 	return true
 }
+
+// HolderID is this open store's lease holder id: its lock is held, and the
+// id stays the same, until Close. A worker names itself by it (its River
+// client, say), so that others can tell with HolderDead whether it lives.
+func (s *Store) HolderID() (string, error) { return s.holderID() }
+
+// HolderDead says whether the holder id is known dead: its lock file is free
+// or gone, or its PostgreSQL advisory lock is not held. An id it cannot
+// judge is alive.
+func (s *Store) HolderDead(id string) bool { return s.holderDead(id) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os/user"
 	"strings"
 	"time"
@@ -34,6 +35,7 @@ type app struct {
 
 	dataFlag   string
 	configFlag string
+	storeFlag  string
 
 	in *term.Input // stdin and the terminal, shared by --*-stdin and the prompts
 }
@@ -91,6 +93,7 @@ encrypted vault, and pauses for an operator when a site asks for a CAPTCHA.`,
 	groupCommand(root)
 	root.PersistentFlags().StringVar(&a.dataFlag, "data", "", "data directory (default $ROTATOR_DATA, else $XDG_DATA_HOME/rotator, else ~/.local/share/rotator)")
 	root.PersistentFlags().StringVar(&a.configFlag, "config", "", "config file (default $ROTATOR_CONFIG, else ~/.config/rotator/config.yaml if present)")
+	root.PersistentFlags().StringVar(&a.storeFlag, "store", "", "the vault's PostgreSQL database, postgres://USER@HOST/DB (default $ROTATOR_STORE, else store.url, else vault.db in the data directory); no password here: other users see a command line")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newInitCmd(a), newAccountCmd(a), newOTPCmd(a), newTemplateCmd(a), newDemoSiteCmd(a),
 		newRotateCmd(a), newVerifyCmd(a), newHistoryCmd(a), newFlagsCmd(a), newAuditCmd(a), newScheduleCmd(a),
@@ -126,7 +129,29 @@ func exactArgs(n int, names ...string) cobra.PositionalArgs {
 
 // config resolves the settings from the flags, the environment and the file.
 func (a *app) config() (config.Config, error) {
-	return config.FromEnvironment(a.configFlag, a.dataFlag, a.getenv)
+	cfg, err := config.FromEnvironment(a.configFlag, a.dataFlag, a.getenv)
+	if err != nil || a.storeFlag == "" {
+		return cfg, err
+	}
+	if hasPassword(a.storeFlag) {
+		return cfg, usagef("--store: a password on the command line is visible to every user of this machine: set ROTATOR_STORE, store.url in the config file, or the password in PGPASSFILE")
+	}
+	cfg.Store.URL = a.storeFlag
+	if err := cfg.Validate(); err != nil {
+		return cfg, usagef("--store: %v", err)
+	}
+	return cfg, nil
+}
+
+// hasPassword tells whether a database URL carries a password, in its
+// user part or as a parameter.
+func hasPassword(dbURL string) bool {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return true // cannot tell: refuse
+	}
+	_, inUser := u.User.Password()
+	return inUser || u.Query().Has("password")
 }
 
 // openVault opens the existing vault, with errors that say what to do.

@@ -43,7 +43,7 @@ func runInit(ctx context.Context, a *app, _ initOptions) error {
 	}
 	defer c.Store.Close()
 	fmt.Fprintf(a.stdout, "data directory: %s\n", cfg.DataDir)
-	fmt.Fprintf(a.stdout, "vault:          %s\n", cfg.VaultPath())
+	fmt.Fprintf(a.stdout, "vault:          %s\n", store.Redact(cfg.VaultPath()))
 	if c.NewKey {
 		fmt.Fprintf(a.stdout, "master key:     %s (new, mode 0600)\n", cfg.MasterKeyFile)
 		fmt.Fprintln(a.stdout, "Back up the master key apart from the vault: without it no password in the vault can be read.")

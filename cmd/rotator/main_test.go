@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/rotator-pam/rotator/internal/pgtest"
 	"github.com/spf13/cobra"
 )
 
@@ -32,7 +33,7 @@ func TestMain(m *testing.M) {
 		stop()
 		os.Exit(code)
 	}
-	testscript.Main(m, map[string]func(){
+	testscript.Main(pgMain{m}, map[string]func(){
 		"rotator": func() {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			code := run(ctx, os.Args[1:], &app{
@@ -43,6 +44,11 @@ func TestMain(m *testing.M) {
 		},
 	})
 }
+
+// pgMain runs the tests, then stops the PostgreSQL cluster they started.
+type pgMain struct{ m *testing.M }
+
+func (p pgMain) Run() int { return pgtest.Main(p.m) }
 
 // TestScripts runs the command-line scripts in testdata/: rotator as a user
 // types it, with its exit codes, output and files.

@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -221,4 +222,27 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// Each runs f twice, as subtests named sqlite and postgres: a suite that
+// must hold on both engines, as restic runs one backend suite on every
+// backend. Within f, and its subtests, Location gives a new vault on that
+// engine.
+func Each(t *testing.T, f func(t *testing.T)) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, f)
+	}
+}
+
+// OnPostgres tells whether t runs on PostgreSQL: it is, or is a subtest
+// of, Each's postgres run.
+func OnPostgres(t testing.TB) bool { return strings.Contains(t.Name()+"/", "/postgres/") }
+
+// Location is where t's next vault goes: a new SQLite file, or a new
+// PostgreSQL database.
+func Location(t testing.TB) string {
+	if OnPostgres(t) {
+		return URL(t)
+	}
+	return filepath.Join(t.TempDir(), "vault.db")
 }
