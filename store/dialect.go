@@ -28,6 +28,50 @@ import (
 type dialect struct {
 	postgres bool
 	rebound  sync.Map // query text -> its $n form
+	// stmts are SQLite's prepared statements by query text: parsing SQL
+	// was 29% of the CPU of a 1,000-account simulation. PostgreSQL's
+	// driver keeps its own per connection.
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+// maxStmts bounds the statement cache: a query built with fmt (a LIMIT,
+// a PRAGMA's value) is run unprepared once the cache is full.
+const maxStmts = 256
+
+// stmt is db's prepared statement for q, or nil when q is not to be
+// cached: PostgreSQL, several statements in one text, or a full cache.
+func (d *dialect) stmt(ctx context.Context, db *sql.DB, q string) *sql.Stmt {
+	if d.postgres || strings.Contains(strings.TrimRight(q, " \t\n;"), ";") {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if st, ok := d.stmts[q]; ok {
+		return st
+	}
+	if len(d.stmts) >= maxStmts {
+		return nil
+	}
+	st, err := db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil // run unprepared: the error comes from there
+	}
+	if d.stmts == nil {
+		d.stmts = map[string]*sql.Stmt{}
+	}
+	d.stmts[q] = st
+	return st
+}
+
+// closeStmts closes the cached statements.
+func (d *dialect) closeStmts() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for q, st := range d.stmts {
+		st.Close()
+		delete(d.stmts, q)
+	}
 }
 
 // writeLockKey is the advisory lock every PostgreSQL write transaction
@@ -96,14 +140,23 @@ type dbh struct {
 }
 
 func (h dbh) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := h.d.stmt(ctx, h.DB, q); st != nil {
+		return st.ExecContext(ctx, ints(args)...)
+	}
 	return h.DB.ExecContext(ctx, h.d.rebind(q), ints(args)...)
 }
 
 func (h dbh) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := h.d.stmt(ctx, h.DB, q); st != nil {
+		return st.QueryContext(ctx, ints(args)...)
+	}
 	return h.DB.QueryContext(ctx, h.d.rebind(q), ints(args)...)
 }
 
 func (h dbh) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := h.d.stmt(ctx, h.DB, q); st != nil {
+		return st.QueryRowContext(ctx, ints(args)...)
+	}
 	return h.DB.QueryRowContext(ctx, h.d.rebind(q), ints(args)...)
 }
 
@@ -134,21 +187,32 @@ func ints(args []any) []any {
 	return args
 }
 
-// txn is a write transaction, rebinding every query.
+// txn is a write transaction, rebinding every query and running the
+// cached statements on its connection.
 type txn struct {
 	*sql.Tx
-	d *dialect
+	db *sql.DB
+	d  *dialect
 }
 
 func (t txn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := t.d.stmt(ctx, t.db, q); st != nil {
+		return t.Tx.StmtContext(ctx, st).ExecContext(ctx, ints(args)...)
+	}
 	return t.Tx.ExecContext(ctx, t.d.rebind(q), ints(args)...)
 }
 
 func (t txn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := t.d.stmt(ctx, t.db, q); st != nil {
+		return t.Tx.StmtContext(ctx, st).QueryContext(ctx, ints(args)...)
+	}
 	return t.Tx.QueryContext(ctx, t.d.rebind(q), ints(args)...)
 }
 
 func (t txn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := t.d.stmt(ctx, t.db, q); st != nil {
+		return t.Tx.StmtContext(ctx, st).QueryRowContext(ctx, ints(args)...)
+	}
 	return t.Tx.QueryRowContext(ctx, t.d.rebind(q), ints(args)...)
 }
 
@@ -165,5 +229,5 @@ func (h dbh) begin(ctx context.Context) (txn, error) {
 			return txn{}, err
 		}
 	}
-	return txn{tx, h.d}, nil
+	return txn{tx, h.DB, h.d}, nil
 }

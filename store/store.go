@@ -268,6 +268,7 @@ func (s *Store) checkKey(ctx context.Context, key secret.MasterKey) error {
 // Close closes the database.
 func (s *Store) Close() error {
 	s.releaseHolder()
+	s.db.d.closeStmts()
 	return s.db.Close()
 }
 
