@@ -206,6 +206,8 @@ base_url: http://127.0.0.1:1/
 flows:
   login:
     - goto: /slow
+    - wait_for: {visible: "#pw"}
+      timeout: 30s
     - fill: "#pw"
       value: "{{ password }}"
       keys: true
