@@ -129,8 +129,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 		tick = time.Second
 	}
 	d.refreshGauges(ctx)
-	lastSync := d.now()
+	lastSync, lastRelease := d.now(), d.now()
 	for {
+		if d.now().Sub(lastRelease) >= 5*tick {
+			d.releaseOrphaned(ctx)
+			lastRelease = d.now()
+		}
 		if d.now().Sub(lastSync) >= 10*tick {
 			if err := d.Scheduler.Sync(ctx); err != nil && ctx.Err() == nil {
 				d.log().Error("scheduler sync", "err", err)
@@ -145,6 +149,28 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return nil
 		case <-time.After(tick):
 		}
+	}
+}
+
+// orphanReleaser is a queue that can release the jobs of dead workers.
+type orphanReleaser interface {
+	ReleaseOrphaned(ctx context.Context, dead func(worker string) bool) (int, error)
+}
+
+// releaseOrphaned queues again the jobs left running by a worker that died:
+// with several workers on one database, another's death is found here,
+// within five ticks, rather than when the dead one restarts.
+func (d *Daemon) releaseOrphaned(ctx context.Context) {
+	q, ok := d.Queue.(orphanReleaser)
+	if !ok {
+		return
+	}
+	n, err := q.ReleaseOrphaned(ctx, d.Store.HolderDead)
+	if err != nil && ctx.Err() == nil {
+		d.log().Error("release the jobs of dead workers", "err", err)
+	}
+	if n > 0 {
+		d.log().Info("jobs left running by a worker that died are queued again", "jobs", n)
 	}
 }
 

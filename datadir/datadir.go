@@ -136,6 +136,13 @@ func NewVault(ctx context.Context, cfg config.Config, key secret.MasterKey, acto
 // failure is not Open's: every command opens the vault, the ones an
 // operator needs to sort it out too.
 func Open(ctx context.Context, cfg config.Config, note func(string), opts ...store.Option) (*store.Store, error) {
+	if cfg.Store.URL != "" {
+		// A worker joining a PostgreSQL vault another machine made: its
+		// own folder (artifacts, serve's lock) is made here, 0700.
+		if _, err := makeDir(cfg.DataDir, note); err != nil {
+			return nil, err
+		}
+	}
 	fi, err := os.Stat(cfg.DataDir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {

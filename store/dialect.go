@@ -133,31 +133,39 @@ func (d *dialect) rebind(q string) string {
 	return b.String()
 }
 
-// dbh is the database handle, rebinding every query.
+// dbh is the database handle, rebinding every query. It does not embed
+// *sql.DB, so that no query can reach the driver without rebinding (a
+// Prepare with ? placeholders fails only on PostgreSQL).
 type dbh struct {
-	*sql.DB
-	d *dialect
+	db *sql.DB
+	d  *dialect
 }
 
+// Close closes the database.
+func (h dbh) Close() error { return h.db.Close() }
+
+// Conn is a connection of the pool of its own.
+func (h dbh) Conn(ctx context.Context) (*sql.Conn, error) { return h.db.Conn(ctx) }
+
 func (h dbh) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	if st := h.d.stmt(ctx, h.DB, q); st != nil {
+	if st := h.d.stmt(ctx, h.db, q); st != nil {
 		return st.ExecContext(ctx, ints(args)...)
 	}
-	return h.DB.ExecContext(ctx, h.d.rebind(q), ints(args)...)
+	return h.db.ExecContext(ctx, h.d.rebind(q), ints(args)...)
 }
 
 func (h dbh) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	if st := h.d.stmt(ctx, h.DB, q); st != nil {
+	if st := h.d.stmt(ctx, h.db, q); st != nil {
 		return st.QueryContext(ctx, ints(args)...)
 	}
-	return h.DB.QueryContext(ctx, h.d.rebind(q), ints(args)...)
+	return h.db.QueryContext(ctx, h.d.rebind(q), ints(args)...)
 }
 
 func (h dbh) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	if st := h.d.stmt(ctx, h.DB, q); st != nil {
+	if st := h.d.stmt(ctx, h.db, q); st != nil {
 		return st.QueryRowContext(ctx, ints(args)...)
 	}
-	return h.DB.QueryRowContext(ctx, h.d.rebind(q), ints(args)...)
+	return h.db.QueryRowContext(ctx, h.d.rebind(q), ints(args)...)
 }
 
 func (h dbh) Exec(q string, args ...any) (sql.Result, error) {
@@ -188,38 +196,42 @@ func ints(args []any) []any {
 }
 
 // txn is a write transaction, rebinding every query and running the
-// cached statements on its connection.
+// cached statements on its connection. Like dbh, it offers no way around
+// the rebinding.
 type txn struct {
-	*sql.Tx
+	tx *sql.Tx
 	db *sql.DB
 	d  *dialect
 }
 
+func (t txn) Commit() error   { return t.tx.Commit() }
+func (t txn) Rollback() error { return t.tx.Rollback() }
+
 func (t txn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	if st := t.d.stmt(ctx, t.db, q); st != nil {
-		return t.Tx.StmtContext(ctx, st).ExecContext(ctx, ints(args)...)
+		return t.tx.StmtContext(ctx, st).ExecContext(ctx, ints(args)...)
 	}
-	return t.Tx.ExecContext(ctx, t.d.rebind(q), ints(args)...)
+	return t.tx.ExecContext(ctx, t.d.rebind(q), ints(args)...)
 }
 
 func (t txn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	if st := t.d.stmt(ctx, t.db, q); st != nil {
-		return t.Tx.StmtContext(ctx, st).QueryContext(ctx, ints(args)...)
+		return t.tx.StmtContext(ctx, st).QueryContext(ctx, ints(args)...)
 	}
-	return t.Tx.QueryContext(ctx, t.d.rebind(q), ints(args)...)
+	return t.tx.QueryContext(ctx, t.d.rebind(q), ints(args)...)
 }
 
 func (t txn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
 	if st := t.d.stmt(ctx, t.db, q); st != nil {
-		return t.Tx.StmtContext(ctx, st).QueryRowContext(ctx, ints(args)...)
+		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, ints(args)...)
 	}
-	return t.Tx.QueryRowContext(ctx, t.d.rebind(q), ints(args)...)
+	return t.tx.QueryRowContext(ctx, t.d.rebind(q), ints(args)...)
 }
 
 // begin starts a write transaction: IMMEDIATE on SQLite (the DSN says so),
 // behind the vault's write lock on PostgreSQL.
 func (h dbh) begin(ctx context.Context) (txn, error) {
-	tx, err := h.DB.BeginTx(ctx, nil)
+	tx, err := h.db.BeginTx(ctx, nil)
 	if err != nil {
 		return txn{}, err
 	}
@@ -229,5 +241,5 @@ func (h dbh) begin(ctx context.Context) (txn, error) {
 			return txn{}, err
 		}
 	}
-	return txn{tx, h.DB, h.d}, nil
+	return txn{tx, h.db, h.d}, nil
 }

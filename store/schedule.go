@@ -68,13 +68,8 @@ type DueTime struct {
 // (a scheduler loading a large vault).
 func (s *Store) SetNextDues(ctx context.Context, dues []DueTime) error {
 	return s.tx(ctx, func(tx txn) error {
-		stmt, err := tx.PrepareContext(ctx, `UPDATE accounts SET next_due_at = ? WHERE name = ?`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
 		for _, d := range dues {
-			if _, err := stmt.ExecContext(ctx, millis(d.Due), d.Name); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE accounts SET next_due_at = ? WHERE name = ?`, millis(d.Due), d.Name); err != nil {
 				return fmt.Errorf("set next run of %s: %w", d.Name, err)
 			}
 		}

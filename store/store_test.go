@@ -569,7 +569,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 	f, _ := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o600)
 	f.Close()
 	// Build a version-1 vault by hand: first migration only.
-	tx, _ := s.db.Begin()
+	tx, _ := s.db.db.Begin()
 	if _, err := tx.Exec(migrations[0]); err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/rotator-pam/rotator/config"
 	"github.com/rotator-pam/rotator/datadir"
 	"github.com/rotator-pam/rotator/internal/term"
+	"github.com/rotator-pam/rotator/rotator"
 	"github.com/rotator-pam/rotator/store"
 )
 
@@ -38,6 +39,10 @@ type app struct {
 	storeFlag  string
 
 	in *term.Input // stdin and the terminal, shared by --*-stdin and the prompts
+
+	// tune, when set, adjusts serve's rotator before anything runs: only
+	// tests set it (a fake site's sessions for the failover test).
+	tune func(*rotator.Rotator)
 }
 
 // usageError is a mistake in how rotator was called: exit code 2.

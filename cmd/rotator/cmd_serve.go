@@ -53,7 +53,7 @@ func runServe(ctx context.Context, a *app, opts serveOptions) error {
 		cfg.Serve.Addr = opts.addr
 	}
 	logger := slog.New(slog.NewJSONHandler(a.stderr, nil))
-	sv, err := startServer(ctx, a, s, cfg, logger, nil)
+	sv, err := startServer(ctx, a, s, cfg, logger, a.tune)
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,11 @@ func TestMain(m *testing.M) {
 	if os.Getenv("ROTATOR_RUN_MAIN") == "1" {
 		// The test binary standing in for rotator (crash test).
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		code := run(ctx, os.Args[1:], &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, now: time.Now})
+		a := &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, now: time.Now}
+		if u := os.Getenv(envFakeSite); u != "" {
+			a.tune = fakeSiteTune(u)
+		}
+		code := run(ctx, os.Args[1:], a)
 		stop()
 		os.Exit(code)
 	}

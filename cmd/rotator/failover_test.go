@@ -1,0 +1,352 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rotator-pam/rotator/browser"
+	"github.com/rotator-pam/rotator/internal/pgtest"
+	"github.com/rotator-pam/rotator/rotator"
+	"github.com/rotator-pam/rotator/secret"
+	"github.com/rotator-pam/rotator/store"
+	"github.com/rotator-pam/rotator/templates"
+)
+
+// envFakeSite, set for a rotator the test binary runs, replaces serve's
+// browser with sessions on the failover test's site at that address.
+const envFakeSite = "ROTATOR_TEST_FAKE_SITE"
+
+// fakeSiteTune is serve's rotator with sessions on the fake site at url.
+func fakeSiteTune(url string) func(*rotator.Rotator) {
+	return func(r *rotator.Rotator) { r.Opener = siteOpener{url: url} }
+}
+
+// manySite is a site with many accounts, reached over HTTP by the sessions
+// of every worker: it holds each account's password and the times it was
+// changed, and records two sessions of one account open at once in live
+// processes (a session of a killed worker never closes, and is no
+// overlap).
+type manySite struct {
+	mu       sync.Mutex
+	accounts map[string]*siteAccount
+	overlaps []string
+	dead     map[int]bool // pids of workers the test killed
+	nextID   int
+}
+
+type siteAccount struct {
+	password string
+	changes  []time.Time
+	sessions map[int]int // session id -> pid
+}
+
+type siteReq struct {
+	Account, Password, New string
+	PID, Session           int
+}
+
+func (s *manySite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var q siteReq
+	if err := json.NewDecoder(r.Body).Decode(&q); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.accounts[q.Account]
+	if a == nil {
+		http.Error(w, "no such account", http.StatusNotFound)
+		return
+	}
+	switch r.URL.Path {
+	case "/open":
+		for id, pid := range a.sessions {
+			if !s.dead[pid] {
+				s.overlaps = append(s.overlaps, fmt.Sprintf("%s: session %d of pid %d open when pid %d opened one", q.Account, id, pid, q.PID))
+			}
+		}
+		s.nextID++
+		a.sessions[s.nextID] = q.PID
+		fmt.Fprint(w, s.nextID)
+	case "/close":
+		delete(a.sessions, q.Session)
+	case "/login":
+		if q.Password != a.password {
+			http.Error(w, "wrong password", http.StatusUnauthorized)
+		}
+	case "/change":
+		if q.Password != a.password {
+			http.Error(w, "not signed in", http.StatusUnauthorized)
+			return
+		}
+		a.password = q.New
+		a.changes = append(a.changes, time.Now())
+	}
+}
+
+// siteOpener opens sessions on the fake site.
+type siteOpener struct{ url string }
+
+func (o siteOpener) Open(ctx context.Context, acct store.Account, _ *templates.Template, _ rotator.Hooks) (rotator.Session, error) {
+	sess := &siteSession{url: o.url, account: acct.Name}
+	body, err := sess.post(ctx, "/open", siteReq{PID: os.Getpid()})
+	if err != nil {
+		return nil, err
+	}
+	fmt.Sscan(body, &sess.id)
+	return sess, nil
+}
+
+type siteSession struct {
+	url, account string
+	id           int
+	signedIn     bool
+}
+
+func (s *siteSession) post(ctx context.Context, path string, q siteReq) (string, error) {
+	q.Account, q.Session = s.account, s.id
+	b, _ := json.Marshal(q)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.url+path, strings.NewReader(string(b)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var out strings.Builder
+	buf := make([]byte, 512)
+	for {
+		n, err := resp.Body.Read(buf)
+		out.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("%s: %s", path, strings.TrimSpace(out.String()))
+	}
+	return out.String(), nil
+}
+
+func (s *siteSession) Run(ctx context.Context, flow string, vals browser.Values) error {
+	var err error
+	switch flow {
+	case templates.FlowLogin:
+		_, err = s.post(ctx, "/login", siteReq{Password: vals.Password.Reveal()})
+		s.signedIn = err == nil
+	case templates.FlowChange:
+		if !s.signedIn {
+			return errors.New("change: not signed in")
+		}
+		_, err = s.post(ctx, "/change", siteReq{Password: vals.Password.Reveal(), New: vals.NewPassword.Reveal()})
+	case templates.FlowLogout:
+		s.signedIn = false
+	default:
+		return fmt.Errorf("%s: no such flow", flow)
+	}
+	return err
+}
+
+func (s *siteSession) TryLogout(context.Context)                { s.signedIn = false }
+func (s *siteSession) Rejected(context.Context) (bool, error) { return false, nil }
+func (s *siteSession) Close() error {
+	_, err := s.post(context.Background(), "/close", siteReq{})
+	return err
+}
+
+// Several workers (`rotator serve`) on one PostgreSQL vault, with one of
+// them SIGKILLed and started again every few seconds, rotate every account
+// to its cap: each due run is taken by one worker, no account is in two
+// runs at once, no account changes more often than its cap, and every
+// account ends with the vault's password signing in on the site. Sessions
+// are the fake site's, so that the test needs no Chromium.
+func TestFailoverOnPostgres(t *testing.T) {
+	t.Parallel()
+	accounts, workers := 100, 3
+	if os.Getenv("ROTATOR_SLOW_TESTS") != "" {
+		accounts = 1000
+	}
+	dbURL, dir := pgtest.URL(t), t.TempDir()
+	keyFile := filepath.Join(dir, "master.key")
+	key, err := secret.CreateKeyFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := &manySite{accounts: map[string]*siteAccount{}, dead: map[int]bool{}}
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	seedFailover(t, dbURL, key, site, accounts)
+	cfgFile := filepath.Join(dir, "config.yaml")
+	os.WriteFile(cfgFile, []byte(`serve: {addr: "127.0.0.1:0", max_concurrent: 4, per_site: 4, shutdown_timeout: 5s}
+rotation: {max_changes_per_day: 2, min_gap: 0s}
+schedule: {default: "@every 1s", jitter: 0s}
+console: {max_held: 0}
+`), 0o600)
+	start := func(i int) *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "--data", filepath.Join(dir, fmt.Sprint("worker", i)), "serve")
+		cmd.Env = append(os.Environ(), "ROTATOR_RUN_MAIN=1", envFakeSite+"="+srv.URL, "ROTATOR_STORE="+dbURL,
+			"ROTATOR_CONFIG="+cfgFile, "ROTATOR_MASTER_KEY_FILE="+keyFile)
+		logf, err := os.OpenFile(filepath.Join(dir, fmt.Sprint("worker", i, ".log")), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer logf.Close()
+		cmd.Stdout, cmd.Stderr = logf, logf
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	procs := make([]*exec.Cmd, workers)
+	for i := range procs {
+		procs[i] = start(i)
+	}
+	defer func() {
+		for _, p := range procs {
+			p.Process.Signal(syscall.SIGTERM)
+			p.Wait()
+		}
+	}()
+	kills := 0
+	deadline := time.Now().Add(4 * time.Minute)
+	if d := os.Getenv("ROTATOR_FAILOVER_DEADLINE"); d != "" {
+		dd, _ := time.ParseDuration(d)
+		deadline = time.Now().Add(dd)
+	}
+	for !site.allAtCap(2) {
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(dir, "worker0.log"))
+			t.Fatalf("after %d kills, %d of %d accounts are at their cap; worker 0's log ends:\n%s", kills, site.atCap(2), accounts, tail(string(log), 3000))
+		}
+		time.Sleep(time.Duration(500+rand.IntN(2500)) * time.Millisecond)
+		// A worker in the middle of a run, when one is.
+		i := rand.IntN(workers)
+		if pid := site.busyPID(); pid != 0 {
+			for j, p := range procs {
+				if p.Process.Pid == pid {
+					i = j
+				}
+			}
+		}
+		site.mu.Lock()
+		site.dead[procs[i].Process.Pid] = true
+		site.mu.Unlock()
+		procs[i].Process.Signal(syscall.SIGKILL)
+		procs[i].Wait()
+		procs[i] = start(i)
+		kills++
+	}
+	// Kills that met a session open: a worker died in the middle of a
+	// run, whose account another worker then had to recover.
+	interrupted := site.interrupted()
+	t.Logf("%d accounts, %d workers: all at their cap after %d kills, which cut %d runs short", accounts, workers, kills, interrupted)
+	if interrupted == 0 {
+		t.Error("no kill met a run in progress: the test proves nothing about recovery")
+	}
+	checkFailover(t, dbURL, key, site)
+}
+
+func tail(s string, n int) string { return s[max(0, len(s)-n):] }
+
+// seedFailover makes the vault with n accounts, all due, and their site.
+func seedFailover(t *testing.T, dbURL string, key secret.MasterKey, site *manySite, n int) {
+	ctx := context.Background()
+	st, err := store.Create(ctx, dbURL, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var accts []store.NewAccount
+	for i := range n {
+		name, pw := fmt.Sprintf("acct%04d", i), fmt.Sprintf("Initial-pass-%04d", i)
+		accts = append(accts, store.NewAccount{Account: store.Account{Name: name, Template: "demo-social",
+			Username: name, SiteURL: "http://fake-site.invalid/"}, Password: secret.New(pw)})
+		site.accounts[name] = &siteAccount{password: pw, sessions: map[int]int{}}
+	}
+	if err := st.ImportAccounts(ctx, accts); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (s *manySite) atCap(limit int) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, a := range s.accounts {
+		if len(a.changes) >= limit {
+			n++
+		}
+	}
+	return n
+}
+
+// busyPID is a live worker with a session open, or 0.
+func (s *manySite) busyPID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range s.accounts {
+		for _, pid := range a.sessions {
+			if !s.dead[pid] {
+				return pid
+			}
+		}
+	}
+	return 0
+}
+
+// interrupted counts the sessions left open by killed workers.
+func (s *manySite) interrupted() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, a := range s.accounts {
+		for _, pid := range a.sessions {
+			if s.dead[pid] {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func (s *manySite) allAtCap(limit int) bool { return s.atCap(limit) == len(s.accounts) }
+
+// checkFailover: no overlap, no account over its cap, and the vault's
+// password is the site's for every account.
+func checkFailover(t *testing.T, dbURL string, key secret.MasterKey, site *manySite) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, dbURL, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	site.mu.Lock()
+	defer site.mu.Unlock()
+	if len(site.overlaps) > 0 {
+		t.Errorf("%d overlaps, the first: %s", len(site.overlaps), site.overlaps[0])
+	}
+	for name, a := range site.accounts {
+		if len(a.changes) > 2 {
+			t.Errorf("%s changed %d times within the test, cap 2", name, len(a.changes))
+		}
+		pw, err := st.Password(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pw.Reveal() != a.password {
+			t.Errorf("%s: the vault's password does not sign in on the site", name)
+		}
+	}
+}
