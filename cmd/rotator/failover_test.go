@@ -159,7 +159,7 @@ func (s *siteSession) Run(ctx context.Context, flow string, vals browser.Values)
 	return err
 }
 
-func (s *siteSession) TryLogout(context.Context)                { s.signedIn = false }
+func (s *siteSession) TryLogout(context.Context)              { s.signedIn = false }
 func (s *siteSession) Rejected(context.Context) (bool, error) { return false, nil }
 func (s *siteSession) Close() error {
 	_, err := s.post(context.Background(), "/close", siteReq{})
