@@ -102,7 +102,7 @@ encrypted vault, and pauses for an operator when a site asks for a CAPTCHA.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newInitCmd(a), newAccountCmd(a), newOTPCmd(a), newTemplateCmd(a), newDemoSiteCmd(a),
 		newRotateCmd(a), newVerifyCmd(a), newHistoryCmd(a), newFlagsCmd(a), newAuditCmd(a), newScheduleCmd(a),
-		newServeCmd(a), newTokenCmd(a), newDemoCmd(a))
+		newServeCmd(a), newTokenCmd(a), newDemoCmd(a), newMigrateCmd(a))
 	return root
 }
 

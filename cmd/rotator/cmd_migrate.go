@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rotator-pam/rotator/daemon"
+	"github.com/rotator-pam/rotator/datadir"
+	"github.com/rotator-pam/rotator/jobs"
+	"github.com/rotator-pam/rotator/secret"
+	"github.com/rotator-pam/rotator/store"
+)
+
+type migrateOptions struct{ to string }
+
+func newMigrateCmd(a *app) *cobra.Command {
+	var opts migrateOptions
+	c := &cobra.Command{
+		Use:   "migrate --to postgres://USER@HOST/DB",
+		Short: "Copy the vault file into an empty PostgreSQL database, for several workers",
+		Long: `migrate copies the data directory's SQLite vault into an empty PostgreSQL
+database, all or nothing, in one transaction: every account, password,
+candidate, browser state, run and audit entry, as stored (encrypted: the
+copy opens under the same master key, and no secret is decrypted to make
+it). It then checks the copy: the row counts, the audit chain, and every
+account's password and candidates opening to the same values. A database
+that holds a vault already is refused. No serve may run on the data
+directory meanwhile.
+
+The vault file is left as it was. Point every worker at the copy
+(store.url, ROTATOR_STORE or --store), and keep the file only as a backup:
+rotations go on in PostgreSQL from then on.
+
+The database's password never goes on the command line, where every user
+of the machine can read it: put it in PGPASSWORD or ~/.pgpass (PGPASSFILE).`,
+		Example: `  PGPASSWORD=... rotator migrate --to 'postgres://rotator@db.internal/rotator?sslmode=verify-full'`,
+		Args:    exactArgs(0),
+		RunE:    func(cmd *cobra.Command, _ []string) error { return runMigrate(cmd.Context(), a, opts) },
+	}
+	c.Flags().StringVar(&opts.to, "to", "", "the empty PostgreSQL database, postgres://USER@HOST/DB (no password: PGPASSWORD or ~/.pgpass)")
+	return c
+}
+
+func runMigrate(ctx context.Context, a *app, opts migrateOptions) error {
+	switch {
+	case !store.IsURL(opts.to):
+		return usagef("--to: want a postgres:// URL")
+	case hasPassword(opts.to):
+		return usagef("--to: a password on the command line is visible to every user of this machine: put it in PGPASSWORD or ~/.pgpass")
+	}
+	cfg, err := a.config()
+	if err != nil {
+		return err
+	}
+	if cfg.Store.URL != "" {
+		return usagef("the vault is already in PostgreSQL (%s): migrate copies the data directory's vault file", store.Redact(cfg.Store.URL))
+	}
+	lock, err := daemon.LockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	s, err := datadir.Open(ctx, cfg, a.note, store.WithClock(a.now))
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	key, err := secret.LoadKeyFile(cfg.MasterKeyFile)
+	if err != nil {
+		return err
+	}
+	// Said in the vault's own log first, so that the copy carries it.
+	if err := s.Audit(ctx, store.AuditEvent{Actor: a.actor(), Action: "vault.copy", Detail: "to " + store.Redact(opts.to)}); err != nil {
+		return err
+	}
+	rep, err := s.CopyTo(ctx, opts.to, key)
+	if err != nil {
+		return err
+	}
+	if err := jobs.Migrate(ctx, opts.to); err != nil {
+		// Not the copy's failure: serve makes them when it starts.
+		a.note(fmt.Sprintf("warning: the job queue's tables were not made (%v); the first serve makes them", err))
+	}
+	fmt.Fprintf(a.stdout, "copied %s to %s and checked it:\n", cfg.VaultPath(), store.Redact(opts.to))
+	for _, t := range []string{"accounts", "password_history", "candidates", "browser_state", "runs", "audit_log"} {
+		fmt.Fprintf(a.stdout, "  %-17s %d\n", t, rep.Rows[t])
+	}
+	fmt.Fprintf(a.stdout, "Point every worker at it (store.url or ROTATOR_STORE: %s), with this master key; keep %s only as a backup.\n",
+		store.Redact(opts.to), cfg.VaultPath())
+	return nil
+}
