@@ -77,16 +77,17 @@ type refusal struct{ res Result }
 func (e *refusal) Error() string { return "refused: " + e.res.Reason }
 
 // begin locks the account, records the run and opens the browser. The
-// returned stop function ends all of it. precheck, when set, decides under
-// the lease whether the run may start; a refusal is returned as a *refusal
-// error.
-func (r *Rotator) begin(ctx context.Context, acct store.Account, kind rotation.Kind, precheck func(context.Context, store.Account) (*Result, error)) (*attempt, context.Context, func(), error) {
+// returned stop function ends all of it. admit, when set, decides in the
+// transaction that takes the lease whether the run may start (the cap and
+// the gap), and precheck, when set, just after, under the lease (the
+// account's state); a refusal is returned as a *refusal error.
+func (r *Rotator) begin(ctx context.Context, acct store.Account, kind rotation.Kind, precheck func(context.Context, store.Account) (*Result, error), admit store.Admit) (*attempt, context.Context, func(), error) {
 	tpl, err := r.Templates(acct.Template)
 	if err != nil {
 		return nil, ctx, nil, fmt.Errorf("template %s of account %s: %w", acct.Template, acct.Name, err)
 	}
 	a := &attempt{r: r, name: acct.Name, acct: acct, tpl: tpl, owner: newOwner(), budget: r.budget(tpl)}
-	ctx, stop, err := a.lock(ctx, precheck)
+	ctx, stop, err := a.lock(ctx, precheck, admit)
 	if err != nil {
 		return nil, ctx, nil, err
 	}
@@ -119,13 +120,13 @@ func (r *Rotator) begin(ctx context.Context, acct store.Account, kind rotation.K
 
 // lock takes the account's lease, checks precheck under it and keeps the
 // lease renewed; stop ends the run: the renewal, the browser, the lease.
-func (a *attempt) lock(ctx context.Context, precheck func(context.Context, store.Account) (*Result, error)) (context.Context, func(), error) {
+func (a *attempt) lock(ctx context.Context, precheck func(context.Context, store.Account) (*Result, error), admit store.Admit) (context.Context, func(), error) {
 	r := a.r
 	ttl := r.LockTTL
 	if ttl == 0 {
 		ttl = 2 * time.Minute
 	}
-	lease, err := r.Store.LockAccount(ctx, a.name, a.owner, ttl)
+	lease, err := r.Store.LockAccountIf(ctx, a.name, a.owner, ttl, admit)
 	if err != nil {
 		return ctx, nil, err
 	}

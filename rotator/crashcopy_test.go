@@ -136,8 +136,8 @@ func (c *crashCopies) RestorePrevious(ctx context.Context, name string, seq int6
 	return write0(c, "RestorePrevious", func() error { return c.Store.RestorePrevious(ctx, name, seq, reason) })
 }
 
-func (c *crashCopies) LockAccount(ctx context.Context, name, owner string, ttl time.Duration) (store.Lease, error) {
-	return write(c, "LockAccount", func() (store.Lease, error) { return c.Store.LockAccount(ctx, name, owner, ttl) })
+func (c *crashCopies) LockAccountIf(ctx context.Context, name, owner string, ttl time.Duration, admit store.Admit) (store.Lease, error) {
+	return write(c, "LockAccount", func() (store.Lease, error) { return c.Store.LockAccountIf(ctx, name, owner, ttl, admit) })
 }
 
 func (c *crashCopies) RenewLock(ctx context.Context, l store.Lease, ttl time.Duration) error {

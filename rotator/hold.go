@@ -363,7 +363,7 @@ func (r *Rotator) OpenSession(ctx context.Context, name, actor string) (*Held, e
 	if err != nil {
 		return nil, err
 	}
-	a, ctx, stop, err := r.begin(ctx, acct, rotation.Session, nil)
+	a, ctx, stop, err := r.begin(ctx, acct, rotation.Session, nil, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -434,11 +434,11 @@ type lockHook struct {
 	before func()
 }
 
-func (h lockHook) LockAccount(ctx context.Context, name, owner string, ttl time.Duration) (store.Lease, error) {
+func (h lockHook) LockAccountIf(ctx context.Context, name, owner string, ttl time.Duration, admit store.Admit) (store.Lease, error) {
 	if h.before != nil {
 		h.before()
 	}
-	return h.Store.LockAccount(ctx, name, owner, ttl)
+	return h.Store.LockAccountIf(ctx, name, owner, ttl, admit)
 }
 
 // The state and the rate limit are checked again once the lease is held.

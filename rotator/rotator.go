@@ -75,7 +75,7 @@ type Store interface {
 	Promote(ctx context.Context, name string, verified secret.String, reason string) error
 	RestorePrevious(ctx context.Context, name string, seq int64, reason string) error
 	History(ctx context.Context, name string) ([]store.HistoryEntry, error)
-	LockAccount(ctx context.Context, name, owner string, ttl time.Duration) (store.Lease, error)
+	LockAccountIf(ctx context.Context, name, owner string, ttl time.Duration, admit store.Admit) (store.Lease, error)
 	RenewLock(ctx context.Context, l store.Lease, ttl time.Duration) error
 	UnlockAccount(ctx context.Context, l store.Lease) error
 	Flag(ctx context.Context, name string, state store.State, reason string) error
@@ -261,6 +261,23 @@ func checkState(acct store.Account) *Result {
 	return nil
 }
 
+// admitChange decides, in the transaction that takes the lease, whether a
+// change is allowed now: the cap and the gap from the stored history.
+func (r *Rotator) admitChange(name string) store.Admit {
+	return func(ctx context.Context, h store.History) error {
+		now := r.now()
+		next, why, err := r.Policy.Allowed(ctx, h, name, now)
+		if err != nil {
+			return err
+		}
+		if next.After(now) {
+			return &refusal{res: Result{Outcome: rotation.Refused, NextAllowed: next,
+				Reason: fmt.Sprintf("%s; the next change is allowed at %s", why, next.UTC().Format(time.RFC3339))}}
+		}
+		return nil
+	}
+}
+
 // mayRotate refuses a rotation of an account waiting for an operator or
 // past its rate limit.
 func (r *Rotator) mayRotate(ctx context.Context, acct store.Account) (*Result, error) {
@@ -301,7 +318,7 @@ func (r *Rotator) RotateAccount(ctx context.Context, acct store.Account, slot Sl
 		}
 		return *res, err
 	}
-	a, ctx, stop, err := r.begin(ctx, acct, rotation.Rotate, r.mayRotate)
+	a, ctx, stop, err := r.begin(ctx, acct, rotation.Rotate, r.mayRotate, r.admitChange(acct.Name))
 	if ref := (*refusal)(nil); errors.As(err, &ref) {
 		return ref.res, nil
 	}
@@ -323,7 +340,7 @@ func (r *Rotator) Verify(ctx context.Context, name string) (res Result, err erro
 	}
 	start := r.now()
 	defer func() { r.finished(acct, rotation.Verify, res, err, start) }()
-	a, ctx, stop, err := r.begin(ctx, acct, rotation.Verify, nil)
+	a, ctx, stop, err := r.begin(ctx, acct, rotation.Verify, nil, nil)
 	if err != nil {
 		return Result{}, err
 	}

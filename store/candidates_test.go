@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -269,4 +271,80 @@ func addCandidate(t *testing.T, s *Store, name, pw string, state CandidateState)
 		t.Fatal(err)
 	}
 	return seq
+}
+
+// Workers that race for one account with one change left: the cap is
+// decided in the transaction that takes the lease, so exactly one is let
+// through, whatever the interleaving, and a refused one takes no lease.
+func TestCapDecidedWithTheLease(t *testing.T) {
+	eachBackend(t, func(t *testing.T) {
+		ctx := context.Background()
+		path := location(t)
+		key := secret.NewMasterKey()
+		s, err := Create(ctx, path, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := s.AddAccount(ctx, testAccount("alice")); err != nil {
+			t.Fatal(err)
+		}
+		errCap := errors.New("at its cap")
+		admit := func(ctx context.Context, h History) error {
+			cs, err := h.Changes(ctx, "alice", time.Now().Add(-24*time.Hour))
+			if err == nil && len(cs) >= 1 {
+				return errCap
+			}
+			return err
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		admitted, refused := 0, 0
+		for i := range 6 {
+			w, err := Open(ctx, path, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					l, err := w.LockAccountIf(ctx, "alice", fmt.Sprint("worker", i), time.Minute, admit)
+					if errors.Is(err, ErrLocked) {
+						time.Sleep(time.Millisecond)
+						continue
+					}
+					mu.Lock()
+					defer mu.Unlock()
+					if errors.Is(err, errCap) {
+						refused++
+						return
+					}
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					admitted++
+					lctx := WithLease(ctx, l)
+					pw := secret.New(fmt.Sprint("changed-by-", i))
+					if err := w.SetPending(lctx, "alice", pw); err != nil {
+						t.Error(err)
+					}
+					if err := w.Promote(lctx, "alice", pw, "rotation"); err != nil {
+						t.Error(err)
+					}
+					w.UnlockAccount(ctx, l)
+					return
+				}
+			}()
+		}
+		wg.Wait()
+		if admitted != 1 || refused != 5 {
+			t.Errorf("%d let through and %d refused, want 1 and 5", admitted, refused)
+		}
+		if cs, _ := s.Changes(ctx, "alice", time.Now().Add(-time.Hour)); len(cs) != 1 {
+			t.Errorf("%d changes recorded", len(cs))
+		}
+	})
 }

@@ -94,6 +94,40 @@ func hostname() string {
 // asked: it means nothing across PID namespaces and machines. Each take
 // hands out a new fencing token, which fences the dead holder's writes.
 func (s *Store) LockAccount(ctx context.Context, name, owner string, ttl time.Duration) (Lease, error) {
+	return s.LockAccountIf(ctx, name, owner, ttl, nil)
+}
+
+// History is an account's change history and limit as one transaction
+// sees it: what the cap and the gap are decided from.
+type History interface {
+	Changes(ctx context.Context, name string, since time.Time) ([]time.Time, error)
+	GetLimit(ctx context.Context, name string) (Limit, error)
+}
+
+// Admit decides whether a run may take the account: it reads the history
+// in the transaction that takes the lease, and its error refuses the
+// lease (returned as it is).
+type Admit func(ctx context.Context, h History) error
+
+// txHistory is History inside a transaction.
+type txHistory struct {
+	s  *Store
+	tx txn
+}
+
+func (h txHistory) Changes(ctx context.Context, name string, since time.Time) ([]time.Time, error) {
+	return changes(ctx, h.tx, name, since)
+}
+
+func (h txHistory) GetLimit(ctx context.Context, name string) (Limit, error) {
+	return getLimit(ctx, h.tx, name)
+}
+
+// LockAccountIf is LockAccount deciding admit in the same transaction
+// that takes the lease: with one writer at a time on both engines, no
+// other run can change the account's history between the decision and the
+// lease, so two workers can never both pass the cap.
+func (s *Store) LockAccountIf(ctx context.Context, name, owner string, ttl time.Duration, admit Admit) (Lease, error) {
 	host, pid := hostname(), os.Getpid()
 	holder, err := s.holderID()
 	if err != nil {
@@ -113,6 +147,11 @@ func (s *Store) LockAccount(ctx context.Context, name, owner string, ttl time.Du
 		if found && cur.Owner != owner && s.live(cur) {
 			return fmt.Errorf("%w: %s (held by %s, pid %d on %s, since %s, until %s)", ErrLocked, name, cur.Owner, cur.PID, cur.Host,
 				cur.acquired.UTC().Format(time.RFC3339), cur.expires.UTC().Format(time.RFC3339))
+		}
+		if admit != nil {
+			if err := admit(ctx, txHistory{s, tx}); err != nil {
+				return err
+			}
 		}
 		var token int64
 		if err := tx.QueryRowContext(ctx, `UPDATE accounts SET lease_token = lease_token + 1 WHERE id = ? RETURNING lease_token`, id).Scan(&token); err != nil {
@@ -271,9 +310,13 @@ func (s *Store) SetLimit(ctx context.Context, name string, l Limit) error {
 
 // GetLimit reads an account's rate limit.
 func (s *Store) GetLimit(ctx context.Context, name string) (Limit, error) {
+	return getLimit(ctx, s.db, name)
+}
+
+func getLimit(ctx context.Context, q queryRower, name string) (Limit, error) {
 	var max sql.NullInt64
 	var l Limit
-	err := s.db.QueryRowContext(ctx, `SELECT max_changes_24h, limit_override FROM accounts WHERE name = ?`, name).Scan(&max, &l.Override)
+	err := q.QueryRowContext(ctx, `SELECT max_changes_24h, limit_override FROM accounts WHERE name = ?`, name).Scan(&max, &l.Override)
 	if errors.Is(err, sql.ErrNoRows) {
 		return l, fmt.Errorf("%w: %s", ErrNotFound, name)
 	}
@@ -285,7 +328,13 @@ func (s *Store) GetLimit(ctx context.Context, name string) (Limit, error) {
 // after since, oldest first: from the stored history, so the count holds
 // across restarts.
 func (s *Store) Changes(ctx context.Context, name string, since time.Time) ([]time.Time, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT h.retired_at FROM password_history h JOIN accounts a ON a.id = h.account_id
+	return changes(ctx, s.db, name, since)
+}
+
+func changes(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, name string, since time.Time) ([]time.Time, error) {
+	rows, err := q.QueryContext(ctx, `SELECT h.retired_at FROM password_history h JOIN accounts a ON a.id = h.account_id
 WHERE a.name = ? AND h.changed_on_site = 1 AND h.retired_at >= ? ORDER BY h.retired_at`, name, millis(since))
 	if err != nil {
 		return nil, fmt.Errorf("read changes of %s: %w", name, err)
