@@ -228,14 +228,7 @@ func testReleaseOrphaned(t *testing.T) {
 		}
 		return st, id
 	}
-	st, err := store.Create(ctx, path, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
-	if err := Migrate(ctx, path); err != nil {
-		t.Fatal(err)
-	}
+	migrateAt(t, path, key)
 	s1, id1 := worker()
 	s2, id2 := worker()
 	taken, runs := make(chan struct{}, 4), atomic.Int32{}
@@ -289,9 +282,16 @@ func testReleaseOrphaned(t *testing.T) {
 // migratedVault is a new vault file with River's tables.
 func migratedVault(t *testing.T) string {
 	t.Helper()
-	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "vault.db")
-	st, err := store.Create(ctx, path, secret.NewMasterKey())
+	migrateAt(t, path, secret.NewMasterKey())
+	return path
+}
+
+// migrateAt makes a vault at path under key, with River's tables.
+func migrateAt(t *testing.T, path string, key secret.MasterKey) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Create(ctx, path, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,5 +299,4 @@ func migratedVault(t *testing.T) string {
 	if err := Migrate(ctx, path); err != nil {
 		t.Fatal(err)
 	}
-	return path
 }

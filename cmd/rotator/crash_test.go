@@ -51,7 +51,14 @@ func noGap(t *testing.T, dataDir string) {
 
 func runRotator(t *testing.T, dataDir, stdin string, args ...string) (string, int) {
 	t.Helper()
+	return runRotatorEnv(t, dataDir, nil, stdin, args...)
+}
+
+// runRotatorEnv is runRotator with more environment variables.
+func runRotatorEnv(t *testing.T, dataDir string, env []string, stdin string, args ...string) (string, int) {
+	t.Helper()
 	cmd := rotatorCmd(dataDir, args...)
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

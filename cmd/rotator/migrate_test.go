@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -47,21 +45,11 @@ func TestMigrateDemoVaultToPostgres(t *testing.T) {
 	pass, _ := u.User.Password()
 	u.User = url.User(u.User.Username())
 	cli := func(extra []string, args ...string) (string, int) {
-		cmd := rotatorCmd(data, args...)
-		cmd.Env = append(cmd.Env, extra...)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		if strings.Contains(out.String(), pass) {
+		out, code := runRotatorEnv(t, data, extra, "", args...)
+		if strings.Contains(out, pass) {
 			t.Errorf("rotator %s printed the database password", strings.Join(args, " "))
 		}
-		return out.String(), code
+		return out, code
 	}
 	if out, code := cli(nil, "migrate", "--to", dbURL); code != 2 || !strings.Contains(out, "PGPASSWORD") {
 		t.Errorf("a password in --to: exit %d\n%s", code, out)
