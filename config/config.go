@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -205,7 +206,19 @@ func Load(path string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("read config: %w", err)
 	}
-	return Parse(path, data)
+	c, err := Parse(path, data)
+	if err != nil {
+		return c, err
+	}
+	// A database password in a file others can read is theirs: refused,
+	// as ssh refuses a readable key.
+	if u, perr := url.Parse(c.Store.URL); perr == nil && c.Store.URL != "" {
+		_, inUser := u.User.Password()
+		if fi, serr := os.Stat(path); serr == nil && fi.Mode().Perm()&0o077 != 0 && (inUser || u.Query().Has("password")) {
+			return Config{}, fmt.Errorf("%s holds the database password in store.url and is mode %04o: other users can read it; chmod 600 %s", path, fi.Mode().Perm(), path)
+		}
+	}
+	return c, nil
 }
 
 // FieldError is a setting with a bad value.

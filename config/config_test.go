@@ -142,3 +142,27 @@ func TestServeAddrLoopbackOrTLS(t *testing.T) {
 		})
 	}
 }
+
+// A config file that holds the database password must be its owner's
+// alone; without a password the mode is the owner's business.
+func TestStorePasswordNeedsAPrivateFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		url  string
+		mode os.FileMode
+		ok   bool
+	}{
+		{"postgres://rotator:s3cret@db/rotator", 0o644, false},
+		{"postgres://rotator@db/rotator?password=s3cret", 0o640, false},
+		{"postgres://rotator:s3cret@db/rotator", 0o600, true},
+		{"postgres://rotator@db/rotator", 0o644, true},
+	} {
+		p := filepath.Join(dir, "config.yaml")
+		os.WriteFile(p, []byte("store:\n  url: \""+c.url+"\"\n"), 0o600)
+		os.Chmod(p, c.mode)
+		_, err := Load(p)
+		if (err == nil) != c.ok || (err != nil && strings.Contains(err.Error(), "s3cret")) {
+			t.Errorf("%s at %04o: %v", c.url, c.mode, err)
+		}
+	}
+}

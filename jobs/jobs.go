@@ -73,7 +73,13 @@ type conn struct {
 
 func openConn(location string) (conn, error) {
 	if store.IsURL(location) {
-		pool, err := pgxpool.New(context.Background(), location)
+		cfg, err := pgxpool.ParseConfig(location)
+		if err != nil {
+			return conn{}, fmt.Errorf("open job queue: %s: the URL does not parse", store.Redact(location))
+		}
+		// Queued webhook deliveries are durable as the vault is.
+		cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
+		pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 		if err != nil {
 			return conn{}, fmt.Errorf("open job queue: %s", store.Redact(location))
 		}
@@ -156,14 +162,20 @@ func (q *Queue) ReleaseOrphaned(ctx context.Context, dead func(worker string) bo
 	if err != nil {
 		return 0, fmt.Errorf("release jobs of a dead worker: %w", err)
 	}
+	var workers []string
 	for _, j := range res.Jobs {
-		if n := len(j.AttemptedBy); n == 0 || (j.AttemptedBy[n-1] != q.id && dead(j.AttemptedBy[n-1])) {
-			ids = append(ids, j.ID)
+		n := len(j.AttemptedBy)
+		if n == 0 {
+			ids, workers = append(ids, j.ID), append(workers, "")
+		} else if w := j.AttemptedBy[n-1]; w != q.id && dead(w) {
+			ids, workers = append(ids, j.ID), append(workers, w)
 		}
 	}
 	var released int64
-	for _, id := range ids {
-		n, err := q.conn.exec(ctx, q.releaseSQL, id)
+	for i, id := range ids {
+		// Only while the job is still the dead worker's: another worker
+		// may have released it, and a third taken it, meanwhile.
+		n, err := q.conn.exec(ctx, q.releaseSQL, id, workers[i])
 		if err != nil {
 			return int(released), fmt.Errorf("release jobs of a dead worker: %w", err)
 		}
@@ -177,14 +189,16 @@ const releaseSQLite = `UPDATE river_job SET
 	max_attempts = CASE WHEN attempt >= max_attempts THEN attempt + 1 ELSE max_attempts END,
 	finalized_at = NULL,
 	scheduled_at = datetime('now', 'subsec')
-WHERE id = ? AND state = 'running'`
+WHERE id = ?1 AND state = 'running'
+	AND coalesce(json_extract(attempted_by, '$[#-1]'), '') = ?2`
 
 const releasePostgres = `UPDATE river_job SET
 	state = 'available',
 	max_attempts = CASE WHEN attempt >= max_attempts THEN attempt + 1 ELSE max_attempts END,
 	finalized_at = NULL,
 	scheduled_at = now()
-WHERE id = $1 AND state = 'running'`
+WHERE id = $1 AND state = 'running'
+	AND coalesce(attempted_by[array_length(attempted_by, 1)], '') = $2`
 
 // Job is one rotation job: its id, the account and when it was due.
 type Job struct {

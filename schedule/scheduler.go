@@ -27,8 +27,10 @@ var _ Store = (*store.Store)(nil)
 
 // BusyRetry is how soon a busy account (rotation.Busy: another run, or an
 // operator's browser session, holds it) is tried again; it is not counted
-// as a failure.
-const BusyRetry = time.Minute
+// as a failure. With several workers an account is busy most often just
+// after a worker died, until its lease holder is seen dead (store's
+// holderStale, 10 s): a retry soon after that takes the account over.
+const BusyRetry = 15 * time.Second
 
 // Scheduler keeps every account's next due time, in memory as a heap and in
 // the vault, and decides what runs now. Its methods may be called from

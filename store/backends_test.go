@@ -25,8 +25,13 @@ func location(t *testing.T) string { return pgtest.Location(t) }
 // ended.
 func killHolder(s *Store) {
 	if s.holder.conn != nil {
+		// Its heartbeat stops, its session ends, and as much time has
+		// passed as makes a heartbeat stale.
+		s.holder.stopBeat()
+		s.holder.stopBeat = nil
 		pgReleaseHolder(s.holder.conn)
 		s.holder.conn = nil
+		s.db.Exec(`UPDATE holders SET heartbeat_at = 0 WHERE id = ?`, s.holder.id)
 		return
 	}
 	s.holder.f.Close()

@@ -35,6 +35,14 @@ func (s *Store) CopyTo(ctx context.Context, url string, key secret.MasterKey) (C
 	if s.db.d.postgres {
 		return CopyReport{}, errors.New("copy: the source must be an SQLite vault")
 	}
+	// The source's write lock, held through the copy and its check: no
+	// rotation or edit in another process can come between the tables'
+	// reads, nor after them unseen.
+	src, err := s.db.begin(ctx)
+	if err != nil {
+		return CopyReport{}, fmt.Errorf("copy: lock the vault: %w", err)
+	}
+	defer src.Rollback()
 	dst, err := openPostgresDB(ctx, url, nil)
 	if err != nil {
 		return CopyReport{}, err
@@ -58,7 +66,7 @@ func (s *Store) CopyTo(ctx context.Context, url string, key secret.MasterKey) (C
 			return err
 		}
 		for _, table := range copyTables {
-			n, err := s.copyTable(ctx, tx, table)
+			n, err := copyTable(ctx, src, tx, table)
 			if err != nil {
 				return fmt.Errorf("copy %s: %w", table, err)
 			}
@@ -79,8 +87,8 @@ func (s *Store) CopyTo(ctx context.Context, url string, key secret.MasterKey) (C
 }
 
 // copyTable copies one table's rows, column by column as stored.
-func (s *Store) copyTable(ctx context.Context, tx txn, table string) (int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT * FROM `+table)
+func copyTable(ctx context.Context, src, tx txn, table string) (int, error) {
+	rows, err := src.QueryContext(ctx, `SELECT * FROM `+table)
 	if err != nil {
 		return 0, err
 	}

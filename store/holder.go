@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // A holder is one open Store that may take account leases. While it is
@@ -19,14 +20,19 @@ import (
 // someone else was left by a dead process, and is taken over at once, not
 // when it expires. This asks nothing of PIDs, which mean nothing across
 // PID namespaces. It holds for every process that opens the vault file on
-// this machine; a store other processes reach over a network (PostgreSQL)
-// relies on lease expiry.
+// this machine. On PostgreSQL a holder is a session advisory lock and a
+// heartbeat (pgholder.go).
 type holder struct {
 	mu sync.Mutex
 	id string
 	f  *os.File
-	// conn holds the advisory lock of a holder on PostgreSQL (postgres.go).
-	conn *sql.Conn
+	// On PostgreSQL (pgholder.go): conn holds the advisory lock of key;
+	// stopBeat ends the heartbeat; stale, when set (tests), replaces
+	// holderStale.
+	conn     *sql.Conn
+	key      int64
+	stopBeat func()
+	stale    time.Duration
 }
 
 func (s *Store) holdersDir() string { return filepath.Join(filepath.Dir(s.path), "holders") }
@@ -67,8 +73,9 @@ func (s *Store) releaseHolder() {
 	s.holder.mu.Lock()
 	defer s.holder.mu.Unlock()
 	if s.holder.conn != nil {
-		pgReleaseHolder(s.holder.conn)
-		s.holder.conn = nil
+		s.holder.mu.Unlock()
+		s.pgEndHolder() // its heartbeat takes mu
+		s.holder.mu.Lock()
 	}
 	if s.holder.f == nil {
 		return

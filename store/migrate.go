@@ -145,6 +145,14 @@ ALTER TABLE account_locks ADD COLUMN token INTEGER NOT NULL DEFAULT 0;
 	`
 ALTER TABLE account_locks ADD COLUMN holder TEXT NOT NULL DEFAULT '';
 `,
+	// 7: lease holders' heartbeats (used on PostgreSQL, where a holder's
+	// lock can be let go of while its process lives; see pgholder.go).
+	`
+CREATE TABLE holders (
+	id           TEXT PRIMARY KEY,
+	heartbeat_at INTEGER NOT NULL -- the server's clock, unix ms
+) STRICT;
+`,
 }
 
 // postgresBase is the PostgreSQL schema at version postgresBaseVersion:
@@ -276,7 +284,12 @@ INSERT INTO vault_schema (version) VALUES (0);
 // postgresMigrations[v], for v at or after postgresBaseVersion, takes a
 // PostgreSQL vault from v to v+1; it is empty until a migration after the
 // base ships.
-var postgresMigrations = map[int]string{}
+var postgresMigrations = map[int]string{
+	6: `CREATE TABLE holders (
+	id           TEXT PRIMARY KEY,
+	heartbeat_at BIGINT NOT NULL
+);`,
+}
 
 // SchemaVersion is the schema version this binary writes.
 func SchemaVersion() int { return len(migrations) }

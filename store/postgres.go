@@ -2,10 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -93,61 +89,4 @@ func openPostgres(ctx context.Context, url string, key secret.MasterKey, opts []
 		return nil, err
 	}
 	return s.openVault(ctx, key)
-}
-
-// On PostgreSQL a holder is a session advisory lock, held on a connection
-// of its own for as long as the store is open: the server lets go of it
-// the moment that connection ends, which a killed process's does at once
-// (its socket is closed by the kernel), and a machine that vanished's does
-// when the server's TCP keepalive gives up on it. A lease whose holder's
-// lock is not held is taken over at once, as with the lock files. The id
-// is "pg" and the lock's 64-bit key in hex.
-
-// pgHolderID takes this store's advisory lock on a connection of its own.
-func (s *Store) pgHolderID() (string, error) {
-	var b [8]byte
-	rand.Read(b[:])
-	key := int64(binary.BigEndian.Uint64(b[:]))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return "", fmt.Errorf("lease holder: %v", scrubURL(err, s.path))
-	}
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, key); err != nil {
-		conn.Close()
-		return "", fmt.Errorf("lease holder: lock: %w", err)
-	}
-	s.holder.conn = conn
-	return "pg" + hex.EncodeToString(b[:]), nil
-}
-
-// pgHolderDead says whether the holder's advisory lock is free. It errs on
-// the side of alive: a holder it cannot check is not taken over early.
-func (s *Store) pgHolderDead(id string) bool {
-	b, err := hex.DecodeString(strings.TrimPrefix(id, "pg"))
-	if !strings.HasPrefix(id, "pg") || err != nil || len(b) != 8 {
-		return false
-	}
-	key := binary.BigEndian.Uint64(b)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var held bool
-	err = s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
-	AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-	AND classid::bigint = ? AND objid::bigint = ? AND objsubid = 1)`, int64(key>>32), int64(key&0xffffffff)).Scan(&held)
-	return err == nil && !held
-}
-
-// pgReleaseHolder ends the holder's connection, and so its lock.
-func pgReleaseHolder(conn *sql.Conn) {
-	conn.Raw(func(c any) error {
-		// Close the connection itself rather than return it to the
-		// pool, where the lock would live on.
-		if sc, ok := c.(*stdlib.Conn); ok {
-			sc.Close()
-		}
-		return nil
-	})
-	conn.Close()
 }

@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rotator-pam/rotator/internal/pgtest"
 	"github.com/rotator-pam/rotator/secret"
@@ -92,5 +94,54 @@ func TestPostgresURLStaysSecret(t *testing.T) {
 	}
 	if _, err := Create(ctx, u, secret.NewMasterKey()); !errors.Is(err, ErrExists) || strings.Contains(err.Error(), pass) {
 		t.Errorf("second create: %v", err)
+	}
+}
+
+// A holder's session ended while its process lives (a server restart,
+// idle_session_timeout, pg_terminate_backend) is no dead holder: its
+// leases stay its own, and it takes its lock again on a new session.
+func TestHolderOutlivesItsSession(t *testing.T) {
+	ctx := context.Background()
+	url, key := pgtest.URL(t), secret.NewMasterKey()
+	a, err := Create(ctx, url, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if err := a.AddAccount(ctx, testAccount("alice")); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(ctx, url, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := a.LockAccount(ctx, "alice", "run-a", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if err := a.holder.conn.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgtest.Exec(ctx, fmt.Sprintf(`SELECT pg_terminate_backend(%d)`, pid)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if _, err := b.LockAccount(ctx, "alice", "run-b", time.Hour); !errors.Is(err, ErrLocked) {
+		t.Fatalf("a live holder's lease was taken once its session ended: %v", err)
+	}
+	// Within a beat or two the holder holds its lock again.
+	id, _ := a.HolderID()
+	for deadline := time.Now().Add(3 * holderBeat); ; time.Sleep(100 * time.Millisecond) {
+		var held bool
+		k := uint64(a.holder.key)
+		b.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid::bigint = ? AND objid::bigint = ?)`,
+			int64(k>>32), int64(k&0xffffffff)).Scan(&held)
+		if held {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("holder %s did not take its lock again", id)
+		}
 	}
 }
