@@ -175,7 +175,7 @@ func (s *siteSession) Close() error {
 // are the fake site's, so that the test needs no Chromium.
 func TestFailoverOnPostgres(t *testing.T) {
 	t.Parallel()
-	// Not in CI yet: about one run in five, one account stops one change
+	// Not in CI yet: about one run in ten, one account stops one change
 	// short of its cap (a liveness fault under study, issue 14); the
 	// safety properties held in every run.
 	if os.Getenv("ROTATOR_FAILOVER") == "" {
