@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/rotator-pam/rotator/browser"
 	"github.com/rotator-pam/rotator/internal/pgtest"
 	"github.com/rotator-pam/rotator/rotator"
@@ -256,9 +257,13 @@ console: {max_held: 0}
 		if kills >= maxKills {
 			continue
 		}
-		// A worker in the middle of a run, when one is.
+		// A worker in the middle of a run: wait a little for one.
 		i := rand.IntN(workers)
-		if pid := site.busyPID(); pid != 0 {
+		pid := site.busyPID()
+		for wait := time.Now().Add(3 * time.Second); pid == 0 && time.Now().Before(wait); pid = site.busyPID() {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if pid != 0 {
 			for j, p := range procs {
 				if p.Process.Pid == pid {
 					i = j
@@ -282,6 +287,20 @@ console: {max_held: 0}
 	if interrupted == 0 && !noKills {
 		t.Error("no kill met a run in progress: the test proves nothing about recovery")
 	}
+	// The last changes are made on the site before the vault records them
+	// (verified by signing in again): let the runs in flight end, and the
+	// workers stop, before comparing.
+	for quiet, deadline := 0, time.Now().Add(30*time.Second); quiet < 3 && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if site.busyPID() == 0 {
+			quiet++
+		} else {
+			quiet = 0
+		}
+	}
+	for _, p := range procs {
+		p.Process.Signal(syscall.SIGTERM)
+		p.Wait()
+	}
 	checkFailover(t, dbURL, key, site)
 }
 
@@ -303,9 +322,28 @@ func behind(t *testing.T, dbURL string, key secret.MasterKey, site *manySite) st
 		}
 		acct, _ := st.Account(ctx, name)
 		fmt.Fprintf(&b, "%s: %d changes, state %s %q\n", name, len(a.changes), acct.State, acct.FlagReason)
-		runs, _ := st.Runs(ctx, name, 3)
+		runs, _ := st.Runs(ctx, name, 10)
 		for _, r := range runs {
-			fmt.Fprintf(&b, "  run %d %s %s %s: %s\n", r.ID, r.Kind, r.Outcome, r.Owner, r.Reason)
+			fmt.Fprintf(&b, "  run %d %s %s %s %s-%s: %s\n", r.ID, r.Kind, r.Outcome, r.Owner,
+				r.StartedAt.Format("15:04:05.000"), r.FinishedAt.Format("15:04:05.000"), r.Reason)
+		}
+		for _, c := range a.changes {
+			fmt.Fprintf(&b, "  site change at %s\n", c.Format("15:04:05.000"))
+		}
+		fmt.Fprintf(&b, "  now %s\n", time.Now().Format("15:04:05.000"))
+		if conn, err := pgx.Connect(ctx, dbURL); err == nil {
+			rows, _ := conn.Query(ctx, `SELECT id, state, attempt, coalesce(attempted_by, '{}'), scheduled_at FROM river_job WHERE args->>'account' = $1 ORDER BY id`, name)
+			for rows.Next() {
+				var id int64
+				var state string
+				var attempt int
+				var by []string
+				var at time.Time
+				rows.Scan(&id, &state, &attempt, &by, &at)
+				fmt.Fprintf(&b, "  job %d %s attempt %d by %v scheduled %s\n", id, state, attempt, by, at.Format("15:04:05.000"))
+			}
+			rows.Close()
+			conn.Close(ctx)
 		}
 		es, _ := st.ScheduleEntries(ctx)
 		for _, e := range es {
