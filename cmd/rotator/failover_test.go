@@ -322,7 +322,7 @@ func behind(t *testing.T, dbURL string, key secret.MasterKey, site *manySite) st
 		}
 		acct, _ := st.Account(ctx, name)
 		fmt.Fprintf(&b, "%s: %d changes, state %s %q\n", name, len(a.changes), acct.State, acct.FlagReason)
-		runs, _ := st.Runs(ctx, name, 10)
+		runs, _ := st.Runs(ctx, name, 30)
 		for _, r := range runs {
 			fmt.Fprintf(&b, "  run %d %s %s %s %s-%s: %s\n", r.ID, r.Kind, r.Outcome, r.Owner,
 				r.StartedAt.Format("15:04:05.000"), r.FinishedAt.Format("15:04:05.000"), r.Reason)
