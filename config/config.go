@@ -11,15 +11,14 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/rotator-pam/rotator/internal/weburl"
 	"github.com/rotator-pam/rotator/otp"
 	"github.com/rotator-pam/rotator/schedule"
+	"github.com/rotator-pam/rotator/store"
 	"github.com/rotator-pam/rotator/strictyaml"
 )
 
@@ -212,9 +211,8 @@ func Load(path string) (Config, error) {
 	}
 	// A database password in a file others can read is theirs: refused,
 	// as ssh refuses a readable key.
-	if u, perr := url.Parse(c.Store.URL); perr == nil && c.Store.URL != "" {
-		_, inUser := u.User.Password()
-		if fi, serr := os.Stat(path); serr == nil && fi.Mode().Perm()&0o077 != 0 && (inUser || u.Query().Has("password")) {
+	if c.Store.URL != "" && store.HasPassword(c.Store.URL) {
+		if fi, serr := os.Stat(path); serr == nil && fi.Mode().Perm()&0o077 != 0 {
 			return Config{}, fmt.Errorf("%s holds the database password in store.url and is mode %04o: other users can read it; chmod 600 %s", path, fi.Mode().Perm(), path)
 		}
 	}
@@ -269,7 +267,7 @@ func (c Config) Validate() error {
 	if c.Rotation.MaxCandidates < 1 || c.Rotation.MaxCandidates > 10 {
 		errs = append(errs, FieldError{"rotation.max_candidates", "must be between 1 and 10"})
 	}
-	if c.Store.URL != "" && !strings.HasPrefix(c.Store.URL, "postgres://") && !strings.HasPrefix(c.Store.URL, "postgresql://") {
+	if c.Store.URL != "" && !store.IsURL(c.Store.URL) {
 		errs = append(errs, FieldError{"store.url", "must be a postgres:// URL (empty: the SQLite file in the data directory)"})
 	}
 	if c.Schedule.Default != "" {

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"testing"
@@ -62,4 +64,18 @@ func dropAuditGuards(t *testing.T, s *Store) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// Exec, QueryRow and Query are the tests' way at the database behind the
+// store's back, rebound like the store's own queries.
+func (h dbh) Exec(q string, args ...any) (sql.Result, error) {
+	return h.ExecContext(context.Background(), q, args...)
+}
+
+func (h dbh) QueryRow(q string, args ...any) *sql.Row {
+	return h.QueryRowContext(context.Background(), q, args...)
+}
+
+func (h dbh) Query(q string, args ...any) (*sql.Rows, error) {
+	return h.QueryContext(context.Background(), q, args...)
 }

@@ -84,6 +84,17 @@ func IsURL(location string) bool {
 	return strings.HasPrefix(location, "postgres://") || strings.HasPrefix(location, "postgresql://")
 }
 
+// HasPassword tells whether a database URL carries a password, in its user
+// part or as a parameter; a URL that does not parse is taken to carry one.
+func HasPassword(dbURL string) bool {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return true
+	}
+	_, inUser := u.User.Password()
+	return inUser || u.Query().Has("password")
+}
+
 // Redact is a vault location fit for logs and errors: a URL's password
 // and query (which may carry one) are cut out.
 func Redact(location string) string {
@@ -166,18 +177,6 @@ func (h dbh) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Ro
 		return st.QueryRowContext(ctx, ints(args)...)
 	}
 	return h.db.QueryRowContext(ctx, h.d.rebind(q), ints(args)...)
-}
-
-func (h dbh) Exec(q string, args ...any) (sql.Result, error) {
-	return h.ExecContext(context.Background(), q, args...)
-}
-
-func (h dbh) QueryRow(q string, args ...any) *sql.Row {
-	return h.QueryRowContext(context.Background(), q, args...)
-}
-
-func (h dbh) Query(q string, args ...any) (*sql.Rows, error) {
-	return h.QueryContext(context.Background(), q, args...)
 }
 
 // ints passes booleans as 0 and 1: the schema keeps flags in integer

@@ -93,7 +93,7 @@ func (s *Store) lockHolderKey(ctx context.Context, key int64) (*sql.Conn, error)
 func (s *Store) heartbeat(ctx context.Context, id string) {
 	t := time.NewTicker(holderBeat)
 	defer t.Stop()
-	for {
+	for beat := 1; ; beat++ {
 		select {
 		case <-ctx.Done():
 			return
@@ -101,7 +101,9 @@ func (s *Store) heartbeat(ctx context.Context, id string) {
 		}
 		bctx, cancel := context.WithTimeout(ctx, holderBeat)
 		s.db.ExecContext(bctx, `UPDATE holders SET heartbeat_at = `+serverMillis+` WHERE id = ?`, id)
-		s.db.ExecContext(bctx, `DELETE FROM holders WHERE heartbeat_at < `+serverMillis+` - 3600000`)
+		if beat%30 == 0 { // once a minute is plenty for rows an hour old
+			s.db.ExecContext(bctx, `DELETE FROM holders WHERE heartbeat_at < `+serverMillis+` - 3600000`)
+		}
 		s.keepHolderLock(bctx)
 		cancel()
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os/user"
 	"strings"
 	"time"
@@ -138,7 +137,7 @@ func (a *app) config() (config.Config, error) {
 	if err != nil || a.storeFlag == "" {
 		return cfg, err
 	}
-	if hasPassword(a.storeFlag) {
+	if store.HasPassword(a.storeFlag) {
 		return cfg, usagef("--store: a password on the command line is visible to every user of this machine: set ROTATOR_STORE, store.url in the config file, or the password in PGPASSFILE")
 	}
 	cfg.Store.URL = a.storeFlag
@@ -146,17 +145,6 @@ func (a *app) config() (config.Config, error) {
 		return cfg, usagef("--store: %v", err)
 	}
 	return cfg, nil
-}
-
-// hasPassword tells whether a database URL carries a password, in its
-// user part or as a parameter.
-func hasPassword(dbURL string) bool {
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		return true // cannot tell: refuse
-	}
-	_, inUser := u.User.Password()
-	return inUser || u.Query().Has("password")
 }
 
 // openVault opens the existing vault, with errors that say what to do.

@@ -47,7 +47,7 @@ func runMigrate(ctx context.Context, a *app, opts migrateOptions) error {
 	switch {
 	case !store.IsURL(opts.to):
 		return usagef("--to: want a postgres:// URL")
-	case hasPassword(opts.to):
+	case store.HasPassword(opts.to):
 		return usagef("--to: a password on the command line is visible to every user of this machine: put it in PGPASSWORD or ~/.pgpass")
 	}
 	cfg, err := a.config()
