@@ -23,7 +23,7 @@ func NewMetrics() (*Metrics, error) {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
 		Rotations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rotator_rotations_total",
-			Help: "Rotations by outcome (succeeded, failed, paused, needs_operator, refused) and template."}, []string{"outcome", "template"}),
+			Help: "Rotations by outcome (succeeded, failed, deferred, paused, needs_operator, refused) and template."}, []string{"outcome", "template"}),
 		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "rotator_rotation_duration_seconds",
 			Help: "Wall time of rotations.", Buckets: []float64{1, 2, 5, 10, 20, 30, 60, 120, 300, 600}}, []string{"template"}),
 		Accounts: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "rotator_accounts",

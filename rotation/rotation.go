@@ -43,6 +43,12 @@ const (
 	Refused Outcome = "refused"
 	// Busy: the run could not start because another holds the account.
 	Busy Outcome = "busy"
+	// Deferred: the run finished an unfinished rotation's recovery (the
+	// password that signs in is current) but left its change to the next
+	// run: recovery spent too much of the run's failed sign-in budget to
+	// prove a new password. Nothing is wrong with the account: the
+	// scheduler runs it again soon and counts no failure.
+	Deferred Outcome = "deferred"
 )
 
 // Found is the kind of thing recovery found.

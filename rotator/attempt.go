@@ -317,7 +317,7 @@ func (a *attempt) stateAfter(res Result) (store.State, string, bool) {
 		return store.StateNeedsOperator, res.Reason, true
 	case res.Outcome == rotation.Failed:
 		return store.StateFailed, res.Reason, true
-	case res.Outcome == rotation.Succeeded:
+	case res.Outcome == rotation.Succeeded, res.Outcome == rotation.Deferred:
 		return store.StateActive, "", true
 	}
 	return "", "", false

@@ -97,6 +97,12 @@ func TestRecoveryFindings(t *testing.T) {
 			seed: func(t *testing.T, st *store.Store) { seed(t, st, cand, true) }},
 		{name: "current still signs in", op: "verify", want: rotation.CurrentSignsIn, out: rotation.Succeeded,
 			seed: func(t *testing.T, st *store.Store) { seed(t, st, cand, true) }},
+		// A run cut short after marking its candidate submitted, before
+		// the site got it: probing it spent half the budget, so the change
+		// is the next run's, and the run is no failure (the scheduler
+		// would back off, and three of them flag the account).
+		{name: "current still signs in, change deferred", op: "rotate", budget: 2, want: rotation.CurrentSignsIn, out: rotation.Deferred,
+			seed: func(t *testing.T, st *store.Store) { seed(t, st, cand, true) }},
 		{name: "previous signs in", op: "verify", budget: 3, want: rotation.PreviousRestored, out: rotation.Succeeded,
 			seed: func(t *testing.T, st *store.Store) { changedOnce(t, st); seed(t, st, cand, true) }},
 		{name: "previous signs in, restore fails", op: "verify", budget: 3, onPrevious: true, fail: "RestorePrevious", want: rotation.PreviousNotRestored, out: rotation.Failed,

@@ -75,6 +75,12 @@ func (a *attempt) rotate(ctx context.Context) Result {
 		}
 	}
 	// Signed in with the current password.
+	if a.budget-a.failed < a.proofCost() && rec.found.Ran() {
+		// Recovery spent the budget (a run cut short left a candidate to
+		// probe): the account is sound, and the change is the next run's.
+		return a.end(ctx, Result{Outcome: rotation.Deferred, Reason: fmt.Sprintf(
+			"recovered an unfinished rotation (%d of %d failed sign-ins spent on it); the change is left to the next run, which starts with a full budget; nothing submitted", a.failed, a.budget)}, rec.found)
+	}
 	if a.budget-a.failed < a.proofCost() {
 		return a.end(ctx, Result{Outcome: rotation.Failed, Reason: fmt.Sprintf(
 			"%d of %d failed sign-ins spent; too few left to verify a new password; nothing submitted", a.failed, a.budget)}, rec.found)

@@ -26,8 +26,8 @@ type Store interface {
 var _ Store = (*store.Store)(nil)
 
 // BusyRetry is how soon a busy account (rotation.Busy: another run, or an
-// operator's browser session, holds it) is tried again; it is not counted
-// as a failure. With several workers an account is busy most often just
+// operator's browser session, holds it), or one whose run was deferred
+// (rotation.Deferred), is tried again; it is not counted as a failure. With several workers an account is busy most often just
 // after a worker died, until its lease holder is seen dead (store's
 // holderStale, 10 s): a retry soon after that takes the account over.
 const BusyRetry = 15 * time.Second
@@ -250,6 +250,11 @@ func (s *Scheduler) done(ctx context.Context, e *entry, outcome rotation.Outcome
 	switch outcome {
 	case rotation.Busy:
 		return s.reschedule(ctx, e, now.Add(BusyRetry), e.Failures, "busy: another run or an operator's session holds the account")
+	case rotation.Deferred:
+		// The run recovered what a run cut short left; the change is
+		// due again, with a fresh budget of failed sign-ins.
+		e.State = store.StateActive
+		return s.reschedule(ctx, e, now.Add(BusyRetry), e.Failures, "deferred: a run recovered an unfinished rotation; the change runs next")
 	case rotation.Failed:
 		n := e.Failures + 1
 		max := s.MaxFailures

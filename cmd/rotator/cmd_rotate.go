@@ -63,6 +63,9 @@ func report(a *app, name, what string, res rotator.Result) error {
 			return exitError{exitRefused, fmt.Errorf("%s: rate limited until %s", name, res.NextAllowed.Local().Format("2006-01-02 15:04:05 MST"))}
 		}
 		return fmt.Errorf("%s: %s", name, res.Reason)
+	case rotation.Deferred:
+		fmt.Fprintf(a.stdout, "%s: %s deferred: %s (recovery: %s; run %d)\n", name, what, res.Reason, res.Recovered.String(), res.RunID)
+		return fmt.Errorf("%s: %s deferred: run it again", name, what)
 	case rotation.NeedsOperator:
 		fmt.Fprintf(a.stdout, "%s: needs an operator: %s (run %d)\n", name, res.Reason, res.RunID)
 		explainStep(a, res)

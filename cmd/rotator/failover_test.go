@@ -251,7 +251,7 @@ console: {max_held: 0}
 	for !site.allAtCap(2) {
 		if time.Now().After(deadline) {
 			checkFailover(t, dbURL, key, site) // the safety properties, still
-			t.Fatalf("after %d kills, %d of %d accounts are at their cap; behind:\n%s", kills, site.atCap(2), accounts, behind(t, dbURL, key, site))
+			t.Fatalf("after %d kills, %d of %d accounts are at their cap; behind:\n%s", kills, site.atCap(2), accounts, behind(t, dbURL, key, site, dir))
 		}
 		time.Sleep(time.Duration(500+rand.IntN(2500)) * time.Millisecond)
 		if kills >= maxKills {
@@ -306,7 +306,7 @@ console: {max_held: 0}
 
 // behind describes the accounts not at their cap: their state and last
 // run, from the vault.
-func behind(t *testing.T, dbURL string, key secret.MasterKey, site *manySite) string {
+func behind(t *testing.T, dbURL string, key secret.MasterKey, site *manySite, dir string) string {
 	ctx := context.Background()
 	st, err := store.Open(ctx, dbURL, key)
 	if err != nil {
@@ -349,6 +349,15 @@ func behind(t *testing.T, dbURL string, key secret.MasterKey, site *manySite) st
 		for _, e := range es {
 			if e.Name == name {
 				fmt.Fprintf(&b, "  next due %v, failures %d, hold %q\n", e.NextDue, e.Failures, e.Hold)
+			}
+		}
+		logs, _ := filepath.Glob(filepath.Join(dir, "worker*.log"))
+		for _, f := range logs {
+			data, _ := os.ReadFile(f)
+			for _, line := range strings.Split(string(data), "\n") {
+				if strings.Contains(line, name) {
+					fmt.Fprintf(&b, "  %s: %s\n", filepath.Base(f), line)
+				}
 			}
 		}
 	}
