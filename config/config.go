@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -92,6 +93,15 @@ type Serve struct {
 	// and the address's own host (the Host header; against DNS
 	// rebinding).
 	Hosts []string `yaml:"hosts"`
+	// Advertise is the URL at which the other workers of a shared
+	// (PostgreSQL) vault reach this worker's console, to relay the live
+	// view of a page this worker holds. Empty: the address's own, unless
+	// it listens on every interface.
+	Advertise string `yaml:"advertise"`
+	// PeerCA is a PEM file of the certificate authorities whose
+	// certificates the other workers' consoles may present (default: the
+	// system's, plus this worker's own certificate).
+	PeerCA string `yaml:"peer_ca"`
 	// MaxConcurrent rotations at once, and PerSite against one site.
 	MaxConcurrent int `yaml:"max_concurrent"`
 	PerSite       int `yaml:"per_site"`
@@ -247,6 +257,11 @@ func (c Config) Validate() error {
 	}
 	if (c.Serve.TLSCert == "") != (c.Serve.TLSKey == "") {
 		errs = append(errs, FieldError{"serve", "tls_cert and tls_key go together"})
+	}
+	if a := c.Serve.Advertise; a != "" {
+		if u, err := url.Parse(a); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") {
+			errs = append(errs, FieldError{"serve.advertise", fmt.Sprintf("%q: an http:// or https:// URL with a host and no path", a)})
+		}
 	}
 	if c.Serve.Addr != "" {
 		if err := c.Serve.CheckAddr(); err != nil {

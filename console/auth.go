@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rotator-pam/rotator/store"
 )
 
 // TokenPrefix starts every console access token, so a leaked one is easy to
@@ -39,56 +41,15 @@ func HashToken(token string) []byte {
 // sessionCookie names the console's session cookie.
 const sessionCookie = "rotator_console"
 
-// session is a signed-in browser.
-type session struct {
-	operator string
-	// tokenHash is the token it signed in with: replacing the token
-	// ends the sessions made with the old one.
-	tokenHash []byte
-	expires   time.Time
-}
-
-// sessions are kept in memory: a restarted console asks operators to sign
-// in again.
-type sessions struct {
-	mu sync.Mutex
-	m  map[string]*session // by SHA-256 of the cookie value
-}
-
-func (ss *sessions) add(s *session, now time.Time) string {
+// newSession records a sign-in in the vault, so every worker's console
+// knows it, and returns the cookie's value (256 random bits; the vault
+// keeps only its SHA-256).
+func (s *Server) newSession(ctx context.Context, operator string, tokenHash []byte, ttl time.Duration) (string, error) {
 	b := make([]byte, 32)
 	rand.Read(b)
 	id := base64.RawURLEncoding.EncodeToString(b)
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	if ss.m == nil {
-		ss.m = map[string]*session{}
-	}
-	for k, old := range ss.m { // sign-ins are rare: prune here
-		if now.After(old.expires) {
-			delete(ss.m, k)
-		}
-	}
-	ss.m[string(HashToken(id))] = s
-	return id
-}
-
-func (ss *sessions) get(id string, now time.Time) (*session, bool) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	k := string(HashToken(id))
-	s, ok := ss.m[k]
-	if ok && now.After(s.expires) {
-		delete(ss.m, k)
-		return nil, false
-	}
-	return s, ok
-}
-
-func (ss *sessions) remove(id string) {
-	ss.mu.Lock()
-	delete(ss.m, string(HashToken(id)))
-	ss.mu.Unlock()
+	err := s.Store.AddConsoleSession(ctx, HashToken(id), store.ConsoleSession{Operator: operator, TokenHash: tokenHash, Expires: s.now().Add(ttl)}, s.now())
+	return id, err
 }
 
 // tokenCache keeps the vault's token hash for a second, so `rotator token
@@ -193,15 +154,18 @@ func (s *Server) who(r *http.Request) (who string, ok bool, wait time.Duration) 
 	if err != nil {
 		return "", false, 0
 	}
-	sess, ok := s.sessions.get(c.Value, s.now())
-	if !ok {
+	sess, err := s.Store.ConsoleSessionByHash(r.Context(), HashToken(c.Value), s.now())
+	if err != nil {
+		if !errors.Is(err, store.ErrNoSession) {
+			s.log().Error("console session", "err", err)
+		}
 		return "", false, 0
 	}
-	if cur := s.currentToken(r.Context()); subtle.ConstantTimeCompare(cur, sess.tokenHash) != 1 {
-		s.sessions.remove(c.Value)
+	if cur := s.currentToken(r.Context()); subtle.ConstantTimeCompare(cur, sess.TokenHash) != 1 {
+		s.Store.RemoveConsoleSession(r.Context(), HashToken(c.Value))
 		return "", false, 0
 	}
-	return sess.operator, true, 0
+	return sess.Operator, true, 0
 }
 
 func remoteHost(r *http.Request) string {

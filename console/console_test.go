@@ -52,16 +52,25 @@ type env struct {
 	srv     *httptest.Server
 	token   string
 	logs    *syncBuffer
+	key     secret.MasterKey
+	vault   string // the vault's file or URL
 }
 
-func newEnv(t testing.TB, secure bool) *env {
+func newEnv(t testing.TB, secure bool) *env { return newEnvAt(t, secure, "") }
+
+// newEnvAt is newEnv with the vault at vault (a PostgreSQL URL; "": a file
+// in the test's folder).
+func newEnvAt(t testing.TB, secure bool, vault string) *env {
 	t.Helper()
 	dir := t.TempDir()
-	e := &env{t: t, dir: dir, logs: &syncBuffer{}}
+	e := &env{t: t, dir: dir, logs: &syncBuffer{}, key: secret.NewMasterKey(), vault: vault}
+	if e.vault == "" {
+		e.vault = filepath.Join(dir, "vault.db")
+	}
 	e.site = demosite.New(demosite.Options{ChangesPerDay: 10})
 	e.siteSrv = httptest.NewServer(e.site.Handler())
 	t.Cleanup(e.siteSrv.Close)
-	st, err := store.Create(context.Background(), filepath.Join(dir, "vault.db"), secret.NewMasterKey())
+	st, err := store.Create(context.Background(), e.vault, e.key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +112,9 @@ func newEnv(t testing.TB, secure bool) *env {
 		e.srv.Start()
 	}
 	t.Cleanup(e.srv.Close)
+	if err := st.Advertise(context.Background(), e.srv.URL); err != nil {
+		t.Fatal(err)
+	}
 	return e
 }
 

@@ -47,9 +47,21 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	h, ok := s.Rotator.Holds.Get(name)
 	if !ok {
+		if p, ok := s.remoteHeld(r.Context(), name); ok {
+			s.liveRemote(w, r, p)
+			return
+		}
 		writeError(w, http.StatusNotFound, fmt.Errorf("%w: %s", rotator.ErrNotHeld, name))
 		return
 	}
+	s.serveLive(w, r, h, nil)
+}
+
+// serveLive is the live view of h, a page this worker holds; opts are the
+// WebSocket's (nil: Accept checks that the Origin is this host, so another
+// site's page cannot open the live view with the operator's cookie).
+func (s *Server) serveLive(w http.ResponseWriter, r *http.Request, h *rotator.Held, opts *websocket.AcceptOptions) {
+	name := h.Account
 	dctx, dcancel := context.WithTimeout(r.Context(), 3*time.Second)
 	release, err := h.Drive(dctx)
 	dcancel()
@@ -58,9 +70,7 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	// Accept checks that the Origin is this host: another site's page
-	// cannot open the live view with the operator's cookie.
-	c, err := websocket.Accept(w, r, nil)
+	c, err := websocket.Accept(w, r, opts)
 	if err != nil {
 		return
 	}

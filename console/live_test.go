@@ -25,10 +25,14 @@ import (
 type opBrowser struct {
 	t    testing.TB
 	e    *env
+	base string // the console's URL
 	page *rod.Page
 }
 
-func (e *env) operator(ctx context.Context) *opBrowser {
+func (e *env) operator(ctx context.Context) *opBrowser { return e.operatorAt(ctx, e.srv.URL) }
+
+// operatorAt is an operator signed in to the console at base.
+func (e *env) operatorAt(ctx context.Context, base string) *opBrowser {
 	t := e.t
 	t.Helper()
 	b, err := browser.Launch(ctx, browser.Options{})
@@ -40,9 +44,9 @@ func (e *env) operator(ctx context.Context) *opBrowser {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := &opBrowser{t: t, e: e, page: p.Timeout(2 * time.Minute)}
+	o := &opBrowser{t: t, e: e, base: base, page: p.Timeout(2 * time.Minute)}
 	o.do(func(p *rod.Page) {
-		p.MustNavigate(e.srv.URL + "/login").MustWaitLoad()
+		p.MustNavigate(base + "/login").MustWaitLoad()
 		p.MustElement("#token").MustInput(e.token)
 		p.MustElement("#name").MustSelectAllText().MustInput("olga")
 		p.MustElement("#signin").MustClick()
@@ -63,7 +67,7 @@ func (o *opBrowser) do(f func(p *rod.Page)) {
 func (o *opBrowser) openLive(account string) {
 	o.t.Helper()
 	o.do(func(p *rod.Page) {
-		p.MustNavigate(o.e.srv.URL + "/flags").MustWaitLoad()
+		p.MustNavigate(o.base + "/flags").MustWaitLoad()
 		p.MustElement(`article[data-account="` + account + `"] a.open-live`).MustClick()
 		p.MustWaitElementsMoreThan("#live[data-frames]", 0)
 	})

@@ -7,7 +7,8 @@
 //
 //   - Operators sign in with the access token from `rotator init` or
 //     `rotator token new`; the vault keeps only its hash. Sessions are
-//     random, kept in memory, and end when the token is replaced. The
+//     random, kept in the vault (as their SHA-256) so that a sign-in holds
+//     on every worker, and end when the token is replaced. The
 //     cookie is HttpOnly, SameSite=Strict, and Secure under TLS.
 //   - Refused sign-ins are throttled per client address (an IPv6 /64),
 //     with a global backstop: past a few, 429 with Retry-After, and the
@@ -65,11 +66,18 @@ type Server struct {
 	// SessionTTL is how long a sign-in lasts (default 12 hours).
 	SessionTTL time.Duration
 
-	hosts    map[string]struct{}
-	throttle throttle
-	sessions sessions
-	tokens   tokenCache
-	pages    *template.Template
+	// Advertise is where the other workers reach this console (its URL),
+	// recorded in the vault; "" when it is not reachable by them.
+	Advertise string
+	// PeerClient makes the requests to other workers' consoles (default:
+	// http.DefaultClient).
+	PeerClient *http.Client
+
+	hosts      map[string]struct{}
+	throttle   throttle
+	peerNonces nonces
+	tokens     tokenCache
+	pages      *template.Template
 }
 
 func (s *Server) now() time.Time {
@@ -91,6 +99,9 @@ func (s *Server) Handler() (http.Handler, error) {
 	s.hosts = map[string]struct{}{"localhost": {}, "127.0.0.1": {}, "::1": {}}
 	for _, h := range s.Hosts {
 		s.hosts[strings.ToLower(strings.Trim(h, "[]"))] = struct{}{}
+	}
+	if h := advertiseHost(s.Advertise); h != "" {
+		s.hosts[h] = struct{}{}
 	}
 	pages, err := template.New("").Funcs(funcs).ParseFS(webFS, "web/*.html")
 	if err != nil {
@@ -128,6 +139,14 @@ func (s *Server) Handler() (http.Handler, error) {
 	in.HandleFunc("GET /api/live/{name}", s.live)
 
 	open.Handle("/", s.authenticate(in))
+
+	// Other workers of the vault (peer.go): the live view and decisions
+	// on pages this worker holds.
+	peer := http.NewServeMux()
+	peer.HandleFunc("GET /peer/live/{name}", s.peerLive)
+	peer.HandleFunc("POST /peer/flags/{name}/resolve", s.action(s.peerDecide(false)))
+	peer.HandleFunc("POST /peer/flags/{name}/abort", s.action(s.peerDecide(true)))
+	open.Handle("/peer/", s.peerAuth(peer))
 	if s.Context != nil {
 		go s.auditThrottled(s.Context)
 	}
@@ -203,7 +222,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if ttl <= 0 {
 		ttl = 12 * time.Hour
 	}
-	id := s.sessions.add(&session{operator: who, tokenHash: hash, expires: s.now().Add(ttl)}, s.now())
+	id, err := s.newSession(r.Context(), who, hash, ttl)
+	if err != nil {
+		s.log().Error("console sign-in", "err", err)
+		s.render(w, r, http.StatusInternalServerError, "login", map[string]any{"Error": "The sign-in could not be recorded in the vault; try again."})
+		return
+	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: s.Secure,
 		SameSite: http.SameSiteStrictMode, MaxAge: int(ttl / time.Second)})
 	s.auditSummaries(r.Context(), s.throttle.succeeded(addr, s.now()))
@@ -237,7 +261,7 @@ func (s *Server) auditThrottled(ctx context.Context) {
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(sessionCookie); err == nil {
-		s.sessions.remove(c.Value)
+		s.Store.RemoveConsoleSession(r.Context(), HashToken(c.Value))
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: s.Secure,
 		SameSite: http.SameSiteStrictMode, MaxAge: -1})
@@ -370,6 +394,11 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, errBadRequest):
 		return http.StatusBadRequest
+	case errors.Is(err, errHolderGone):
+		return http.StatusGone
+	}
+	if pe := (*peerError)(nil); errors.As(err, &pe) {
+		return pe.status
 	}
 	return http.StatusInternalServerError
 }

@@ -33,6 +33,9 @@ type AccountRow struct {
 	// Held is "challenge" or "session" while a browser waits for an
 	// operator.
 	Held string `json:"held,omitempty"`
+	// Lost says a page held for an operator was lost with the worker
+	// that held it.
+	Lost string `json:"lost,omitempty"`
 }
 
 // RunInfo is a run without its steps.
@@ -67,7 +70,7 @@ func fileURL(run int64, path string) string {
 	return fmt.Sprintf("/runs/%d/files/%s", run, filepath.Base(path))
 }
 
-func (s *Server) row(ctx context.Context, a store.Account) (AccountRow, error) {
+func (s *Server) row(ctx context.Context, a store.Account, hv heldView) (AccountRow, error) {
 	row := AccountRow{Name: a.Name, Template: a.Template, State: a.State, FlagReason: a.FlagReason, LastChange: a.LastChange}
 	if s.Rotator != nil {
 		next, why, err := s.Rotator.NextAllowed(ctx, a.Name)
@@ -75,9 +78,10 @@ func (s *Server) row(ctx context.Context, a store.Account) (AccountRow, error) {
 			return row, err
 		}
 		row.NextAllowed, row.NextAllowedWhy = next, why
-		if h, ok := s.Rotator.Holds.Get(a.Name); ok {
-			row.Held = string(h.Kind)
+		if h := hv.pages[a.Name]; h != nil {
+			row.Held = h.Kind
 		}
+		row.Lost = hv.lost[a.Name]
 	}
 	runs, err := s.Store.Runs(ctx, a.Name, 1)
 	if err != nil {
@@ -95,8 +99,9 @@ func (s *Server) accountsData(r *http.Request) (any, error) {
 		return nil, err
 	}
 	rows := make([]AccountRow, 0, len(accts))
+	hv := s.heldView(r.Context())
 	for _, a := range accts {
-		row, err := s.row(r.Context(), a)
+		row, err := s.row(r.Context(), a, hv)
 		if err != nil {
 			return nil, err
 		}
@@ -131,7 +136,7 @@ func (s *Server) accountData(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	row, err := s.row(ctx, a)
+	row, err := s.row(ctx, a, s.heldView(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -168,6 +173,9 @@ type Flag struct {
 	RunID      int64  `json:"run_id,omitempty"`
 	// Held describes the browser waiting for an operator, if any.
 	Held *HeldInfo `json:"held,omitempty"`
+	// Lost says the page held for an operator was lost with the worker
+	// that held it: "Open a session" works from any worker.
+	Lost string `json:"lost,omitempty"`
 }
 
 // HeldInfo is a browser held for an operator.
@@ -178,10 +186,54 @@ type HeldInfo struct {
 	Until time.Time `json:"until"`
 	// Live is the console page of the live view.
 	Live string `json:"live"`
+	// Worker is the holder id of the worker whose browser holds the page
+	// when it is another one; its live view is relayed.
+	Worker string `json:"worker,omitempty"`
+	// Challenge describes what the page shows (empty for a session).
+	Challenge string `json:"challenge,omitempty"`
 }
 
 func heldInfo(h *rotator.Held) *HeldInfo {
-	return &HeldInfo{Kind: string(h.Kind), RunID: h.RunID, Since: h.Since, Until: h.Until, Live: "/live/" + h.Account}
+	hi := &HeldInfo{Kind: string(h.Kind), RunID: h.RunID, Since: h.Since, Until: h.Until, Live: "/live/" + h.Account}
+	if c := h.Challenge; c != nil {
+		hi.Challenge = fmt.Sprintf("%s challenge (%s) at %s, after %s step %s", c.Kind, c.Name, c.URL, c.Flow, c.Step)
+	}
+	return hi
+}
+
+// heldView is every page held for an operator, by this worker or another,
+// and the pages lost with a worker that stopped.
+type heldView struct {
+	pages map[string]*HeldInfo
+	lost  map[string]string
+	order []string // accounts of pages, oldest first
+}
+
+func (s *Server) heldView(ctx context.Context) heldView {
+	hv := heldView{pages: map[string]*HeldInfo{}, lost: map[string]string{}}
+	for _, h := range s.Rotator.Holds.List() {
+		hv.pages[h.Account] = heldInfo(h)
+		hv.order = append(hv.order, h.Account)
+	}
+	ps, err := s.Store.HeldPages(ctx)
+	if err != nil {
+		s.log().Error("held pages", "err", err)
+		return hv
+	}
+	self, _ := s.Store.HolderID()
+	for _, p := range ps {
+		if p.Holder == self || hv.pages[p.Account] != nil {
+			continue // ours: in memory while it is held
+		}
+		if p.HolderDead {
+			hv.lost[p.Account] = fmt.Sprintf("the %s page held since %s was lost: worker %s stopped", p.Kind, p.Since.UTC().Format(time.RFC3339), p.Holder)
+			continue
+		}
+		hv.pages[p.Account] = &HeldInfo{Kind: p.Kind, RunID: p.RunID, Since: p.Since, Until: p.Until, Live: "/live/" + p.Account,
+			Worker: p.Holder, Challenge: p.Challenge}
+		hv.order = append(hv.order, p.Account)
+	}
+	return hv
 }
 
 func (s *Server) flagsData(r *http.Request) (any, error) {
@@ -190,28 +242,26 @@ func (s *Server) flagsData(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	hv := s.heldView(ctx)
 	out := make([]Flag, 0, len(flags))
 	seen := map[string]bool{}
 	for _, f := range flags {
 		fl := Flag{Account: f.Account, State: f.State, Reason: f.Reason, FlaggedAt: f.FlaggedAt,
-			AgeSeconds: int64(s.now().Sub(f.FlaggedAt) / time.Second)}
+			AgeSeconds: int64(s.now().Sub(f.FlaggedAt) / time.Second), Held: hv.pages[f.Account], Lost: hv.lost[f.Account]}
 		if runs, err := s.Store.Runs(ctx, f.Account, 1); err == nil && len(runs) > 0 {
 			fl.RunID = runs[0].ID
 			if runs[0].Screenshot != "" {
 				fl.Screenshot = fileURL(runs[0].ID, runs[0].Screenshot)
 			}
 		}
-		if h, ok := s.Rotator.Holds.Get(f.Account); ok {
-			fl.Held = heldInfo(h)
-		}
 		seen[f.Account] = true
 		out = append(out, fl)
 	}
 	// A session an operator opened on an account that is not flagged.
-	for _, h := range s.Rotator.Holds.List() {
-		if !seen[h.Account] {
-			out = append(out, Flag{Account: h.Account, State: "session", Reason: "an operator's browser session", FlaggedAt: h.Since,
-				AgeSeconds: int64(s.now().Sub(h.Since) / time.Second), RunID: h.RunID, Held: heldInfo(h)})
+	for _, name := range hv.order {
+		if h := hv.pages[name]; !seen[name] {
+			out = append(out, Flag{Account: name, State: "session", Reason: "an operator's browser session", FlaggedAt: h.Since,
+				AgeSeconds: int64(s.now().Sub(h.Since) / time.Second), RunID: h.RunID, Held: h})
 		}
 	}
 	return out, nil
@@ -295,15 +345,15 @@ func (s *Server) liveData(r *http.Request) (any, error) {
 	if _, err := s.Store.Account(r.Context(), name); err != nil {
 		return nil, err
 	}
-	h, ok := s.Rotator.Holds.Get(name)
-	if !ok {
+	hv := s.heldView(r.Context())
+	h := hv.pages[name]
+	if h == nil {
+		if lost := hv.lost[name]; lost != "" {
+			return nil, fmt.Errorf("%w: %s", errHolderGone, lost)
+		}
 		return nil, fmt.Errorf("%w: %s", rotator.ErrNotHeld, name)
 	}
-	d := LiveData{Account: name, Held: heldInfo(h)}
-	if c := h.Challenge; c != nil {
-		d.Challenge = fmt.Sprintf("%s challenge (%s) at %s, after %s step %s", c.Kind, c.Name, c.URL, c.Flow, c.Step)
-	}
-	return d, nil
+	return LiveData{Account: name, Held: h, Challenge: h.Challenge}, nil
 }
 
 // --- actions ---
@@ -315,24 +365,32 @@ func (s *Server) decide(abort bool) func(*http.Request) (string, error) {
 		name := r.PathValue("name")
 		h, ok := s.Rotator.Holds.Get(name)
 		if !ok {
+			if p, ok := s.remoteHeld(r.Context(), name); ok {
+				return s.decideRemote(r, p, abort)
+			}
 			return "", fmt.Errorf("%w: %s", rotator.ErrNotHeld, name)
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
-		defer cancel()
-		send, msg := h.Continue, "resumed: the rotation goes on with the step after the challenge"
-		switch {
-		case abort && h.Kind == rotator.HeldSession:
-			send, msg = h.Abort, "session closed"
-		case abort:
-			send, msg = h.Abort, "aborted: the account stays flagged until an operator clears it"
-		case h.Kind == rotator.HeldSession:
-			msg = "session closed; the profile keeps what you did"
-		}
-		if err := send(ctx, operator(r)); err != nil {
-			return "", err
-		}
-		return msg, nil
+		return decideHeld(r, h, abort)
 	}
+}
+
+// decideHeld passes the decision to h, a page this worker holds.
+func decideHeld(r *http.Request, h *rotator.Held, abort bool) (string, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	send, msg := h.Continue, "resumed: the rotation goes on with the step after the challenge"
+	switch {
+	case abort && h.Kind == rotator.HeldSession:
+		send, msg = h.Abort, "session closed"
+	case abort:
+		send, msg = h.Abort, "aborted: the account stays flagged until an operator clears it"
+	case h.Kind == rotator.HeldSession:
+		msg = "session closed; the profile keeps what you did"
+	}
+	if err := send(ctx, operator(r)); err != nil {
+		return "", err
+	}
+	return msg, nil
 }
 
 func (s *Server) clear(r *http.Request) (string, error) {
@@ -340,9 +398,19 @@ func (s *Server) clear(r *http.Request) (string, error) {
 	if h, ok := s.Rotator.Holds.Get(name); ok && h.Kind == rotator.HeldChallenge {
 		return "", fmt.Errorf("%w: a paused rotation of %s waits in the console; resolve or abort it first", errConflict, name)
 	}
+	p, remote := s.remoteHeld(r.Context(), name)
+	if remote && !p.HolderDead && p.Kind == string(rotator.HeldChallenge) {
+		return "", fmt.Errorf("%w: a paused rotation of %s waits in the console of worker %s; resolve or abort it first", errConflict, name, p.Holder)
+	}
 	was, err := s.Store.ClearFlag(r.Context(), name, operator(r))
 	if err != nil {
 		return "", err
+	}
+	if remote && p.HolderDead {
+		// The page died with its worker: the flag was what was left.
+		if err := s.Store.DropHeld(r.Context(), name); err != nil {
+			return "", err
+		}
 	}
 	return fmt.Sprintf("cleared %s (was %s); it rotates again on its schedule", name, was.State), nil
 }

@@ -3,11 +3,13 @@ package daemon
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/rotator-pam/rotator/config"
@@ -167,8 +169,12 @@ func (sv *Server) listen(ctx context.Context, o Options, cert *tls.Certificate) 
 	if err != nil {
 		return fmt.Errorf("serve.addr %q: %w", cfg.Serve.Addr, err)
 	}
+	peers, err := peerClient(cfg, cert)
+	if err != nil {
+		return err
+	}
 	con := &console.Server{Store: o.Store, Rotator: o.Rotator, Hosts: append([]string{host}, cfg.Serve.Hosts...), Secure: cert != nil,
-		Logger: logger, Now: o.Now, Context: ctx, SessionTTL: cfg.Console.SessionTTL}
+		Logger: logger, Now: o.Now, Context: ctx, SessionTTL: cfg.Console.SessionTTL, Advertise: cfg.Serve.Advertise, PeerClient: peers}
 	conHandler, err := con.Handler()
 	if err != nil {
 		return err
@@ -195,6 +201,9 @@ func (sv *Server) listen(ctx context.Context, o Options, cert *tls.Certificate) 
 	go sv.srv.Serve(ln)
 	sv.URL = scheme + "://" + ln.Addr().String() + "/"
 	logger.Info("serving", "addr", ln.Addr().String(), "console", sv.URL)
+	if err := advertise(ctx, o.Store, cfg.Serve.Advertise, scheme, ln.Addr(), logger); err != nil {
+		return err
+	}
 	if _, err := o.Store.ConsoleToken(ctx); err != nil {
 		logger.Warn("the console has no access token: nobody can sign in until `rotator token new` makes one")
 	}
@@ -219,4 +228,48 @@ func (sv *Server) Stop() {
 	sv.srv.Shutdown(hctx)
 	sv.srv.Close()
 	sv.lock.Release()
+}
+
+// advertise records in the vault where the other workers reach this
+// worker's console: serve.advertise, else the listener's own address
+// unless it is every interface's.
+func advertise(ctx context.Context, st *store.Store, configured, scheme string, addr net.Addr, logger *slog.Logger) error {
+	u := configured
+	if tcp, ok := addr.(*net.TCPAddr); ok && u == "" && !tcp.IP.IsUnspecified() {
+		u = scheme + "://" + tcp.String()
+	}
+	if u == "" && store.IsURL(st.Path()) {
+		logger.Warn("serve.advertise is not set and the console listens on every interface: operators on other workers cannot reach the pages this worker holds")
+	}
+	return st.Advertise(ctx, u)
+}
+
+// peerClient makes the requests to other workers' consoles: it trusts
+// serve.peer_ca, the system's authorities and this worker's own
+// certificate (workers often share one).
+func peerClient(cfg config.Config, cert *tls.Certificate) (*http.Client, error) {
+	roots, err := x509.SystemCertPool()
+	if err != nil || roots == nil {
+		roots = x509.NewCertPool()
+	}
+	if cfg.Serve.PeerCA != "" {
+		pem, err := os.ReadFile(cfg.Serve.PeerCA)
+		if err != nil {
+			return nil, fmt.Errorf("serve.peer_ca: %w", err)
+		}
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("serve.peer_ca: %s holds no PEM certificate", cfg.Serve.PeerCA)
+		}
+	}
+	if cert != nil {
+		for _, der := range cert.Certificate {
+			if c, err := x509.ParseCertificate(der); err == nil {
+				roots.AddCert(c)
+			}
+		}
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	tr.Proxy = nil // workers talk directly
+	return &http.Client{Transport: tr}, nil
 }

@@ -264,6 +264,8 @@ func (a *attempt) hold(ctx context.Context, c *browser.ChallengeError) error {
 	a.r.Store.Flag(bg, a.name, store.StatePaused, reason)
 	a.audit(bg, a.r.Actor, "challenge.held", "paused", fmt.Sprintf("run %d; %s", a.run.ID, res.Reason))
 	a.r.event(a.name, "paused on a %s challenge; the browser is kept for an operator until %s", c.Kind, h.Until.Format(time.Kitchen))
+	a.r.book(bg, h)
+	defer a.r.unbook(h)
 	hs.show(h)
 	a.r.paused(a, c, reason)
 	slot := a.slot
@@ -327,6 +329,25 @@ func (a *attempt) await(ctx context.Context, h *Held, c *browser.ChallengeError,
 			a.r.event(a.name, "an operator resolved the %s challenge; resuming after %s step %s", c.Kind, c.Flow, c.Step)
 			return nil
 		}
+	}
+}
+
+// book records in the vault that this worker holds h, so that every
+// worker's console finds it.
+func (r *Rotator) book(ctx context.Context, h *Held) {
+	p := store.HeldPage{Account: h.Account, Kind: string(h.Kind), RunID: h.RunID, Since: h.Since, Until: h.Until}
+	if c := h.Challenge; c != nil {
+		p.Challenge = fmt.Sprintf("%s challenge (%s) at %s, after %s step %s", c.Kind, c.Name, c.URL, c.Flow, c.Step)
+	}
+	if err := r.Store.RecordHeld(ctx, p); err != nil {
+		r.log().Error("record the held page", "account", h.Account, "err", err)
+	}
+}
+
+// unbook forgets h in the vault once its hold ended.
+func (r *Rotator) unbook(h *Held) {
+	if err := r.Store.ForgetHeld(context.Background(), h.Account, h.RunID); err != nil {
+		r.log().Error("forget the held page", "account", h.Account, "err", err)
 	}
 }
 
@@ -394,12 +415,14 @@ func (r *Rotator) OpenSession(ctx context.Context, name, actor string) (*Held, e
 		return nil, errors.New("the console holds as many browsers as it may; close one first")
 	}
 	a.audit(context.WithoutCancel(ctx), actor, "session.open", "opened", fmt.Sprintf("run %d; %s", a.run.ID, base))
+	r.book(context.WithoutCancel(ctx), h)
 	r.Holds.show(h)
 	go func() {
 		// The hold ends after the browser closed (its profile written)
 		// and the account is unlocked: a rotation started the moment an
 		// operator sees the session end must not find it busy.
 		defer r.Holds.remove(h)
+		defer r.unbook(h)
 		defer stop()
 		timer := time.NewTimer(time.Until(h.Until))
 		defer timer.Stop()

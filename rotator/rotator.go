@@ -84,6 +84,10 @@ type Store interface {
 	StartRun(ctx context.Context, r store.Run) (int64, error)
 	FinishRun(ctx context.Context, r store.Run) error
 	Audit(ctx context.Context, e store.AuditEvent) error
+	// RecordHeld and ForgetHeld tell every worker's console which worker
+	// holds an account's page for an operator.
+	RecordHeld(ctx context.Context, p store.HeldPage) error
+	ForgetHeld(ctx context.Context, account string, runID int64) error
 }
 
 var _ Store = (*store.Store)(nil)

@@ -153,6 +153,31 @@ CREATE TABLE holders (
 	heartbeat_at INTEGER NOT NULL -- the server's clock, unix ms
 ) STRICT;
 `,
+	// 8: one console across workers (peers.go): console sign-ins, the
+	// pages workers hold for operators, and where each worker's console
+	// is reached.
+	`
+CREATE TABLE console_sessions (
+	id_hash    BLOB PRIMARY KEY, -- SHA-256 of the cookie's value
+	operator   TEXT NOT NULL,
+	token_hash BLOB NOT NULL,    -- the access token it signed in with
+	expires_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE held_pages (
+	account    TEXT PRIMARY KEY,
+	holder     TEXT NOT NULL,
+	kind       TEXT NOT NULL,
+	run_id     INTEGER NOT NULL,
+	since      INTEGER NOT NULL,
+	until      INTEGER NOT NULL,
+	challenge  TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE TABLE peers (
+	holder     TEXT PRIMARY KEY,
+	url        TEXT NOT NULL,
+	updated_at INTEGER NOT NULL
+) STRICT;
+`,
 }
 
 // postgresBase is the PostgreSQL schema at version postgresBaseVersion:
@@ -288,6 +313,26 @@ var postgresMigrations = map[int]string{
 	6: `CREATE TABLE holders (
 	id           TEXT PRIMARY KEY,
 	heartbeat_at BIGINT NOT NULL
+);`,
+	7: `CREATE TABLE console_sessions (
+	id_hash    BYTEA PRIMARY KEY,
+	operator   TEXT NOT NULL,
+	token_hash BYTEA NOT NULL,
+	expires_at BIGINT NOT NULL
+);
+CREATE TABLE held_pages (
+	account    TEXT PRIMARY KEY,
+	holder     TEXT NOT NULL,
+	kind       TEXT NOT NULL,
+	run_id     BIGINT NOT NULL,
+	since      BIGINT NOT NULL,
+	until      BIGINT NOT NULL,
+	challenge  TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE peers (
+	holder     TEXT PRIMARY KEY,
+	url        TEXT NOT NULL,
+	updated_at BIGINT NOT NULL
 );`,
 }
 
