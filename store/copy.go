@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/rotator-pam/rotator/secret"
 )
@@ -30,8 +32,11 @@ type CopyReport struct {
 // master key and no plaintext is ever made). Then the copy is checked:
 // row counts, the audit chain, and every account's password and pending
 // password opening to the same value as here. A database that holds a
-// vault already is refused (ErrExists).
-func (s *Store) CopyTo(ctx context.Context, url string, key secret.MasterKey) (CopyReport, error) {
+// vault already is refused (ErrExists). Last, in the same transaction
+// that held the vault still through the copy, this file is marked moved
+// (MarkMoved's rule, audited under actor): no change can land in it after
+// the copy was taken and be missing from the copy.
+func (s *Store) CopyTo(ctx context.Context, url string, key secret.MasterKey, actor string) (CopyReport, error) {
 	if s.db.d.postgres {
 		return CopyReport{}, errors.New("copy: the source must be an SQLite vault")
 	}
@@ -83,7 +88,16 @@ func (s *Store) CopyTo(ctx context.Context, url string, key secret.MasterKey) (C
 	if err != nil {
 		return rep, err
 	}
-	return rep, s.checkCopy(ctx, url, key, rep)
+	if err := s.checkCopy(ctx, url, key, rep); err != nil {
+		return rep, err
+	}
+	if err := s.markMoved(ctx, src, url, actor); err != nil {
+		return rep, err
+	}
+	if err := src.Commit(); err != nil {
+		return rep, fmt.Errorf("mark the vault moved: %w", err)
+	}
+	return rep, nil
 }
 
 // copyTable copies one table's rows, column by column as stored.
@@ -178,4 +192,49 @@ func samePasswords(ctx context.Context, a, b *Store, name string) error {
 		}
 	}
 	return nil
+}
+
+// movedKey is the vault_meta row that says where a vault file was copied.
+const movedKey = "moved_to"
+
+// markMoved records in this vault file, in tx, that it was copied to url
+// (without its password), and audits it: from then on Open refuses the
+// file, so that no rotation changes a password the copy never learns of,
+// until ReopenMoved.
+func (s *Store) markMoved(ctx context.Context, tx txn, url, actor string) error {
+	what := Redact(url) + " at " + s.now().UTC().Format(time.RFC3339)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO vault_meta (key, value) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, movedKey, []byte(what)); err != nil {
+		return fmt.Errorf("mark the vault moved: %w", err)
+	}
+	return s.appendAudit(ctx, tx, AuditEvent{Actor: actor, Action: "vault.moved", Outcome: "succeeded",
+		Detail: "copied to " + what + "; this file no longer opens (rotator migrate --reopen)"})
+}
+
+// ReopenMoved makes a moved vault file usable again (opened with
+// OpenMoved), and audits it.
+func (s *Store) ReopenMoved(ctx context.Context, actor string) error {
+	return s.tx(ctx, func(tx txn) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM vault_meta WHERE key = ?`, movedKey); err != nil {
+			return fmt.Errorf("reopen the vault: %w", err)
+		}
+		return s.appendAudit(ctx, tx, AuditEvent{Actor: actor, Action: "vault.reopened", Outcome: "succeeded",
+			Detail: "the vault file opens again; changes made since it was moved are not in it"})
+	})
+}
+
+// checkMoved refuses a vault file that was moved, unless OpenMoved.
+func (s *Store) checkMoved(ctx context.Context) error {
+	if s.db.d.postgres || s.openMoved {
+		return nil
+	}
+	var to []byte
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM vault_meta WHERE key = ?`, movedKey).Scan(&to)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrCorrupt, s.path, err)
+	}
+	return fmt.Errorf("%w: %s was copied to %s: every change since is there, so this file is a backup from that moment; point store.url (ROTATOR_STORE) at the copy, or make the file usable again with `rotator migrate --reopen`", ErrMoved, s.path, to)
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/rotator-pam/rotator/internal/pgtest"
@@ -17,7 +18,7 @@ import (
 // into it is refused.
 func TestCopyToPostgres(t *testing.T) {
 	ctx := context.Background()
-	src, _, key := newVault(t)
+	src, srcPath, key := newVault(t)
 	for _, n := range []string{"alice", "bob"} {
 		if err := src.AddAccount(ctx, testAccount(n)); err != nil {
 			t.Fatal(err)
@@ -40,7 +41,7 @@ func TestCopyToPostgres(t *testing.T) {
 	must(src.Audit(ctx, AuditEvent{Actor: "cli:test", Account: "alice", Action: "rotation", Outcome: "succeeded"}))
 
 	url := pgtest.URL(t)
-	rep, err := src.CopyTo(ctx, url, key)
+	rep, err := src.CopyTo(ctx, url, key, "cli:test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,13 +65,30 @@ func TestCopyToPostgres(t *testing.T) {
 	if _, err := dst.VerifyAudit(ctx); err != nil {
 		t.Errorf("the copy's audit log after more entries: %v", err)
 	}
-	if _, err := src.CopyTo(ctx, url, key); !errors.Is(err, ErrExists) {
+	if _, err := src.CopyTo(ctx, url, key, "cli:test"); !errors.Is(err, ErrExists) {
 		t.Errorf("a copy into a vault: %v", err)
 	}
 	// A wrong key opens nothing: the copy keeps the vault's key check.
 	if _, err := Open(ctx, url, secret.NewMasterKey()); !errors.Is(err, ErrWrongKey) {
 		t.Errorf("the copy under another key: %v", err)
 	}
+	// The file no longer opens: a rotation on it would change a password
+	// the copy never learns of. Until it is reopened, on purpose.
+	src.Close()
+	if _, err := Open(ctx, srcPath, key); !errors.Is(err, ErrMoved) || !strings.Contains(err.Error(), Redact(url)) {
+		t.Fatalf("the moved file opens: %v", err)
+	}
+	moved, err := Open(ctx, srcPath, key, OpenMoved())
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(moved.ReopenMoved(ctx, "cli:test"))
+	moved.Close()
+	again, err := Open(ctx, srcPath, key)
+	if err != nil {
+		t.Fatalf("the reopened file: %v", err)
+	}
+	again.Close()
 }
 
 // A copy that fails leaves the database as it was: here a table of the
@@ -90,7 +108,7 @@ func TestCopyAllOrNothing(t *testing.T) {
 	if _, err := other.db.ExecContext(ctx, `CREATE TABLE runs (x int)`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := src.CopyTo(ctx, url, key); err == nil {
+	if _, err := src.CopyTo(ctx, url, key, "cli:test"); err == nil {
 		t.Fatal("the copy went through a table in its way")
 	}
 	var tables int

@@ -49,6 +49,9 @@ var (
 	ErrDuplicate      = errors.New("account already exists")
 	ErrCorrupt        = errors.New("vault database is unreadable or corrupt")
 	ErrNoPending      = errors.New("account has no pending password")
+	// ErrMoved is a vault file copied to PostgreSQL (MarkMoved): every
+	// change since is there, so the file is not opened to rotate.
+	ErrMoved = errors.New("vault moved")
 )
 
 // Store is an open vault. It is safe for concurrent use, also by several
@@ -59,7 +62,9 @@ type Store struct {
 	path   string
 	now    func() time.Time
 	noSync bool
-	holder holder
+	// openMoved lets a moved vault file open (OpenMoved).
+	openMoved bool
+	holder    holder
 	// sealedAudit: the vault's key check says its audit log always has a
 	// sealed head, so a missing head is a removed one.
 	sealedAudit atomic.Bool
@@ -75,6 +80,10 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // simulations and benchmarks that write thousands of transactions and do
 // not survive a power cut anyway; never for a real vault.
 func WithoutSync() Option { return func(s *Store) { s.noSync = true } }
+
+// OpenMoved lets Open open a vault file that was moved to PostgreSQL, to
+// make it usable again (ReopenMoved).
+func OpenMoved() Option { return func(s *Store) { s.openMoved = true } }
 
 func dsn(path string) string {
 	u := url.URL{Path: path}
@@ -208,6 +217,10 @@ func Open(ctx context.Context, path string, key secret.MasterKey, opts ...Option
 // openVault checks the key and brings the schema up to date.
 func (s *Store) openVault(ctx context.Context, key secret.MasterKey) (*Store, error) {
 	if err := s.checkKey(ctx, key); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	if err := s.checkMoved(ctx); err != nil {
 		s.db.Close()
 		return nil, err
 	}

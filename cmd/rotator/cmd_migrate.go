@@ -13,7 +13,10 @@ import (
 	"github.com/rotator-pam/rotator/store"
 )
 
-type migrateOptions struct{ to string }
+type migrateOptions struct {
+	to     string
+	reopen bool
+}
 
 func newMigrateCmd(a *app) *cobra.Command {
 	var opts migrateOptions
@@ -29,22 +32,31 @@ account's password and candidates opening to the same values. A database
 that holds a vault already is refused. No serve may run on the data
 directory meanwhile.
 
-The vault file is left as it was. Point every worker at the copy
-(store.url, ROTATOR_STORE or --store), and keep the file only as a backup:
-rotations go on in PostgreSQL from then on.
+Once the copy is checked, the vault file is marked moved, in the same
+transaction that held it through the copy: it no longer opens, so that no
+rotation on it changes a password the copy never learns of. Point every
+worker at the copy (store.url, ROTATOR_STORE or --store), and keep the file
+as a backup. --reopen makes the file usable again, on purpose: its
+passwords are as of the move.
 
 The database's password never goes on the command line, where every user
 of the machine can read it: put it in PGPASSWORD or ~/.pgpass (PGPASSFILE).`,
-		Example: `  PGPASSWORD=... rotator migrate --to 'postgres://rotator@db.internal/rotator?sslmode=verify-full'`,
+		Example: `  PGPASSWORD=... rotator migrate --to 'postgres://rotator@db.internal/rotator?sslmode=verify-full'
+  rotator migrate --reopen   # the moved file opens again`,
 		Args:    exactArgs(0),
 		RunE:    func(cmd *cobra.Command, _ []string) error { return runMigrate(cmd.Context(), a, opts) },
 	}
 	c.Flags().StringVar(&opts.to, "to", "", "the empty PostgreSQL database, postgres://USER@HOST/DB (no password: PGPASSWORD or ~/.pgpass)")
+	c.Flags().BoolVar(&opts.reopen, "reopen", false, "make a vault file that was moved open again (its passwords are as of the move)")
 	return c
 }
 
 func runMigrate(ctx context.Context, a *app, opts migrateOptions) error {
 	switch {
+	case opts.reopen && opts.to != "":
+		return usagef("--reopen and --to go apart")
+	case opts.reopen:
+		return reopenMoved(ctx, a)
 	case !store.IsURL(opts.to):
 		return usagef("--to: want a postgres:// URL")
 	case store.HasPassword(opts.to):
@@ -75,7 +87,7 @@ func runMigrate(ctx context.Context, a *app, opts migrateOptions) error {
 	if err := s.Audit(ctx, store.AuditEvent{Actor: a.actor(), Action: "vault.copy", Detail: "to " + store.Redact(opts.to)}); err != nil {
 		return err
 	}
-	rep, err := s.CopyTo(ctx, opts.to, key)
+	rep, err := s.CopyTo(ctx, opts.to, key, a.actor())
 	if err != nil {
 		return err
 	}
@@ -87,7 +99,33 @@ func runMigrate(ctx context.Context, a *app, opts migrateOptions) error {
 	for _, t := range []string{"accounts", "password_history", "candidates", "browser_state", "runs", "audit_log"} {
 		fmt.Fprintf(a.stdout, "  %-17s %d\n", t, rep.Rows[t])
 	}
-	fmt.Fprintf(a.stdout, "Point every worker at it (store.url or ROTATOR_STORE: %s), with this master key; keep %s only as a backup.\n",
+	fmt.Fprintf(a.stdout, "Point every worker at it (store.url or ROTATOR_STORE: %s), with this master key. %s is marked moved and no longer opens: keep it as a backup.\n",
 		store.Redact(opts.to), cfg.VaultPath())
+	return nil
+}
+
+// reopenMoved makes the data directory's moved vault file open again.
+func reopenMoved(ctx context.Context, a *app) error {
+	cfg, err := a.config()
+	if err != nil {
+		return err
+	}
+	if cfg.Store.URL != "" {
+		return usagef("--reopen opens the data directory's vault file; unset store.url (ROTATOR_STORE) for it")
+	}
+	lock, err := daemon.LockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	s, err := datadir.Open(ctx, cfg, a.note, store.WithClock(a.now), store.OpenMoved())
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := s.ReopenMoved(ctx, a.actor()); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "%s opens again. Its passwords are as of the move: every change made in PostgreSQL since is not in it.\n", cfg.VaultPath())
 	return nil
 }

@@ -21,8 +21,9 @@ import (
 // flagged for an operator, as the demo leaves it) moves to PostgreSQL with
 // `rotator migrate --to`, and `rotator verify --all` then signs every
 // other account in from the copy, in Chromium. The database's password
-// goes by PGPASSWORD, never the command line, which refuses it; a second
-// migrate into the same database is refused.
+// goes by PGPASSWORD, never the command line, which refuses it; the file is
+// marked moved and opens only after `migrate --reopen`; a second migrate
+// into the same database is refused.
 func TestMigrateDemoVaultToPostgres(t *testing.T) {
 	t.Parallel()
 	if _, err := browser.FindChromium(""); err != nil && os.Getenv("CI") == "" {
@@ -67,6 +68,17 @@ func TestMigrateDemoVaultToPostgres(t *testing.T) {
 	}
 	if out, code := cli(onPG, "audit", "verify"); code != 0 {
 		t.Errorf("audit verify on the copy: exit %d\n%s", code, out)
+	}
+	// The file is marked moved: nothing opens it, a second migrate
+	// included, until it is reopened on purpose.
+	if out, code := cli(nil, "account", "list"); code == 0 || !strings.Contains(out, "was copied to") || !strings.Contains(out, "migrate --reopen") {
+		t.Errorf("the moved file opens: exit %d\n%s", code, out)
+	}
+	if out, code := cli(pgpass, "migrate", "--to", u.String()); code == 0 || !strings.Contains(out, "was copied to") {
+		t.Errorf("a second migrate of the moved file: exit %d\n%s", code, out)
+	}
+	if out, code := cli(nil, "migrate", "--reopen"); code != 0 || !strings.Contains(out, "opens again") {
+		t.Fatalf("migrate --reopen: exit %d\n%s", code, out)
 	}
 	if out, code := cli(pgpass, "migrate", "--to", u.String()); code == 0 || !strings.Contains(out, "holds a vault") {
 		t.Errorf("a second migrate: exit %d\n%s", code, out)
