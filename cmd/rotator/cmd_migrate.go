@@ -43,8 +43,8 @@ The database's password never goes on the command line, where every user
 of the machine can read it: put it in PGPASSWORD or ~/.pgpass (PGPASSFILE).`,
 		Example: `  PGPASSWORD=... rotator migrate --to 'postgres://rotator@db.internal/rotator?sslmode=verify-full'
   rotator migrate --reopen   # the moved file opens again`,
-		Args:    exactArgs(0),
-		RunE:    func(cmd *cobra.Command, _ []string) error { return runMigrate(cmd.Context(), a, opts) },
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error { return runMigrate(cmd.Context(), a, opts) },
 	}
 	c.Flags().StringVar(&opts.to, "to", "", "the empty PostgreSQL database, postgres://USER@HOST/DB (no password: PGPASSWORD or ~/.pgpass)")
 	c.Flags().BoolVar(&opts.reopen, "reopen", false, "make a vault file that was moved open again (its passwords are as of the move)")
