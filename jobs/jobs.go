@@ -126,10 +126,27 @@ func Migrate(ctx context.Context, location string) error {
 	}
 	defer c.close()
 	if c.pg != nil {
+		// River's migrations take no lock: workers starting at once on a
+		// new database would race to make the same tables, and all but
+		// one would fail to start. A session advisory lock, on a
+		// connection of its own, lets one at a time migrate.
+		lock, err := c.pg.Acquire(ctx)
+		if err != nil {
+			return fmt.Errorf("job queue migrations: %w", err)
+		}
+		defer lock.Release()
+		if _, err := lock.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrateLockKey); err != nil {
+			return fmt.Errorf("job queue migrations: lock: %w", err)
+		}
+		defer lock.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrateLockKey)
 		return migrateUp(ctx, riverpgxv5.New(c.pg))
 	}
 	return migrateUp(ctx, riversqlite.New(c.lite))
 }
+
+// migrateLockKey is the advisory lock River's migrations run under
+// ("rivermig").
+const migrateLockKey int64 = 0x7269766572_6d6967
 
 func migrateUp[TTx any](ctx context.Context, drv riverdriver.Driver[TTx]) error {
 	m, err := rivermigrate.New(drv, nil)

@@ -300,3 +300,19 @@ func migrateAt(t *testing.T, path string, key secret.MasterKey) {
 		t.Fatal(err)
 	}
 }
+
+// Workers that start at once on a new PostgreSQL database all start: River's
+// migrations run one worker at a time.
+func TestMigrateConcurrently(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := context.Background()
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() { errs <- Migrate(ctx, url) }()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Errorf("a worker's migrations: %v", err)
+		}
+	}
+}
