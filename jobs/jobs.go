@@ -251,6 +251,7 @@ type Queue struct {
 // it runs on.
 type riverClient interface {
 	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
 	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
@@ -417,4 +418,46 @@ func (q *Queue) Stop(ctx context.Context) error {
 	}
 	q.conn.close()
 	return err
+}
+
+// CopyDeliveries queues, in the queue at to, the webhook deliveries still
+// waiting in the queue at from (available, scheduled or retryable), each
+// with the attempts it has left, all in one insert, and reports how many.
+// rotator migrate calls it after the copy: the old queue never runs again
+// (its vault file is marked moved), and a webhook must still hear of what
+// it was not yet told.
+func CopyDeliveries(ctx context.Context, from, to string) (int, error) {
+	// Clients that never start: they list and insert.
+	idle := Handlers{Notify: func(context.Context, []byte) error { return errors.New("not delivering") }}
+	src, err := Open(from, idle, Options{})
+	if err != nil {
+		return 0, err
+	}
+	defer src.conn.close()
+	res, err := src.client.JobList(ctx, river.NewJobListParams().Queues(notifyQueue).
+		States(rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable).First(10000))
+	if err != nil {
+		return 0, fmt.Errorf("list the waiting webhook deliveries: %w", err)
+	}
+	if len(res.Jobs) == 0 {
+		return 0, nil
+	}
+	var many []river.InsertManyParams
+	for _, j := range res.Jobs {
+		var args NotifyArgs
+		if err := json.Unmarshal(j.EncodedArgs, &args); err != nil {
+			return 0, fmt.Errorf("a waiting webhook delivery (job %d): %w", j.ID, err)
+		}
+		many = append(many, river.InsertManyParams{Args: args, InsertOpts: &river.InsertOpts{Queue: notifyQueue,
+			MaxAttempts: max(j.MaxAttempts-j.Attempt, 1), ScheduledAt: j.ScheduledAt}})
+	}
+	dst, err := Open(to, idle, Options{})
+	if err != nil {
+		return 0, err
+	}
+	defer dst.conn.close()
+	if _, err := dst.client.InsertMany(ctx, many); err != nil {
+		return 0, fmt.Errorf("queue the waiting webhook deliveries: %w", err)
+	}
+	return len(many), nil
 }

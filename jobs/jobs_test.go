@@ -316,3 +316,51 @@ func TestMigrateConcurrently(t *testing.T) {
 		}
 	}
 }
+
+// The webhook deliveries waiting in a vault file's queue go over to
+// PostgreSQL's with rotator migrate, and are delivered from there.
+func TestCopyDeliveries(t *testing.T) {
+	ctx := context.Background()
+	path := migratedVault(t)
+	noop := func(context.Context, Job) error { return nil }
+	idle := Handlers{Rotate: noop, Notify: func(context.Context, []byte) error { return errors.New("not now") }}
+	q, err := Open(path, idle, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []string{`{"n":1}`, `{"n":2}`} {
+		if err := q.Notify(ctx, []byte(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q.Stop(ctx)
+	url := pgtest.URL(t)
+	if err := Migrate(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	n, err := CopyDeliveries(ctx, path, url)
+	if err != nil || n != 2 {
+		t.Fatalf("copied %d: %v", n, err)
+	}
+	got := make(chan string, 2)
+	pq, err := Open(url, Handlers{Rotate: noop, Notify: func(_ context.Context, body []byte) error {
+		got <- string(body)
+		return nil
+	}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pq.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer pq.Stop(ctx)
+	seen := map[string]bool{}
+	for len(seen) < 2 {
+		select {
+		case b := <-got:
+			seen[b] = true
+		case <-time.After(20 * time.Second):
+			t.Fatalf("delivered from PostgreSQL: %v", seen)
+		}
+	}
+}

@@ -36,8 +36,9 @@ Once the copy is checked, the vault file is marked moved, in the same
 transaction that held it through the copy: it no longer opens, so that no
 rotation on it changes a password the copy never learns of. Point every
 worker at the copy (store.url, ROTATOR_STORE or --store), and keep the file
-as a backup. --reopen makes the file usable again, on purpose: its
-passwords are as of the move.
+as a backup. The webhook deliveries still waiting in the file's job queue
+go over to the copy's. --reopen makes the file usable again, on purpose:
+its passwords are as of the move.
 
 The database's password never goes on the command line, where every user
 of the machine can read it: put it in PGPASSWORD or ~/.pgpass (PGPASSFILE).`,
@@ -92,8 +93,14 @@ func runMigrate(ctx context.Context, a *app, opts migrateOptions) error {
 		return err
 	}
 	if err := jobs.Migrate(ctx, opts.to); err != nil {
-		// Not the copy's failure: serve makes them when it starts.
-		a.note(fmt.Sprintf("warning: the job queue's tables were not made (%v); the first serve makes them", err))
+		return fmt.Errorf("the vault is copied, and the file marked moved, but the job queue's tables were not made: %w; run `rotator serve` against the copy to make them (webhook deliveries waiting in the file's queue were not copied)", err)
+	}
+	// The file's queue never runs again: what the webhook was not yet
+	// told goes over.
+	if n, err := jobs.CopyDeliveries(ctx, cfg.VaultPath(), opts.to); err != nil {
+		a.note(fmt.Sprintf("warning: the webhook deliveries waiting in the file's queue were not copied: %v", err))
+	} else if n > 0 {
+		fmt.Fprintf(a.stdout, "%d webhook deliveries that were waiting go out from the copy\n", n)
 	}
 	fmt.Fprintf(a.stdout, "copied %s to %s and checked it:\n", cfg.VaultPath(), store.Redact(opts.to))
 	for _, t := range []string{"accounts", "password_history", "candidates", "browser_state", "runs", "audit_log"} {
