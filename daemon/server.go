@@ -238,8 +238,12 @@ func advertise(ctx context.Context, st *store.Store, configured, scheme string, 
 	if tcp, ok := addr.(*net.TCPAddr); ok && u == "" && !tcp.IP.IsUnspecified() {
 		u = scheme + "://" + tcp.String()
 	}
-	if u == "" && store.IsURL(st.Path()) {
+	switch tcp, _ := addr.(*net.TCPAddr); {
+	case !store.IsURL(st.Path()):
+	case u == "":
 		logger.Warn("serve.advertise is not set and the console listens on every interface: operators on other workers cannot reach the pages this worker holds")
+	case configured == "" && tcp != nil && tcp.IP.IsLoopback():
+		logger.Info("the console listens on loopback: only workers on this machine reach the pages this worker holds (serve.addr, serve.advertise)")
 	}
 	return st.Advertise(ctx, u)
 }
