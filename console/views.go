@@ -211,6 +211,9 @@ type heldView struct {
 
 func (s *Server) heldView(ctx context.Context) heldView {
 	hv := heldView{pages: map[string]*HeldInfo{}, lost: map[string]string{}}
+	if s.Rotator == nil {
+		return hv
+	}
 	for _, h := range s.Rotator.Holds.List() {
 		hv.pages[h.Account] = heldInfo(h)
 		hv.order = append(hv.order, h.Account)
