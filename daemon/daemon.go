@@ -112,6 +112,14 @@ func (d *Daemon) Recover(ctx context.Context) error {
 		rot := *d.Rotator
 		rot.Holds = nil
 		res, err := rot.Verify(ctx, a.Name)
+		if errors.Is(err, store.ErrLocked) {
+			// Another worker's run holds it (with several workers,
+			// "running" is often a live run): that run finishes it, or,
+			// if its worker is dead, the account's released job
+			// recovers it once the lease is taken over.
+			d.log().Info("not recovering: a run of another worker holds the account", "account", a.Name)
+			continue
+		}
 		if err != nil {
 			d.log().Error("recovery", "account", a.Name, "err", err)
 			continue

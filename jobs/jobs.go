@@ -171,7 +171,10 @@ func migrateUp[TTx any](ctx context.Context, drv riverdriver.Driver[TTx]) error 
 //
 // This is River's JobRetry (its drivers' river_job.sql), which leaves
 // running jobs alone, done on running ones: the attempt budget grows by
-// one when it is spent, so the job runs once more.
+// one when it is spent, so the job runs once more. Unlike JobRetry it
+// keeps the job's scheduled time, which is past: River fetches by
+// priority, then scheduled time, so the interrupted run goes ahead of the
+// runs queued after it instead of waiting behind the whole backlog.
 func (q *Queue) ReleaseOrphaned(ctx context.Context, dead func(worker string) bool) (int, error) {
 	var ids []int64
 	params := river.NewJobListParams().States(rivertype.JobStateRunning).First(10000)
@@ -204,16 +207,14 @@ func (q *Queue) ReleaseOrphaned(ctx context.Context, dead func(worker string) bo
 const releaseSQLite = `UPDATE river_job SET
 	state = 'available',
 	max_attempts = CASE WHEN attempt >= max_attempts THEN attempt + 1 ELSE max_attempts END,
-	finalized_at = NULL,
-	scheduled_at = datetime('now', 'subsec')
+	finalized_at = NULL
 WHERE id = ?1 AND state = 'running'
 	AND coalesce(json_extract(attempted_by, '$[#-1]'), '') = ?2`
 
 const releasePostgres = `UPDATE river_job SET
 	state = 'available',
 	max_attempts = CASE WHEN attempt >= max_attempts THEN attempt + 1 ELSE max_attempts END,
-	finalized_at = NULL,
-	scheduled_at = now()
+	finalized_at = NULL
 WHERE id = $1 AND state = 'running'
 	AND coalesce(attempted_by[array_length(attempted_by, 1)], '') = $2`
 

@@ -237,7 +237,7 @@ func testReleaseOrphaned(t *testing.T) {
 		taken <- struct{}{}
 		<-ctx.Done() // the worker hangs, then dies
 		return ctx.Err()
-	}}, Options{ID: id1})
+	}}, Options{ID: id1, MaxWorkers: 1}) // it takes nothing more
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,11 +257,25 @@ func testReleaseOrphaned(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the job was never taken")
 	}
-	q2, err := Open(path, Handlers{Rotate: func(context.Context, Job) error { runs.Add(1); return nil }}, Options{ID: id2})
+	var mu sync.Mutex
+	var order []string
+	q2, err := Open(path, Handlers{Rotate: func(_ context.Context, j Job) error {
+		mu.Lock()
+		order = append(order, j.Account)
+		mu.Unlock()
+		runs.Add(1)
+		return nil
+	}}, Options{ID: id2, MaxWorkers: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer q2.Stop(ctx)
+	// A run queued after the interrupted one: the released job goes
+	// ahead of it, not to the back of the queue.
+	if _, err := q2.Enqueue(ctx, "bob", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
 	if n, err := q2.ReleaseOrphaned(ctx, s2.HolderDead); err != nil || n != 0 {
 		t.Fatalf("released %d jobs of a live worker (%v)", n, err)
 	}
@@ -272,10 +286,15 @@ func testReleaseOrphaned(t *testing.T) {
 	if err := q2.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(20 * time.Second); runs.Load() < 2; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(20 * time.Second); runs.Load() < 3; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the released job did not run again")
 		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(order) != 2 || order[0] != "alice" {
+		t.Errorf("runs after the release: %v, want the released alice first", order)
 	}
 }
 
