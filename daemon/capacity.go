@@ -3,16 +3,23 @@ package daemon
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // capacity is a rotation's share of the daemon: a browser slot and a slot
 // on its site. A rotation paused for an operator gives both back while it
 // waits.
+//
+// With several workers the site's share is also taken in the vault
+// (store.TakeSiteSlot), which every worker counts: serve.per_site bounds
+// the rotations against a site across all of them.
 type capacity struct {
-	d        *Daemon
-	site     string
-	mu       sync.Mutex
-	released []chan struct{}
+	d       *Daemon
+	site    string
+	account string // the rotation's, for its slot in the vault ("": none)
+	mu      sync.Mutex
+	release []chan struct{}
+	inVault bool
 }
 
 func (c *capacity) sems() (chan struct{}, chan struct{}) {
@@ -31,17 +38,68 @@ func (c *capacity) sems() (chan struct{}, chan struct{}) {
 	}
 	sem, ok := d.sites[c.site]
 	if !ok {
-		per := d.PerSite
-		if per <= 0 {
-			per = 1
-		}
-		sem = make(chan struct{}, per)
+		sem = make(chan struct{}, d.perSite())
 		d.sites[c.site] = sem
 	}
 	return d.slots, sem
 }
 
-// Acquire takes a slot on the site, then a browser slot.
+func (d *Daemon) perSite() int {
+	if d.PerSite <= 0 {
+		return 1
+	}
+	return d.PerSite
+}
+
+// takeVaultSlot waits for a slot on the site in the vault, polling from
+// 100 ms up to every second.
+func (c *capacity) takeVaultSlot(ctx context.Context) error {
+	d := c.d
+	if d.Store == nil || c.account == "" {
+		return nil
+	}
+	stale := d.SlotStale
+	if stale <= 0 {
+		stale = time.Hour
+	}
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		ok, err := d.Store.TakeSiteSlot(ctx, c.site, c.account, d.perSite(), stale)
+		if err != nil {
+			return err
+		}
+		if ok {
+			c.mu.Lock()
+			c.inVault = true
+			c.mu.Unlock()
+			return nil
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// giveVaultSlot gives the vault's slot back, if taken.
+func (c *capacity) giveVaultSlot() {
+	c.mu.Lock()
+	held := c.inVault
+	c.inVault = false
+	c.mu.Unlock()
+	if !held {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.d.Store.ReleaseSiteSlot(ctx, c.site, c.account); err != nil {
+		// Left in the vault, it no longer counts after SlotStale.
+		c.d.log().Error("give back the site's slot", "site", c.site, "account", c.account, "err", err)
+	}
+}
+
+// Acquire takes a slot on the site (this worker's, then the vault's),
+// then a browser slot.
 func (c *capacity) Acquire(ctx context.Context) error {
 	global, site := c.sems()
 	select {
@@ -49,24 +107,30 @@ func (c *capacity) Acquire(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	if err := c.takeVaultSlot(ctx); err != nil {
+		<-site
+		return err
+	}
 	select {
 	case global <- struct{}{}:
 	case <-ctx.Done():
+		c.giveVaultSlot()
 		<-site
 		return ctx.Err()
 	}
 	c.mu.Lock()
-	c.released = []chan struct{}{global, site}
+	c.release = []chan struct{}{global, site}
 	c.mu.Unlock()
 	return nil
 }
 
-// Release gives both back (once per Acquire).
+// Release gives them back (once per Acquire).
 func (c *capacity) Release() {
 	c.mu.Lock()
-	held := c.released
-	c.released = nil
+	held := c.release
+	c.release = nil
 	c.mu.Unlock()
+	c.giveVaultSlot()
 	for _, sem := range held {
 		<-sem
 	}

@@ -61,6 +61,10 @@ type Daemon struct {
 	// waits, so the queue needs more workers than this (see
 	// rotator.Holds.Max).
 	MaxConcurrent int
+	// SlotStale is how old a rotation's slot on its site in the vault
+	// may be before it counts as left behind (the job timeout; default
+	// an hour).
+	SlotStale time.Duration
 	// Tick is how often the scheduler looks for due accounts (default 1 s).
 	Tick time.Duration
 	Now  func() time.Time
@@ -221,7 +225,7 @@ func (d *Daemon) Work(ctx context.Context, j jobs.Job) error {
 	if tpl, err := d.Rotator.Templates(acct.Template); err == nil {
 		base = tpl.BaseURL
 	}
-	slot := &capacity{d: d, site: siteOf(acct, base)}
+	slot := &capacity{d: d, site: siteOf(acct, base), account: acct.Name}
 	if err := slot.Acquire(ctx); err != nil {
 		return err
 	}

@@ -109,7 +109,7 @@ func (sv *Server) start(ctx context.Context, o Options, cert *tls.Certificate) e
 	// lasts as long as a pause may.
 	q, err := jobs.Open(cfg.VaultPath(), jobs.Handlers{Rotate: d.Work, Notify: d.Notify.Deliver},
 		jobs.Options{MaxWorkers: cfg.Serve.MaxConcurrent + cfg.Console.MaxHeld,
-			JobTimeout: 15*time.Minute + cfg.Console.KeepPaused, Logger: logger, ID: holder})
+			JobTimeout: jobTimeout(cfg), Logger: logger, ID: holder})
 	if err != nil {
 		return err
 	}
@@ -156,6 +156,7 @@ func newDaemon(o Options) (*Daemon, error) {
 		Notify:        &notify.Webhook{URL: cfg.Notify.WebhookURL, Logger: o.Logger},
 		PerSite:       cfg.Serve.PerSite,
 		MaxConcurrent: cfg.Serve.MaxConcurrent,
+		SlotStale:     jobTimeout(cfg),
 		Now:           o.Now,
 	}
 	rot.Events = d
@@ -277,3 +278,7 @@ func peerClient(cfg config.Config, cert *tls.Certificate) (*http.Client, error) 
 	tr.Proxy = nil // workers talk directly
 	return &http.Client{Transport: tr}, nil
 }
+
+// jobTimeout bounds one rotation job: a rotation, and a pause for an
+// operator within it.
+func jobTimeout(cfg config.Config) time.Duration { return 15*time.Minute + cfg.Console.KeepPaused }

@@ -155,7 +155,8 @@ CREATE TABLE holders (
 `,
 	// 8: one console across workers (peers.go): console sign-ins, the
 	// pages workers hold for operators, and where each worker's console
-	// is reached.
+	// is reached; and the rotations running against each site, for
+	// serve.per_site across workers (sites.go).
 	`
 CREATE TABLE console_sessions (
 	id_hash    BLOB PRIMARY KEY, -- SHA-256 of the cookie's value
@@ -176,6 +177,13 @@ CREATE TABLE peers (
 	holder     TEXT PRIMARY KEY,
 	url        TEXT NOT NULL,
 	updated_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE site_slots (
+	site       TEXT NOT NULL,
+	account    TEXT NOT NULL,
+	holder     TEXT NOT NULL,
+	since      INTEGER NOT NULL,
+	PRIMARY KEY (site, account)
 ) STRICT;
 `,
 }
@@ -333,6 +341,13 @@ CREATE TABLE peers (
 	holder     TEXT PRIMARY KEY,
 	url        TEXT NOT NULL,
 	updated_at BIGINT NOT NULL
+);
+CREATE TABLE site_slots (
+	site       TEXT NOT NULL,
+	account    TEXT NOT NULL,
+	holder     TEXT NOT NULL,
+	since      BIGINT NOT NULL,
+	PRIMARY KEY (site, account)
 );`,
 }
 

@@ -197,16 +197,17 @@ func envCount(name string, def int) int {
 // account's password in the vault signs in on the site; no Chromium is
 // left behind.
 //
-// Each worker rotates one account at a time (serve.max_concurrent and
-// per_site 1: more browsers than cores buy nothing on 2 cores), and so the
-// kill meets the one run it means to. _KILLS=2 adds a kill before the site
+// Each worker rotates one account at a time (serve.max_concurrent 1: more
+// browsers than cores buy nothing on 2 cores; serve.per_site, which counts
+// across workers, as many as there are workers), and so the kill meets the
+// one run it means to. _KILLS=2 adds a kill before the site
 // gets the change: the next run spends one of its two failed sign-ins on
 // the unsent password, and ends deferred; the run after it changes the
 // password (43 s here, against 27 s for one kill).
 //
 // For measuring: ROTATOR_CHROMIUM_FAILOVER_WORKERS (2), _ACCOUNTS (10),
-// _KILLS (1; 0: none), _CONCURRENT (1: each worker's serve.max_concurrent
-// and serve.per_site), _LOGS (a folder to copy the workers' logs to). The
+// _KILLS (1; 0: none), _CONCURRENT (1: each worker's serve.max_concurrent;
+// serve.per_site is that times the workers), _LOGS (a folder to copy the workers' logs to). The
 // rate of changes and the machine's CPU use are logged.
 func TestFailoverWithChromium(t *testing.T) {
 	if _, err := browser.FindChromium(""); err != nil {
@@ -239,7 +240,7 @@ func TestFailoverWithChromium(t *testing.T) {
 rotation: {max_changes_per_day: %d, min_gap: 0s}
 schedule: {default: "@every 1s", jitter: 0s}
 console: {max_held: 0}
-`, conc, conc, limit), 0o600); err != nil {
+`, conc, conc*workers, limit), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	starts := 0
@@ -367,8 +368,8 @@ console: {max_held: 0}
 	if total1 > total0 {
 		cpu = 100 * float64(busy1-busy0) / float64(total1-total0)
 	}
-	t.Logf("%d accounts, %d workers (max_concurrent %d, per_site %d each), %d kills: %d changes in %v: %.1f a minute; machine CPU %.0f%%",
-		accounts, workers, conc, conc, len(kills), limit*accounts, took.Round(100*time.Millisecond),
+	t.Logf("%d accounts, %d workers (max_concurrent %d each, per_site %d), %d kills: %d changes in %v: %.1f a minute; machine CPU %.0f%%",
+		accounts, workers, conc, conc*workers, len(kills), limit*accounts, took.Round(100*time.Millisecond),
 		float64(limit*accounts)/took.Minutes(), cpu)
 	if maxKills > 0 && len(kills) == 0 {
 		t.Error("no worker was killed in a rotation: the test proves nothing about recovery")

@@ -207,11 +207,12 @@ func TestFailoverOnPostgres(t *testing.T) {
 	defer srv.Close()
 	seedFailover(t, dbURL, key, site, accounts)
 	cfgFile := filepath.Join(dir, "config.yaml")
-	os.WriteFile(cfgFile, []byte(`serve: {addr: "127.0.0.1:0", max_concurrent: 4, per_site: 4, shutdown_timeout: 5s}
+	// One fake site: per_site counts across the workers.
+	os.WriteFile(cfgFile, fmt.Appendf(nil, `serve: {addr: "127.0.0.1:0", max_concurrent: 4, per_site: %d, shutdown_timeout: 5s}
 rotation: {max_changes_per_day: 2, min_gap: 0s}
 schedule: {default: "@every 1s", jitter: 0s}
 console: {max_held: 0}
-`), 0o600)
+`, 4*workers), 0o600)
 	start := func(i int) *exec.Cmd {
 		cmd := exec.Command(os.Args[0], "--data", filepath.Join(dir, fmt.Sprint("worker", i)), "serve")
 		cmd.Env = append(os.Environ(), "ROTATOR_RUN_MAIN=1", envFakeSite+"="+srv.URL, "ROTATOR_STORE="+dbURL,
