@@ -38,8 +38,15 @@ import (
 // within peerSkew of its clock, and its nonce is new: a recorded request
 // cannot be replayed. The operator was authenticated by the sending
 // worker; the receiver audits the action under that name and the sender's
-// id. Peers reach each other over the consoles' own listeners (TLS when
-// configured; PeerClient trusts what serve.peer_ca names).
+// id. The receiver answers a request it took with a reply signature over
+// the request's nonce (hdrPeerReply), and the sender takes nothing from a
+// peer address that does not prove so: whatever else listens there (a
+// loopback address dialled on another machine, a server that took the
+// address over) gets neither the operator's input nor their trust. Peers
+// reach each other over the consoles' own listeners (TLS when configured;
+// PeerClient trusts what serve.peer_ca names). The address of each is in
+// the vault with an HMAC (store.Advertise), so that someone who writes the
+// database without the key cannot point the relay at a server of theirs.
 
 // The peer request headers.
 const (
@@ -49,6 +56,7 @@ const (
 	hdrPeerNonce    = "Rotator-Peer-Nonce"
 	hdrPeerOperator = "Rotator-Peer-Operator"
 	hdrPeerSig      = "Rotator-Peer-Signature"
+	hdrPeerReply    = "Rotator-Peer-Reply"
 )
 
 // peerSkew bounds the difference between two workers' clocks that a peer
@@ -85,6 +93,26 @@ func (s *Server) peerSig(method, path, to, from, at, nonce, operator string) []b
 	return s.Store.PeerMAC([]byte(method), []byte(path), []byte(to), []byte(from), []byte(at), []byte(nonce), []byte(operator))
 }
 
+// replySig is the holding worker's answer to a request it took: proof that
+// it holds the vault's key, bound to the request's nonce.
+func (s *Server) replySig(to, from, nonce string) []byte {
+	return s.Store.PeerMAC([]byte("reply"), []byte(to), []byte(from), []byte(nonce))
+}
+
+// checkReply checks that the answer h to the signed request req came from a
+// worker of this vault that took it.
+func (s *Server) checkReply(req http.Header, h http.Header) error {
+	sig, err := base64.RawURLEncoding.DecodeString(h.Get(hdrPeerReply))
+	if err != nil || !hmac.Equal(sig, s.replySig(req.Get(hdrPeerTo), req.Get(hdrPeerFrom), req.Get(hdrPeerNonce))) {
+		return errNoPeerProof
+	}
+	return nil
+}
+
+// errNoPeerProof is an answer that did not come from the worker holding
+// the page (or that worker refused the request).
+var errNoPeerProof = errors.New("the answer at the holding worker's address does not prove it comes from a worker of this vault (another process listens there, or the worker refused the request: see its log)")
+
 // signPeer signs req for the worker to, on behalf of operator.
 func (s *Server) signPeer(req *http.Request, to, operator string) error {
 	from, err := s.Store.HolderID()
@@ -116,6 +144,7 @@ func (s *Server) peerAuth(next http.Handler) http.Handler {
 			writeError(w, http.StatusUnauthorized, errors.New("not a request from a worker of this vault"))
 			return
 		}
+		w.Header().Set(hdrPeerReply, base64.RawURLEncoding.EncodeToString(s.replySig(r.Header.Get(hdrPeerTo), r.Header.Get(hdrPeerFrom), r.Header.Get(hdrPeerNonce))))
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), operatorKey{}, who)))
 	})
 }
@@ -179,6 +208,8 @@ func reachable(p store.HeldPage) error {
 	switch {
 	case p.HolderDead:
 		return errHolderGone
+	case p.PeerForged:
+		return fmt.Errorf("%w: the vault's address for the worker holding it (%s) is not one that worker advertised (its HMAC does not check): not dialled", errConflict, p.Holder)
 	case p.Peer == "":
 		return fmt.Errorf("%w: the worker holding it (%s) advertises no console address (serve.advertise)", errConflict, p.Holder)
 	}
@@ -237,6 +268,9 @@ func (s *Server) decideRemote(r *http.Request, p store.HeldPage, abort bool) (st
 		return "", fmt.Errorf("reach the worker holding the page: %w", err)
 	}
 	defer resp.Body.Close()
+	if err := s.checkReply(req.Header, resp.Header); err != nil {
+		return "", fmt.Errorf("%w (%s)", err, resp.Status)
+	}
 	var body struct{ Result, Error string }
 	json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&body)
 	if resp.StatusCode != http.StatusOK {
@@ -278,6 +312,10 @@ func (s *Server) liveRemote(w http.ResponseWriter, r *http.Request, p store.Held
 		return
 	}
 	defer up.CloseNow()
+	if err := s.checkReply(req.Header, resp.Header); err != nil {
+		writeError(w, http.StatusBadGateway, err)
+		return
+	}
 	up.SetReadLimit(4 << 20) // frames
 	down, err := websocket.Accept(w, r, nil)
 	if err != nil {

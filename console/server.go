@@ -396,6 +396,8 @@ func statusOf(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, errHolderGone):
 		return http.StatusGone
+	case errors.Is(err, errNoPeerProof):
+		return http.StatusBadGateway
 	}
 	if pe := (*peerError)(nil); errors.As(err, &pe) {
 		return pe.status

@@ -186,6 +186,24 @@ CREATE TABLE site_slots (
 	PRIMARY KEY (site, account)
 ) STRICT;
 `,
+	// 9: a console session and a worker's advertised address carry an
+	// HMAC under the master key (peers.go): whoever writes the database
+	// without the key can neither sign in by adding a session nor point
+	// another worker's relay at a server of theirs. Rows without one
+	// (written before) do not count: their operators sign in again, and
+	// each worker advertises afresh when it starts. And site_slots, for
+	// a vault that reached version 8 before site_slots was added to it.
+	`
+ALTER TABLE console_sessions ADD COLUMN mac BLOB;
+ALTER TABLE peers ADD COLUMN mac BLOB;
+CREATE TABLE IF NOT EXISTS site_slots (
+	site       TEXT NOT NULL,
+	account    TEXT NOT NULL,
+	holder     TEXT NOT NULL,
+	since      INTEGER NOT NULL,
+	PRIMARY KEY (site, account)
+) STRICT;
+`,
 }
 
 // postgresBase is the PostgreSQL schema at version postgresBaseVersion:
@@ -343,6 +361,15 @@ CREATE TABLE peers (
 	updated_at BIGINT NOT NULL
 );
 CREATE TABLE site_slots (
+	site       TEXT NOT NULL,
+	account    TEXT NOT NULL,
+	holder     TEXT NOT NULL,
+	since      BIGINT NOT NULL,
+	PRIMARY KEY (site, account)
+);`,
+	8: `ALTER TABLE console_sessions ADD COLUMN mac BYTEA;
+ALTER TABLE peers ADD COLUMN mac BYTEA;
+CREATE TABLE IF NOT EXISTS site_slots (
 	site       TEXT NOT NULL,
 	account    TEXT NOT NULL,
 	holder     TEXT NOT NULL,

@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"crypto/hmac"
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -17,6 +19,12 @@ import (
 //     The page itself lives in that worker's Chromium; another worker's
 //     console relays the live view and the operator's decision to it.
 //   - peers: where each worker's console is reached by the others.
+//
+// A session and an advertised address carry an HMAC under a key derived
+// from the master key, checked on every read: someone who can write the
+// database but has not the key can neither sign in by adding a session
+// (or changing one's operator or expiry) nor point the relay of the
+// operator's live view and decisions at a server of theirs.
 //
 // None of it is copied by CopyTo: it belongs to running processes.
 
@@ -38,8 +46,8 @@ func (s *Store) AddConsoleSession(ctx context.Context, idHash []byte, cs Console
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM console_sessions WHERE expires_at < ?`, millis(now)); err != nil {
 		return fmt.Errorf("prune console sessions: %w", err)
 	}
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO console_sessions (id_hash, operator, token_hash, expires_at) VALUES (?, ?, ?, ?)`,
-		idHash, cs.Operator, cs.TokenHash, millis(cs.Expires)); err != nil {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO console_sessions (id_hash, operator, token_hash, expires_at, mac) VALUES (?, ?, ?, ?, ?)`,
+		idHash, cs.Operator, cs.TokenHash, millis(cs.Expires), s.sessionMAC(idHash, cs.Operator, cs.TokenHash, millis(cs.Expires))); err != nil {
 		return fmt.Errorf("record the console session: %w", err)
 	}
 	return nil
@@ -50,19 +58,36 @@ func (s *Store) AddConsoleSession(ctx context.Context, idHash []byte, cs Console
 func (s *Store) ConsoleSessionByHash(ctx context.Context, idHash []byte, now time.Time) (ConsoleSession, error) {
 	var cs ConsoleSession
 	var exp int64
-	err := s.db.QueryRowContext(ctx, `SELECT operator, token_hash, expires_at FROM console_sessions WHERE id_hash = ?`, idHash).
-		Scan(&cs.Operator, &cs.TokenHash, &exp)
+	var mac []byte
+	err := s.db.QueryRowContext(ctx, `SELECT operator, token_hash, expires_at, mac FROM console_sessions WHERE id_hash = ?`, idHash).
+		Scan(&cs.Operator, &cs.TokenHash, &exp, &mac)
 	if errors.Is(err, sql.ErrNoRows) {
 		return cs, ErrNoSession
 	}
 	if err != nil {
 		return cs, fmt.Errorf("read the console session: %w", err)
 	}
+	if !hmac.Equal(mac, s.sessionMAC(idHash, cs.Operator, cs.TokenHash, exp)) {
+		// Written or changed without the key (or before sessions had
+		// one): no session.
+		return ConsoleSession{}, ErrNoSession
+	}
 	cs.Expires = time.UnixMilli(exp)
 	if now.After(cs.Expires) {
 		return cs, ErrNoSession
 	}
 	return cs, nil
+}
+
+// sessionMAC binds a session row's fields under the master key.
+func (s *Store) sessionMAC(idHash []byte, operator string, tokenHash []byte, expires int64) []byte {
+	return s.sealer.MAC([]byte("rotator console session v1"), idHash, []byte(operator), tokenHash, []byte(strconv.FormatInt(expires, 10)))
+}
+
+// peerURLMAC binds a worker's advertised address to its holder id under
+// the master key.
+func (s *Store) peerURLMAC(holder, url string) []byte {
+	return s.sealer.MAC([]byte("rotator peer address v1"), []byte(holder), []byte(url))
 }
 
 // RemoveConsoleSession ends a session (signed out, or its token replaced).
@@ -88,8 +113,14 @@ type HeldPage struct {
 	// the page is gone with it.
 	HolderDead bool
 	// Peer is where the holding worker's console is reached ("" when it
-	// advertised none).
+	// advertised none, or when the address in the vault is not one it
+	// advertised: PeerForged).
 	Peer string
+	// PeerForged says the vault gives an address for the holding worker
+	// that it did not advertise (its HMAC does not check): written into
+	// the database by someone without the master key, or by an older
+	// rotator. It is never dialled.
+	PeerForged bool
 }
 
 // RecordHeld says this store's holder holds the account's page.
@@ -127,7 +158,7 @@ func (s *Store) ForgetHeld(ctx context.Context, account string, runID int64) err
 // worker's row stays (the console says the page is lost) until the account
 // is held again or its flag is cleared.
 func (s *Store) HeldPages(ctx context.Context) ([]HeldPage, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT h.account, h.holder, h.kind, h.run_id, h.since, h.until, h.challenge, coalesce(p.url, '')
+	rows, err := s.db.QueryContext(ctx, `SELECT h.account, h.holder, h.kind, h.run_id, h.since, h.until, h.challenge, coalesce(p.url, ''), p.mac
 		FROM held_pages h LEFT JOIN peers p ON p.holder = h.holder ORDER BY h.since, h.account`)
 	if err != nil {
 		return nil, fmt.Errorf("list held pages: %w", err)
@@ -137,8 +168,12 @@ func (s *Store) HeldPages(ctx context.Context) ([]HeldPage, error) {
 	for rows.Next() {
 		var p HeldPage
 		var since, until int64
-		if err := rows.Scan(&p.Account, &p.Holder, &p.Kind, &p.RunID, &since, &until, &p.Challenge, &p.Peer); err != nil {
+		var mac []byte
+		if err := rows.Scan(&p.Account, &p.Holder, &p.Kind, &p.RunID, &since, &until, &p.Challenge, &p.Peer, &mac); err != nil {
 			return nil, fmt.Errorf("list held pages: %w", err)
+		}
+		if p.Peer != "" && !hmac.Equal(mac, s.peerURLMAC(p.Holder, p.Peer)) {
+			p.Peer, p.PeerForged = "", true
 		}
 		p.Since, p.Until = time.UnixMilli(since), time.UnixMilli(until)
 		out = append(out, p)
@@ -182,9 +217,9 @@ func (s *Store) Advertise(ctx context.Context, url string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO peers (holder, url, updated_at) VALUES (?, ?, ?)
-		ON CONFLICT (holder) DO UPDATE SET url = excluded.url, updated_at = excluded.updated_at`,
-		holder, url, millis(time.Now())); err != nil {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO peers (holder, url, updated_at, mac) VALUES (?, ?, ?, ?)
+		ON CONFLICT (holder) DO UPDATE SET url = excluded.url, updated_at = excluded.updated_at, mac = excluded.mac`,
+		holder, url, millis(time.Now()), s.peerURLMAC(holder, url)); err != nil {
 		return fmt.Errorf("advertise the console: %w", err)
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT holder FROM peers WHERE holder <> ?`, holder)

@@ -63,3 +63,29 @@ func testSiteSlots(t *testing.T) {
 		t.Fatal("a stale slot still counts")
 	}
 }
+
+// Schema version 8 first shipped without site_slots (it was added to that
+// migration later): a vault made then is at version 8 with no such table,
+// and every rotation's TakeSiteSlot failed on it. Version 9 makes the
+// table where it is missing.
+func TestSiteSlotsInAVaultMadeByTheFirstVersion8(t *testing.T) { eachBackend(t, testSiteSlotsFirstV8) }
+
+func testSiteSlotsFirstV8(t *testing.T) {
+	ctx := context.Background()
+	s, path, key := newVault(t)
+	for _, q := range []string{`DROP TABLE site_slots`, `ALTER TABLE console_sessions DROP COLUMN mac`, `ALTER TABLE peers DROP COLUMN mac`} {
+		if _, err := s.db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	setVersion(t, s, 8)
+	s.Close()
+	s2, err := Open(ctx, path, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if ok, err := s2.TakeSiteSlot(ctx, "a.example", "alice", 1, time.Hour); err != nil || !ok {
+		t.Fatalf("a slot in a vault that reached version 8 without site_slots: %v %v", ok, err)
+	}
+}
