@@ -274,3 +274,23 @@ func TestPeerLiveRelayEndsBothSides(t *testing.T) {
 		t.Fatal("the operator left; the relay's connection to the holding worker stayed open")
 	}
 }
+
+// Someone who writes the database without the master key replaces the
+// access token's hash with their own token's: they must not sign in with it
+// (they would see every account's TOTP codes, which the vault keeps sealed
+// from them, and open browsers on the accounts' saved sessions).
+func TestSignInWithATokenWrittenIntoTheVault(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	mine, hash := NewToken()
+	vaultSQL(t, e, `UPDATE vault_meta SET value = ? WHERE key = 'console_token'`, hash)
+	e.token = mine
+	e.con.tokens = tokenCache{} // no need to wait the cache's second
+	resp := e.request("POST", "/login", "token="+mine+"&name=mallory", nil)
+	if resp.StatusCode == http.StatusSeeOther {
+		t.Error("a token whose hash was written into the vault by hand signs in")
+	}
+	if code, _ := e.api("GET", "/api/flags"); code != http.StatusUnauthorized {
+		t.Errorf("a token whose hash was written into the vault by hand is taken as a Bearer token: %d", code)
+	}
+}

@@ -205,7 +205,9 @@ func (sv *Server) listen(ctx context.Context, o Options, cert *tls.Certificate) 
 	if err := advertise(ctx, o.Store, cfg.Serve.Advertise, scheme, ln.Addr(), logger); err != nil {
 		return err
 	}
-	if _, err := o.Store.ConsoleToken(ctx); err != nil {
+	if _, err := o.Store.ConsoleToken(ctx); errors.Is(err, store.ErrConsoleTokenAltered) {
+		logger.Error("console access token", "err", err)
+	} else if err != nil {
 		logger.Warn("the console has no access token: nobody can sign in until `rotator token new` makes one")
 	}
 	return nil

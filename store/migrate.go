@@ -186,13 +186,15 @@ CREATE TABLE site_slots (
 	PRIMARY KEY (site, account)
 ) STRICT;
 `,
-	// 9: a console session and a worker's advertised address carry an
-	// HMAC under the master key (peers.go): whoever writes the database
-	// without the key can neither sign in by adding a session nor point
-	// another worker's relay at a server of theirs. Rows without one
-	// (written before) do not count: their operators sign in again, and
-	// each worker advertises afresh when it starts. And site_slots, for
-	// a vault that reached version 8 before site_slots was added to it.
+	// 9: a console session, a worker's advertised address and the console
+	// token's hash carry an HMAC under the master key (peers.go,
+	// console.go; the token's is added in the migration's transaction):
+	// whoever writes the database without the key can neither sign in
+	// with a token or a session of theirs nor point another worker's
+	// relay at a server of theirs. Sessions and addresses written before
+	// do not count: their operators sign in again, and each worker
+	// advertises afresh when it starts. And site_slots, for a vault that
+	// reached version 8 before site_slots was added to it.
 	`
 ALTER TABLE console_sessions ADD COLUMN mac BLOB;
 ALTER TABLE peers ADD COLUMN mac BLOB;
@@ -423,6 +425,13 @@ func (s *Store) migrateOne(ctx context.Context) (applied int, done bool, err err
 		}
 		if _, err := tx.ExecContext(ctx, m); err != nil {
 			return fmt.Errorf("migrate vault schema to version %d: %w", next, err)
+		}
+		if next == 9 && s.sealer != nil {
+			// The token hash gets its HMAC with the migration (a new
+			// vault has no token yet, nor a sealer at this point).
+			if err := s.sealConsoleToken(ctx, tx); err != nil {
+				return fmt.Errorf("migrate vault schema to version %d: the console token: %w", next, err)
+			}
 		}
 		if err := s.setSchemaVersion(ctx, tx, next); err != nil {
 			return fmt.Errorf("migrate vault schema to version %d: %w", next, err)
