@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/rotator-pam/rotator/browser"
 	"github.com/rotator-pam/rotator/rotator"
+	"github.com/rotator-pam/rotator/store"
 )
 
 // frameMsg is one frame on the live view's WebSocket.
@@ -44,6 +46,10 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, errors.New("cross-origin WebSocket refused"))
 		return
 	}
+	// The view lasts as long as the sign-in it was opened with.
+	ctx, stop := s.whileSignedIn(r)
+	defer stop()
+	r = r.WithContext(ctx)
 	name := r.PathValue("name")
 	h, ok := s.Rotator.Holds.Get(name)
 	if !ok {
@@ -55,6 +61,64 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.serveLive(w, r, h, nil)
+}
+
+// errSignInEnded ends a live view whose sign-in ended.
+var errSignInEnded = errors.New("the operator's sign-in ended (signed out, expired, or the access token was replaced)")
+
+// whileSignedIn returns r's context, cancelled with errSignInEnded once the
+// session cookie or Bearer token r was let in with no longer signs in:
+// signing out, the session's expiry and a new access token end a live view
+// (its WebSocket outlives the request that was checked). stop ends the
+// watch.
+func (s *Server) whileSignedIn(r *http.Request) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancelCause(r.Context())
+	every := s.liveRecheck
+	if every <= 0 {
+		every = 5 * time.Second
+	}
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if !s.stillSignedIn(ctx, r) {
+					cancel(errSignInEnded)
+					return
+				}
+			}
+		}
+	}()
+	return ctx, func() { close(done); cancel(nil) }
+}
+
+// stillSignedIn checks r's session cookie or Bearer token again, without
+// the throttle and audit of a sign-in (r was let in already).
+func (s *Server) stillSignedIn(ctx context.Context, r *http.Request) bool {
+	if h := r.Header.Get("Authorization"); h != "" {
+		tok, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			return false
+		}
+		_, ok = s.checkToken(ctx, strings.TrimSpace(tok))
+		return ok
+	}
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return false
+	}
+	sess, err := s.Store.ConsoleSessionByHash(ctx, HashToken(c.Value), s.now())
+	if err != nil {
+		// A vault that cannot be read now does not end the view.
+		return !errors.Is(err, store.ErrNoSession)
+	}
+	return subtle.ConstantTimeCompare(s.currentToken(ctx), sess.TokenHash) == 1
 }
 
 // serveLive is the live view of h, a page this worker holds; opts are the
@@ -117,6 +181,9 @@ func (s *Server) serveLive(w http.ResponseWriter, r *http.Request, h *rotator.He
 		cancel()
 		c.Close(websocket.StatusInternalError, "frames stopped")
 		<-readDone
+	}
+	if context.Cause(r.Context()) == errSignInEnded {
+		reason = errSignInEnded.Error()
 	}
 	s.audit(context.WithoutCancel(r.Context()), who, name, "live.close", "succeeded",
 		fmt.Sprintf("run %d; %s; input: %d mouse down, %d keys, %d texts typed or pasted, %d wheel", h.RunID, reason,

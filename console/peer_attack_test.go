@@ -222,15 +222,11 @@ func TestPeerImpostorAtTheAdvertisedAddress(t *testing.T) {
 	}
 }
 
-// The relay of the live view through a real peer endpoint (the holding
-// worker's /peer/ authentication around an echo of the page): the reply
-// signature passes on the WebSocket's handshake, messages go both ways,
-// and when the operator leaves, the relay ends both of its connections.
-func TestPeerLiveRelayEndsBothSides(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, false)
-	a := e.worker()
-	heldByB(t, e)
+// echoPeer advertises, as e's worker, a peer endpoint behind the real peer
+// authentication that echoes the live view's input as its frames; the
+// channel closes when its WebSocket ended.
+func echoPeer(t *testing.T, e *env) <-chan struct{} {
+	t.Helper()
 	upClosed := make(chan struct{})
 	echo := e.con.peerAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
@@ -248,16 +244,20 @@ func TestPeerLiveRelayEndsBothSides(t *testing.T) {
 		}
 	}))
 	b := httptest.NewServer(echo)
-	defer b.Close()
+	t.Cleanup(b.Close)
 	if err := e.store.Advertise(context.Background(), b.URL); err != nil {
 		t.Fatal(err)
 	}
-	c := e.signIn()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	return upClosed
+}
+
+// liveThrough opens the live view of carl on the console at base, signed
+// in with c, and checks one message through and back.
+func liveThrough(t *testing.T, ctx context.Context, base string, c *http.Cookie) *websocket.Conn {
+	t.Helper()
 	h := http.Header{}
 	h.Set("Cookie", c.Name+"="+c.Value)
-	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(a.srv.URL, "http")+"/api/live/carl", &websocket.DialOptions{HTTPHeader: h})
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/api/live/carl", &websocket.DialOptions{HTTPHeader: h})
 	if err != nil {
 		t.Fatalf("the relayed live view: %v", err)
 	}
@@ -267,11 +267,68 @@ func TestPeerLiveRelayEndsBothSides(t *testing.T) {
 	if _, got, err := ws.Read(ctx); err != nil || string(got) != `{"type":"key","key":"a"}` {
 		t.Fatalf("through the relay and back: %q %v", got, err)
 	}
+	return ws
+}
+
+// The relay of the live view through a real peer endpoint (the holding
+// worker's /peer/ authentication around an echo of the page): the reply
+// signature passes on the WebSocket's handshake, messages go both ways,
+// and when the operator leaves, the relay ends both of its connections.
+func TestPeerLiveRelayEndsBothSides(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	a := e.worker()
+	heldByB(t, e)
+	upClosed := echoPeer(t, e)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ws := liveThrough(t, ctx, a.srv.URL, e.signIn())
 	ws.Close(websocket.StatusNormalClosure, "")
 	select {
 	case <-upClosed:
 	case <-ctx.Done():
 		t.Fatal("the operator left; the relay's connection to the holding worker stayed open")
+	}
+}
+
+// A live view lasts as long as its sign-in: signing out (on any worker) or
+// a new access token ends an open one, and with it the relay to the
+// holding worker. (Its WebSocket outlives the request that was checked.)
+func TestSignInEndedEndsTheLiveView(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	a := e.worker()
+	a.con.liveRecheck = 50 * time.Millisecond
+	heldByB(t, e)
+	for _, end := range []string{"sign-out", "new token"} {
+		upClosed := echoPeer(t, e)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		c := e.signIn()
+		ws := liveThrough(t, ctx, a.srv.URL, c)
+		switch end {
+		case "sign-out":
+			if code, _ := operatorPost(t, e.srv.URL, "/logout", c); code != http.StatusOK && code != http.StatusSeeOther {
+				t.Fatalf("sign out: %d", code)
+			}
+		case "new token":
+			_, hash := NewToken()
+			if err := e.store.SetConsoleToken(ctx, hash, "test"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rctx, rcancel := context.WithTimeout(ctx, 3*time.Second)
+		_, _, err := ws.Read(rctx)
+		if err == nil || rctx.Err() != nil {
+			t.Errorf("after a %s, the live view is still open (%v)", end, err)
+		}
+		rcancel()
+		select {
+		case <-upClosed:
+		case <-time.After(3 * time.Second):
+			t.Errorf("after a %s, the relay to the holding worker is still open", end)
+		}
+		ws.CloseNow()
+		cancel()
 	}
 }
 

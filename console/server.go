@@ -73,6 +73,10 @@ type Server struct {
 	// http.DefaultClient).
 	PeerClient *http.Client
 
+	// liveRecheck is how often an open live view checks that its sign-in
+	// still holds (default 5 s).
+	liveRecheck time.Duration
+
 	hosts      map[string]struct{}
 	throttle   throttle
 	peerNonces nonces
