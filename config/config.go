@@ -261,6 +261,11 @@ func (c Config) Validate() error {
 	if a := c.Serve.Advertise; a != "" {
 		if u, err := url.Parse(a); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") {
 			errs = append(errs, FieldError{"serve.advertise", fmt.Sprintf("%q: an http:// or https:// URL with a host and no path", a)})
+		} else if ip := net.ParseIP(u.Hostname()); u.Scheme == "http" && u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			// The relay carries the held page's frames and the operator's
+			// keys, and a signed request good at the holding worker for
+			// 30 s: never in clear beyond this machine.
+			errs = append(errs, FieldError{"serve.advertise", fmt.Sprintf("%q: beyond loopback, the other workers reach this console only over TLS (https://)", a)})
 		}
 	}
 	if c.Serve.Addr != "" {

@@ -166,3 +166,22 @@ func TestStorePasswordNeedsAPrivateFile(t *testing.T) {
 		}
 	}
 }
+
+// serve.advertise: the relay of a live view (frames out, the operator's
+// keys in, a signed request) goes in clear only on this machine.
+func TestAdvertiseLoopbackOrTLS(t *testing.T) {
+	for adv, want := range map[string]string{
+		"https://worker1.internal:8787": "",
+		"http://127.0.0.1:8787":         "",
+		"http://[::1]:8787":             "",
+		"http://localhost:8787":         "",
+		"http://worker1.internal:8787":  "beyond loopback, the other workers reach this console only over TLS",
+		"http://10.0.0.11:8787":         "beyond loopback, the other workers reach this console only over TLS",
+		"ftp://worker1.internal":        "an http:// or https:// URL",
+	} {
+		_, err := Parse("c.yaml", []byte("serve:\n  advertise: \""+adv+"\"\n"))
+		if (err == nil) != (want == "") || (err != nil && !strings.Contains(err.Error(), "serve.advertise: ") || err != nil && !strings.Contains(err.Error(), want)) {
+			t.Errorf("advertise %s: %v, want %q", adv, err, want)
+		}
+	}
+}
