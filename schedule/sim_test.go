@@ -15,7 +15,7 @@ import (
 )
 
 // TestSimulation runs 100 accounts (10 under -race, 1,000 with
-// ROTATOR_SLOW_TESTS=1, as CI runs it) with random schedules for 30 simulated days on an injected
+// ROTATOR_SLOW_TESTS=1) with random schedules for 30 simulated days on an injected
 // clock, with restarts (a new scheduler, the vault reopened) and random
 // failures, and counts every password change from the vault's history:
 // never more than 2 in any 24 hours, never 2 closer than the minimum gap.

@@ -3,5 +3,5 @@ package schedule
 import "os"
 
 // slowTests says whether to run the slow tests at full size:
-// ROTATOR_SLOW_TESTS=1, which CI sets (.ci/run).
+// ROTATOR_SLOW_TESTS=1 (developers; CI runs them at their small size).
 func slowTests() bool { return os.Getenv("ROTATOR_SLOW_TESTS") == "1" }
