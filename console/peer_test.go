@@ -299,7 +299,15 @@ func TestOperatorOnOneWorkerResolvesACaptchaHeldByAnother(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.store.Flag(ctx, "dora", store.StatePaused, "a captcha")
+	cHolder, _ := c.store.HolderID()
 	c.store.Close()
+	// The server ends the holder's session a moment after its connection
+	// closes.
+	for deadline := time.Now().Add(10 * time.Second); !e.store.HolderDead(cHolder); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the closed worker's holder is still alive")
+		}
+	}
 	op.do(func(p *rod.Page) {
 		p.MustNavigate(a.srv.URL + "/flags").MustWaitLoad()
 		art := p.MustElement(`article[data-account="dora"]`)

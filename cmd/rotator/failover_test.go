@@ -176,12 +176,13 @@ func (s *siteSession) Close() error {
 // are the fake site's, so that the test needs no Chromium.
 func TestFailoverOnPostgres(t *testing.T) {
 	t.Parallel()
-	// 100 accounts keep CI's time (about 35 s, most of it waiting for
-	// killed workers' heartbeats to go stale);
+	// 60 accounts and 8 kills keep CI's time (about 30 s and 21
+	// CPU-seconds, most of it waiting for killed workers' heartbeats to go
+	// stale);
 	// ROTATOR_FAILOVER_ACCOUNTS=1000 is the size (75 to 95 s
 	// here). For measuring (README, Scaling out): other worker counts,
 	// and no kills (then "cut short" must be 0).
-	accounts, workers := 100, 3
+	accounts, workers := 60, 3
 	if n, err := strconv.Atoi(os.Getenv("ROTATOR_FAILOVER_ACCOUNTS")); err == nil && n > 0 {
 		accounts = n
 	}
@@ -191,7 +192,7 @@ func TestFailoverOnPostgres(t *testing.T) {
 	// At most maxKills kills (ROTATOR_FAILOVER_KILLS; 0: none): a killed
 	// worker's accounts wait out its heartbeat (holderStale, 10 s) before
 	// another takes them, so killing until the end would mostly wait.
-	maxKills := 12
+	maxKills := 8
 	if n, err := strconv.Atoi(os.Getenv("ROTATOR_FAILOVER_KILLS")); err == nil && n >= 0 {
 		maxKills = n
 	}
