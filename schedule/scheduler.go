@@ -120,8 +120,9 @@ func (s *Scheduler) place(e store.ScheduleEntry, now time.Time) error {
 }
 
 // Sync picks up what other processes changed in the vault (`rotator account
-// add`, `rm`, `clear`, `limit` while the daemon runs): new accounts are
-// scheduled, removed ones dropped, cleared or reset ones looked at again.
+// add`, `rm`, `clear`, `limit` while the daemon runs, and the other
+// workers' runs): new accounts are scheduled, removed ones dropped, cleared
+// or reset ones looked at again, and due times follow the vault's.
 func (s *Scheduler) Sync(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -141,8 +142,15 @@ func (s *Scheduler) Sync(ctx context.Context) error {
 			}
 			en := s.entries[e.Name]
 			heap.Fix(&s.queue, en.index)
+		case cur.index < 0 && e.NextDue.After(cur.NextDue):
+			// Queued here, and rescheduled in the vault since: with
+			// several workers, the run was another's, whose Done
+			// rescheduled it. Follow the vault, or this worker would
+			// never queue the account again.
+			cur.State, cur.NextDue, cur.Failures, cur.Hold = e.State, e.NextDue, e.Failures, e.Hold
+			heap.Push(&s.queue, cur)
 		case cur.index < 0:
-			// Running now: Done will reschedule it.
+			// Queued or running: Done will reschedule it.
 		case e.NextDue.IsZero():
 			// Reset by an operator: compute afresh.
 			cur.State = e.State
@@ -151,6 +159,12 @@ func (s *Scheduler) Sync(ctx context.Context) error {
 			}
 		default:
 			cur.State = e.State
+			if !e.NextDue.Equal(cur.NextDue) {
+				// Another worker rescheduled it (a run, a backoff, the
+				// cap): one schedule, the vault's.
+				cur.NextDue, cur.Failures, cur.Hold = e.NextDue, e.Failures, e.Hold
+				heap.Fix(&s.queue, cur.index)
+			}
 		}
 	}
 	for name, e := range s.entries {

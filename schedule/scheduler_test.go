@@ -107,3 +107,46 @@ func TestBusyIsNotAFailure(t *testing.T) {
 		}
 	}
 }
+
+// Two workers' schedulers on one vault: one queues an account, the other
+// runs it and reschedules it. The first follows the vault's due time and
+// queues the account again when it is due; it used to keep it as "running"
+// for good, and never queued it again.
+func TestSchedulerFollowsAnotherWorkersRun(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	st, err := store.Create(ctx, filepath.Join(t.TempDir(), "v.db"), secret.NewMasterKey(), store.WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.AddAccount(ctx, store.NewAccount{Account: store.Account{Name: "a", Template: "t", Username: "u", Schedule: "@every 1h"}, Password: secret.New("p")}); err != nil {
+		t.Fatal(err)
+	}
+	a := &Scheduler{Store: st, Now: clock}
+	b := &Scheduler{Store: st, Now: clock}
+	for _, sc := range []*Scheduler{a, b} {
+		if err := sc.Load(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now = now.Add(2 * time.Hour)
+	if due, err := a.Due(ctx); err != nil || len(due) != 1 {
+		t.Fatalf("a queues: %v %v", due, err)
+	}
+	if due, err := b.Due(ctx); err != nil || len(due) != 1 {
+		t.Fatalf("b: %v %v", due, err) // its own copy of the schedule; the queue keeps one job
+	}
+	if _, err := b.Done(ctx, "a", rotation.Succeeded); err != nil { // b ran it
+		t.Fatal(err)
+	}
+	// and b dies: only a is left to queue it
+	if err := a.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(2 * time.Hour)
+	if due, err := a.Due(ctx); err != nil || len(due) != 1 {
+		t.Fatalf("the run another worker did left the account unscheduled here: %v %v", due, err)
+	}
+}
