@@ -154,18 +154,30 @@ func (s *Server) who(r *http.Request) (who string, ok bool, wait time.Duration) 
 	if err != nil {
 		return "", false, 0
 	}
-	sess, err := s.Store.ConsoleSessionByHash(r.Context(), HashToken(c.Value), s.now())
+	op, ok, err := s.sessionFor(r.Context(), c.Value)
 	if err != nil {
-		if !errors.Is(err, store.ErrNoSession) {
-			s.log().Error("console session", "err", err)
-		}
-		return "", false, 0
+		s.log().Error("console session", "err", err)
 	}
-	if cur := s.currentToken(r.Context()); subtle.ConstantTimeCompare(cur, sess.TokenHash) != 1 {
-		s.Store.RemoveConsoleSession(r.Context(), HashToken(c.Value))
-		return "", false, 0
+	return op, ok, 0
+}
+
+// sessionFor checks a session cookie's value against the vault: the
+// operator it signed in as, or ok false. A session made with a replaced
+// access token is removed. err is a vault that could not be read (ok is
+// then false too).
+func (s *Server) sessionFor(ctx context.Context, cookie string) (operator string, ok bool, err error) {
+	sess, err := s.Store.ConsoleSessionByHash(ctx, HashToken(cookie), s.now())
+	if errors.Is(err, store.ErrNoSession) {
+		return "", false, nil
 	}
-	return sess.Operator, true, 0
+	if err != nil {
+		return "", false, err
+	}
+	if cur := s.currentToken(ctx); subtle.ConstantTimeCompare(cur, sess.TokenHash) != 1 {
+		s.Store.RemoveConsoleSession(ctx, HashToken(cookie))
+		return "", false, nil
+	}
+	return sess.Operator, true, nil
 }
 
 func remoteHost(r *http.Request) string {

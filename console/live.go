@@ -2,7 +2,6 @@ package console
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/rotator-pam/rotator/browser"
 	"github.com/rotator-pam/rotator/rotator"
-	"github.com/rotator-pam/rotator/store"
 )
 
 // frameMsg is one frame on the live view's WebSocket.
@@ -113,12 +111,9 @@ func (s *Server) stillSignedIn(ctx context.Context, r *http.Request) bool {
 	if err != nil {
 		return false
 	}
-	sess, err := s.Store.ConsoleSessionByHash(ctx, HashToken(c.Value), s.now())
-	if err != nil {
-		// A vault that cannot be read now does not end the view.
-		return !errors.Is(err, store.ErrNoSession)
-	}
-	return subtle.ConstantTimeCompare(s.currentToken(ctx), sess.TokenHash) == 1
+	_, ok, err := s.sessionFor(ctx, c.Value)
+	// A vault that cannot be read now does not end the view.
+	return ok || err != nil
 }
 
 // serveLive is the live view of h, a page this worker holds; opts are the

@@ -194,11 +194,7 @@ type HeldInfo struct {
 }
 
 func heldInfo(h *rotator.Held) *HeldInfo {
-	hi := &HeldInfo{Kind: string(h.Kind), RunID: h.RunID, Since: h.Since, Until: h.Until, Live: "/live/" + h.Account}
-	if c := h.Challenge; c != nil {
-		hi.Challenge = fmt.Sprintf("%s challenge (%s) at %s, after %s step %s", c.Kind, c.Name, c.URL, c.Flow, c.Step)
-	}
-	return hi
+	return &HeldInfo{Kind: string(h.Kind), RunID: h.RunID, Since: h.Since, Until: h.Until, Live: "/live/" + h.Account, Challenge: h.Shows()}
 }
 
 // heldView is every page held for an operator, by this worker or another,

@@ -4,15 +4,17 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/rotator-pam/rotator/store"
 )
 
 // capacity is a rotation's share of the daemon: a browser slot and a slot
 // on its site. A rotation paused for an operator gives both back while it
 // waits.
 //
-// With several workers the site's share is also taken in the vault
-// (store.TakeSiteSlot), which every worker counts: serve.per_site bounds
-// the rotations against a site across all of them.
+// With several workers (a PostgreSQL vault) the site's share is also taken
+// in the vault (store.TakeSiteSlot), which every worker counts:
+// serve.per_site bounds the rotations against a site across all of them.
 type capacity struct {
 	d       *Daemon
 	site    string
@@ -55,7 +57,9 @@ func (d *Daemon) perSite() int {
 // 100 ms up to every second.
 func (c *capacity) takeVaultSlot(ctx context.Context) error {
 	d := c.d
-	if d.Store == nil || c.account == "" {
+	if d.Store == nil || c.account == "" || !store.IsURL(d.Store.Path()) {
+		// An SQLite vault has one serve (the data folder's lock): this
+		// worker's own count is the whole count.
 		return nil
 	}
 	stale := d.SlotStale

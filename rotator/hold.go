@@ -75,6 +75,16 @@ type decision struct {
 // ErrNotHeld is an account with no held browser.
 var ErrNotHeld = errors.New("no browser is held for this account (it closed, or the job ended)")
 
+// Shows describes the challenge the page shows, for operators ("" for a
+// session).
+func (h *Held) Shows() string {
+	c := h.Challenge
+	if c == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s challenge (%s) at %s, after %s step %s", c.Kind, c.Name, c.URL, c.Flow, c.Step)
+}
+
 // Page is the held page (for the live view only).
 func (h *Held) Page() *rod.Page { return h.page }
 
@@ -335,10 +345,7 @@ func (a *attempt) await(ctx context.Context, h *Held, c *browser.ChallengeError,
 // book records in the vault that this worker holds h, so that every
 // worker's console finds it.
 func (r *Rotator) book(ctx context.Context, h *Held) {
-	p := store.HeldPage{Account: h.Account, Kind: string(h.Kind), RunID: h.RunID, Since: h.Since, Until: h.Until}
-	if c := h.Challenge; c != nil {
-		p.Challenge = fmt.Sprintf("%s challenge (%s) at %s, after %s step %s", c.Kind, c.Name, c.URL, c.Flow, c.Step)
-	}
+	p := store.HeldPage{Account: h.Account, Kind: string(h.Kind), RunID: h.RunID, Since: h.Since, Until: h.Until, Challenge: h.Shows()}
 	if err := r.Store.RecordHeld(ctx, p); err != nil {
 		r.log().Error("record the held page", "account", h.Account, "err", err)
 	}

@@ -158,8 +158,22 @@ func (s *Store) ForgetHeld(ctx context.Context, account string, runID int64) err
 // worker's row stays (the console says the page is lost) until the account
 // is held again or its flag is cleared.
 func (s *Store) HeldPages(ctx context.Context) ([]HeldPage, error) {
+	return s.heldPages(ctx, ``)
+}
+
+// HeldPageOf returns the account's held page, or false.
+func (s *Store) HeldPageOf(ctx context.Context, account string) (HeldPage, bool, error) {
+	ps, err := s.heldPages(ctx, `WHERE h.account = ?`, account)
+	if err != nil || len(ps) == 0 {
+		return HeldPage{}, false, err
+	}
+	return ps[0], true, nil
+}
+
+// heldPages reads the held pages that where (with args) selects.
+func (s *Store) heldPages(ctx context.Context, where string, args ...any) ([]HeldPage, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT h.account, h.holder, h.kind, h.run_id, h.since, h.until, h.challenge, coalesce(p.url, ''), p.mac
-		FROM held_pages h LEFT JOIN peers p ON p.holder = h.holder ORDER BY h.since, h.account`)
+		FROM held_pages h LEFT JOIN peers p ON p.holder = h.holder `+where+` ORDER BY h.since, h.account`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list held pages: %w", err)
 	}
@@ -181,24 +195,11 @@ func (s *Store) HeldPages(ctx context.Context) ([]HeldPage, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list held pages: %w", err)
 	}
+	rows.Close() // before holderDead's own queries
 	for i := range out {
 		out[i].HolderDead = s.holderDead(out[i].Holder)
 	}
 	return out, nil
-}
-
-// HeldPageOf returns the account's held page, or false.
-func (s *Store) HeldPageOf(ctx context.Context, account string) (HeldPage, bool, error) {
-	ps, err := s.HeldPages(ctx)
-	if err != nil {
-		return HeldPage{}, false, err
-	}
-	for _, p := range ps {
-		if p.Account == account {
-			return p, true, nil
-		}
-	}
-	return HeldPage{}, false, nil
 }
 
 // DropHeld removes the account's held-page row whatever its holder: for a
