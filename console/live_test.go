@@ -153,6 +153,28 @@ func (o *opBrowser) screenshot(name string) {
 	})
 }
 
+// rotatedTo waits for the rotation done reports, and checks that it
+// succeeded and that the site holds the vault's new password, not old.
+func (e *env) rotatedTo(ctx context.Context, done chan rotator.Result, name, old string) rotator.Result {
+	t := e.t
+	t.Helper()
+	var res rotator.Result
+	select {
+	case res = <-done:
+	case <-ctx.Done():
+		t.Fatal("the rotation did not finish")
+	}
+	if res.Outcome != rotation.Succeeded {
+		t.Fatalf("outcome %s: %s", res.Outcome, res.Reason)
+	}
+	st, _ := e.site.User(name)
+	pw, _ := e.store.Password(ctx, name)
+	if st.Password != pw.Reveal() || st.Password == old {
+		t.Fatal("the site's password is not the vault's new one")
+	}
+	return res
+}
+
 func rotate(e *env, ctx context.Context, name string) chan rotator.Result {
 	done := make(chan rotator.Result, 1)
 	go func() {
@@ -271,20 +293,7 @@ func TestLiveCaptcha(t *testing.T) {
 		}
 		<-h.Done()
 	}
-	var res rotator.Result
-	select {
-	case res = <-done:
-	case <-ctx.Done():
-		t.Fatal("the rotation did not finish")
-	}
-	if res.Outcome != rotation.Succeeded {
-		t.Fatalf("outcome %s: %s", res.Outcome, res.Reason)
-	}
-	st, _ := e.site.User("dora")
-	pw, _ := e.store.Password(ctx, "dora")
-	if st.Password != pw.Reveal() || st.Password == "Dora-pass-12345" {
-		t.Fatal("the site's password is not the vault's new one")
-	}
+	e.rotatedTo(ctx, done, "dora", "Dora-pass-12345")
 
 	// The pages show it.
 	op.do(func(p *rod.Page) {

@@ -19,7 +19,6 @@ import (
 
 	"github.com/rotator-pam/rotator/demosite"
 	"github.com/rotator-pam/rotator/internal/pgtest"
-	"github.com/rotator-pam/rotator/rotation"
 	"github.com/rotator-pam/rotator/rotator"
 	"github.com/rotator-pam/rotator/secret"
 	"github.com/rotator-pam/rotator/store"
@@ -262,19 +261,7 @@ func TestOperatorOnOneWorkerResolvesACaptchaHeldByAnother(t *testing.T) {
 		}
 		<-h.Done()
 	}
-	var res rotator.Result
-	select {
-	case res = <-done:
-	case <-ctx.Done():
-		t.Fatal("the rotation did not finish")
-	}
-	if res.Outcome != rotation.Succeeded {
-		t.Fatalf("outcome %s: %s", res.Outcome, res.Reason)
-	}
-	site, _ := e.site.User("dora")
-	if pw, _ := e.store.Password(ctx, "dora"); site.Password != pw.Reveal() || site.Password == "Dora-pass-12345" {
-		t.Fatal("the site's password is not the vault's new one")
-	}
+	res := e.rotatedTo(ctx, done, "dora", "Dora-pass-12345")
 	// B audited the operator's actions, as relayed by A.
 	aHolder, _ := a.store.HolderID()
 	events, err := e.store.AuditLog(ctx, "dora")
