@@ -13,16 +13,18 @@
 //     on every exit path. rotator takes no fixed port and runs nothing from
 //     a shared folder.
 //   - Chromium never runs as root. When rotator is root, Chromium runs as an
-//     unprivileged user (Options.User; by default a uid of each session's
+//     unprivileged user (Options.User; by default a uid of each Chromium's
 //     own, shared with no other process) on a profile that
 //     user owns, so it cannot read the vault or the master key. It keeps
 //     Chromium's sandbox where the kernel allows one and says once in the
 //     log when it does not.
 //   - Chromium gets a minimal environment, not rotator's.
-//   - Every session browses in a fresh in-memory browser context: no
-//     cookie, cache or site storage is written to disk. An account's state
-//     travels through [Browser.LoadState] and [Browser.SaveState], which
-//     the caller keeps encrypted in the vault.
+//   - One Chromium serves many sessions ([Chromium]); every session
+//     browses in a fresh in-memory browser context of its own, disposed of
+//     at its end: no cookie, cache or site storage is written to disk or
+//     seen by another session. An account's state travels through
+//     [Browser.LoadState] and [Browser.SaveState], which the caller keeps
+//     encrypted in the vault.
 //   - Downloads are denied.
 //   - Chromium starts headless with background networking, component
 //     updates and first-run pages turned off, so it makes no connections of
@@ -117,10 +119,14 @@ type Options struct {
 	Headful bool
 	// LaunchTimeout bounds the start of the browser (default 30 s).
 	LaunchTimeout time.Duration
-	// Proxy is a proxy URL for all of the browser's traffic (empty: none).
-	// It may not carry credentials: they would be on Chromium's command
-	// line, which every local user can read.
+	// Proxy is a proxy URL for all of the session's traffic (empty:
+	// none), for Launch; a shared Chromium takes one per session
+	// (SessionOptions). It may not carry credentials: rotator keeps no
+	// secret in a proxy's configuration.
 	Proxy string
+	// IdleTimeout is how long a shared Chromium with no session keeps
+	// running (0: DefaultIdleTimeout; below 0: until closed).
+	IdleTimeout time.Duration
 	// User is who Chromium runs as when rotator runs as root; empty: a uid
 	// of the session's own (see sessionUIDLow). It must not be root.
 	// Ignored when rotator is not root: Chromium then runs as rotator's own
@@ -166,24 +172,23 @@ func (s *Sandbox) disable(log *slog.Logger, why string) {
 	}
 }
 
-// Browser is a running Chromium with one fresh in-memory browser context.
-type Browser struct {
-	// root drives the whole browser; rod drives this session's context.
+// instance is one running Chromium.
+type instance struct {
 	root    *rod.Browser
-	rod     *rod.Browser
 	proc    *process
 	tempDir string
 	// profileLock is held while the browser lives (see sweepProfiles).
 	profileLock *os.File
-	// sessionUID is the uid of the session's own that Chromium runs as
-	// (0: none): every process left with it is Chromium's, and is killed
-	// at the end, also one that left the process group (Chromium's crash
-	// handler starts a session of its own).
+	// sessionUID is the uid of its own that Chromium runs as (0: none):
+	// every process left with it is Chromium's, and is killed at the end,
+	// also one that left the process group (Chromium's crash handler
+	// starts a session of its own).
 	sessionUID uint32
 }
 
-// Launch starts Chromium with opts. Close it when done.
-func Launch(ctx context.Context, opts Options) (*Browser, error) {
+// startInstance starts Chromium with opts, without its sandbox when the
+// kernel gives none.
+func startInstance(ctx context.Context, opts Options) (*instance, error) {
 	bin, err := FindChromium(opts.Bin)
 	if err != nil {
 		return nil, err
@@ -199,16 +204,11 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opts.Proxy != "" {
-		if err := checkProxy(opts.Proxy); err != nil {
-			return nil, err
-		}
-	}
 	noSandbox := opts.Sandbox.off()
 	for {
-		b, err := launch(ctx, bin, opts, cred, noSandbox)
+		in, err := launch(ctx, bin, opts, cred, noSandbox)
 		if err == nil {
-			return b, nil
+			return in, nil
 		}
 		var se *sandboxError
 		if !noSandbox && errors.As(err, &se) {
@@ -226,14 +226,14 @@ type sandboxError struct{ detail string }
 
 func (e *sandboxError) Error() string { return "chromium has no usable sandbox: " + e.detail }
 
-func launch(ctx context.Context, bin string, opts Options, cred *syscall.Credential, noSandbox bool) (*Browser, error) {
+func launch(ctx context.Context, bin string, opts Options, cred *syscall.Credential, noSandbox bool) (*instance, error) {
 	parent := profileParent(cred)
 	sweepProfiles(parent)
 	dir, lock, err := newProfile(parent)
 	if err != nil {
 		return nil, err
 	}
-	b := &Browser{tempDir: dir, profileLock: lock}
+	b := &instance{tempDir: dir, profileLock: lock}
 	if cred != nil && opts.User == "" {
 		b.sessionUID = cred.Uid
 	}
@@ -282,22 +282,13 @@ func launch(ctx context.Context, bin string, opts Options, cred *syscall.Credent
 	return b, nil
 }
 
-// setup opens the session's browser context and denies downloads in it and
-// in the default one.
-func (b *Browser) setup(ctx context.Context) error {
+// setup denies downloads in the default browser context (no page is ever
+// opened there; each session's context denies them too).
+func (b *instance) setup(ctx context.Context) error {
 	root := b.root.Context(ctx)
 	if err := (proto.BrowserSetDownloadBehavior{Behavior: proto.BrowserSetDownloadBehaviorBehaviorDeny}).Call(root); err != nil {
 		return fmt.Errorf("deny downloads: %w", err)
 	}
-	inc, err := root.Incognito()
-	if err != nil {
-		return fmt.Errorf("create browser context: %w", err)
-	}
-	if err := (proto.BrowserSetDownloadBehavior{Behavior: proto.BrowserSetDownloadBehaviorBehaviorDeny,
-		BrowserContextID: inc.BrowserContextID}).Call(root); err != nil {
-		return fmt.Errorf("deny downloads: %w", err)
-	}
-	b.rod = inc.Context(context.Background())
 	return nil
 }
 
@@ -329,9 +320,6 @@ func chromiumArgs(dir string, opts Options, noSandbox bool) []string {
 	}
 	if noSandbox {
 		args = append(args, "--no-sandbox")
-	}
-	if opts.Proxy != "" {
-		args = append(args, "--proxy-server="+opts.Proxy)
 	}
 	// No startup tab: every page is opened in the session's own browser
 	// context, and an idle tab in the default one keeps a renderer busy
@@ -371,7 +359,7 @@ func checkProxy(proxy string) error {
 	}
 	host, _, _ := strings.Cut(rest, "/")
 	if strings.Contains(host, "@") {
-		return errors.New("the proxy URL carries credentials; Chromium's command line is readable by every local user, so rotator refuses them: use a proxy that authorises this host instead")
+		return errors.New("the proxy URL carries credentials, which rotator refuses: use a proxy that authorises this host instead")
 	}
 	return nil
 }
@@ -531,6 +519,12 @@ func searchable(dir string) bool {
 	}
 }
 
+// lastLine is the last non-empty line of s.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}
+
 func firstLineWith(s, sub string) string {
 	for line := range strings.Lines(s) {
 		if strings.Contains(line, sub) {
@@ -667,22 +661,9 @@ func (t *tailBuffer) String() string {
 // (opening a page, closing the browser).
 const callTimeout = 30 * time.Second
 
-// Rod returns the go-rod browser of this session's browser context, for the
-// template engine.
-func (b *Browser) Rod() *rod.Browser { return b.rod }
-
-// Version returns the browser's product string, like "Chrome/156.0...".
-func (b *Browser) Version(ctx context.Context) (string, error) {
-	v, err := b.root.Context(ctx).Version()
-	if err != nil {
-		return "", fmt.Errorf("browser version: %w", err)
-	}
-	return v.Product, nil
-}
-
-// Close stops the browser, kills what is left of its process group, and
+// close stops the browser, kills what is left of its process group, and
 // removes its profile.
-func (b *Browser) Close() error {
+func (b *instance) close() error {
 	var err error
 	if b.root != nil && b.proc != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -702,11 +683,30 @@ func (b *Browser) Close() error {
 	return err
 }
 
+// kill ends the browser's processes at once; cleanup, later, removes its
+// profile.
+func (b *instance) kill() {
+	b.proc.kill()
+	if b.sessionUID != 0 {
+		killUID(b.sessionUID)
+	}
+}
+
+// alive says whether the browser process runs.
+func (b *instance) alive() bool {
+	select {
+	case <-b.proc.exited:
+		return false
+	default:
+		return true
+	}
+}
+
 func isPipeClosed(err error) bool {
 	return err != nil && (errors.Is(err, os.ErrClosed) || errors.Is(err, syscall.EPIPE) || strings.Contains(err.Error(), "EOF"))
 }
 
-func (b *Browser) cleanup() {
+func (b *instance) cleanup() {
 	if b.proc != nil {
 		b.proc.kill()
 		b.proc.conn.close()
@@ -868,4 +868,4 @@ func (b *Browser) NewPage(ctx context.Context, opts PageOptions) (*rod.Page, err
 }
 
 // PID is the browser process's id; its process group has the same id.
-func (b *Browser) PID() int { return b.proc.cmd.Process.Pid }
+func (b *Browser) PID() int { return b.inst.proc.cmd.Process.Pid }

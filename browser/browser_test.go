@@ -183,7 +183,7 @@ document.getElementById("s").textContent = localStorage.getItem("device") || "no
 			t.Fatal(err)
 		}
 		defer func() {
-			dir := b.tempDir
+			dir := b.inst.tempDir
 			if err := b.Close(); err != nil {
 				t.Errorf("close: %v", err)
 			}
@@ -206,7 +206,7 @@ document.getElementById("s").textContent = localStorage.getItem("device") || "no
 		cookie = p.MustElement("#c").MustText()
 		storage = p.MustElement("#s").MustText()
 		// Nothing of the site is written into the profile while it runs.
-		if found := grepDir(t, b.tempDir, "cookie-canary-7f3a", "storage-canary-19bd"); found != "" {
+		if found := grepDir(t, b.inst.tempDir, "cookie-canary-7f3a", "storage-canary-19bd"); found != "" {
 			t.Errorf("the site's state is on disk in %s", found)
 		}
 		saved, err = b.SaveState(ctx, p, []string{srv.URL})

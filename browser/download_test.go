@@ -73,7 +73,7 @@ func TestDownloadsDenied(t *testing.T) {
 			t.Fatalf("the download by %s did not end: %v", how, ctx.Err())
 		}
 	}
-	if found := grepDir(t, b.tempDir, canary); found != "" {
+	if found := grepDir(t, b.inst.tempDir, canary); found != "" {
 		t.Errorf("a download was written to %s", found)
 	}
 }

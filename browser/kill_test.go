@@ -357,7 +357,7 @@ func TestStaleProfilesSwept(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer live.Close()
-	parent := filepath.Dir(live.tempDir)
+	parent := filepath.Dir(live.inst.tempDir)
 	stale := filepath.Join(parent, profilePrefix+"stale-test")
 	if err := os.MkdirAll(filepath.Join(stale, "Default"), 0o700); err != nil {
 		t.Fatal(err)
@@ -375,7 +375,7 @@ func TestStaleProfilesSwept(t *testing.T) {
 		os.Remove(stale + ".lock")
 		t.Errorf("a stale profile was left: %v", err)
 	}
-	if _, err := os.Stat(live.tempDir); err != nil {
+	if _, err := os.Stat(live.inst.tempDir); err != nil {
 		t.Errorf("a live browser's profile was removed: %v", err)
 	}
 }

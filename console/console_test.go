@@ -84,7 +84,7 @@ func newEnvAt(t testing.TB, secure bool, vault string) *env {
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.rot = &rotator.Rotator{
 		Store:  st,
-		Opener: rotator.BrowserOpener{State: st},
+		Opener: rotator.BrowserOpener{Chromium: testChromium, State: st},
 		Templates: func(name string) (*templates.Template, error) {
 			tpl, diags := templates.Find(name, "")
 			if tpl == nil {

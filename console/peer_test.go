@@ -17,6 +17,7 @@ import (
 	"github.com/go-rod/rod"
 	"github.com/go-rod/rod/lib/input"
 
+	"github.com/rotator-pam/rotator/browser"
 	"github.com/rotator-pam/rotator/demosite"
 	"github.com/rotator-pam/rotator/internal/pgtest"
 	"github.com/rotator-pam/rotator/rotator"
@@ -24,7 +25,15 @@ import (
 	"github.com/rotator-pam/rotator/store"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+// testChromium is the browser the package's tests share, as a worker's
+// rotations do: each session in a browser context of its own.
+var testChromium = browser.NewChromium(browser.Options{})
+
+func TestMain(m *testing.M) {
+	code := pgtest.Main(m)
+	testChromium.Close()
+	os.Exit(code)
+}
 
 // worker is another `rotator serve` on e's vault: its own store (so its
 // own lease holder), rotator, console and listener, advertised in the
@@ -47,7 +56,7 @@ func (e *env) worker() *worker {
 	}
 	t.Cleanup(func() { st.Close() })
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	rot := &rotator.Rotator{Store: st, Opener: rotator.BrowserOpener{State: st}, Templates: e.rot.Templates,
+	rot := &rotator.Rotator{Store: st, Opener: rotator.BrowserOpener{Chromium: testChromium, State: st}, Templates: e.rot.Templates,
 		Actor: "scheduler", Logger: logger, Holds: &rotator.Holds{Keep: 3 * time.Minute}}
 	w := &worker{store: st, rot: rot, con: &Server{Store: st, Rotator: rot, Logger: logger, Context: ctx}}
 	h, err := w.con.Handler()

@@ -226,6 +226,9 @@ func (sv *Server) Stop() {
 	if err := sv.q.Stop(sctx); err != nil && !errors.Is(err, context.Canceled) {
 		sv.logger.Error("stop workers", "err", err)
 	}
+	if err := sv.d.Rotator.Close(); err != nil {
+		sv.logger.Error("stop the browser", "err", err)
+	}
 	hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer hcancel()
 	sv.srv.Shutdown(hctx)

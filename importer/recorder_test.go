@@ -193,7 +193,7 @@ func demoAccount(t *testing.T, layout string, tpl *templates.Template) (*demosit
 	demoacct.Add(t, site, st, srv.URL+"/", demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"})
 	return site, st, &rotator.Rotator{
 		Store:       st,
-		Opener:      rotator.BrowserOpener{State: st},
+		Opener:      rotator.BrowserOpener{Chromium: testChromium, State: st},
 		Templates:   func(string) (*templates.Template, error) { return tpl, nil },
 		Actor:       "test",
 		ArtifactDir: func(a string) string { return filepath.Join(dir, "artifacts", a) },

@@ -411,9 +411,23 @@ func (a *attempt) try(ctx context.Context, label string, pw secret.String, flow 
 		res := Result{Outcome: rotation.Failed, Reason: "interrupted: " + context.Cause(ctx).Error()}
 		return false, &res, err
 	}
+	if why := a.lost(); why != "" {
+		res := Result{Outcome: rotation.Deferred, Reason: fmt.Sprintf(
+			"%s during the sign-in with the %s password, which says nothing of it; the next run, in a new browser, recovers", why, label)}
+		return false, &res, err
+	}
 	a.failed++
 	a.r.event(a.name, "the %s password does not sign in (%d of %d failed sign-ins this run)", label, a.failed, a.budget)
 	return false, nil, err
+}
+
+// lost says why the session's page is gone (its renderer crashed, or the
+// browser exited), or "" while it lives.
+func (a *attempt) lost() string {
+	if l, ok := a.sess.(interface{ Lost() string }); ok {
+		return l.Lost()
+	}
+	return ""
 }
 
 // spent reports whether the run may make no more failed sign-ins.

@@ -31,10 +31,12 @@ type Wiring struct {
 // validity, artifacts kept. Progress reports (OnStep, OnEvent) are the
 // caller's to set.
 func FromConfig(cfg config.Config, s *store.Store, w Wiring) *Rotator {
+	ch := browser.NewChromium(browser.Options{Bin: cfg.Browser.Bin, User: cfg.Browser.User, Headful: w.Headful,
+		Logger: w.BrowserLogger, Sandbox: &browser.Sandbox{}})
 	return &Rotator{
-		Store: s,
-		Opener: BrowserOpener{Bin: cfg.Browser.Bin, User: cfg.Browser.User, State: s, Headful: w.Headful,
-			Logger: w.BrowserLogger, Sandbox: &browser.Sandbox{}},
+		Store:           s,
+		Opener:          BrowserOpener{Chromium: ch, State: s},
+		Chromium:        ch,
 		Templates:       TemplateFinder(cfg.Templates.Dir),
 		Now:             w.Now,
 		Logger:          w.Logger,

@@ -47,9 +47,13 @@ func TestFromConfig(t *testing.T) {
 		t.Errorf("ArtifactDir = %s, want %s", got, want)
 	}
 	o, ok := r.Opener.(BrowserOpener)
-	if !ok || o.Bin != cfg.Browser.Bin || o.User != cfg.Browser.User || !o.Headful || o.Sandbox == nil {
-		t.Errorf("opener: %+v", r.Opener)
+	if !ok || o.Chromium == nil || o.Chromium != r.Chromium {
+		t.Fatalf("opener: %+v", r.Opener)
 	}
+	if bo := o.Chromium.Options(); bo.Bin != cfg.Browser.Bin || bo.User != cfg.Browser.User || !bo.Headful || bo.Sandbox == nil {
+		t.Errorf("browser options: %+v", bo)
+	}
+	defer r.Close()
 	if tpl, err := r.Templates("demo-social"); err != nil || tpl.Name != "demo-social" {
 		t.Errorf("shipped template: %v, %v", tpl, err)
 	}

@@ -148,6 +148,15 @@ func (a *attempt) changeFailed(ctx context.Context, cerr error, cand secret.Stri
 		} else {
 			out.Reason += "; the new password was never sent and is kept for the next rotation"
 		}
+		if why := a.lost(); why != "" {
+			out.Outcome, out.Reason = rotation.Deferred, why+": "+out.Reason
+		}
+		return out, false
+	}
+	if why := a.lost(); why != "" {
+		// Nothing can be proven in this browser: the next run's recovery
+		// probes the candidate.
+		out.Outcome, out.Reason = rotation.Deferred, why+": "+out.Reason+"; the new password is kept and the next run, in a new browser, recovers"
 		return out, false
 	}
 	rejected := false

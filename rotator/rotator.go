@@ -115,8 +115,11 @@ type Result struct {
 
 // Rotator runs rotations, verifications and recoveries.
 type Rotator struct {
-	Store     Store
-	Opener    Opener
+	Store  Store
+	Opener Opener
+	// Chromium is the browser the sessions share, when the rotator has one
+	// of its own (FromConfig): Close stops it.
+	Chromium  *browser.Chromium
 	Templates func(name string) (*templates.Template, error)
 	// Now is the clock (default time.Now).
 	Now    func() time.Time
@@ -215,6 +218,15 @@ func (r *Rotator) now() time.Time {
 		return r.Now()
 	}
 	return time.Now()
+}
+
+// Close stops the rotator's own browser, if it has one. Call it once no
+// run is left.
+func (r *Rotator) Close() error {
+	if r.Chromium == nil {
+		return nil
+	}
+	return r.Chromium.Close()
 }
 
 func (r *Rotator) log() *slog.Logger {

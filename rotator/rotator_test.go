@@ -69,7 +69,7 @@ func newEnvServing(t testing.TB, dir string, site *demosite.Site, h http.Handler
 	e := &env{t: t, site: site, srv: srv, store: st, dir: dir, tpls: map[string]*templates.Template{}}
 	e.rot = &Rotator{
 		Store:  st,
-		Opener: BrowserOpener{State: st},
+		Opener: BrowserOpener{Chromium: testChromium, State: st},
 		Templates: func(name string) (*templates.Template, error) {
 			if tpl, ok := e.tpls[name]; ok {
 				return tpl, nil

@@ -99,7 +99,7 @@ flows:
 	}
 	r := &Rotator{
 		Store:           st,
-		Opener:          BrowserOpener{State: st},
+		Opener:          BrowserOpener{Chromium: testChromium, State: st},
 		Templates:       func(string) (*templates.Template, error) { return tpl, nil },
 		Actor:           "test",
 		TOTPMinValidity: time.Second,

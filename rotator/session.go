@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-rod/rod"
+	"github.com/go-rod/rod/lib/proto"
 
 	"github.com/rotator-pam/rotator/browser"
 	"github.com/rotator-pam/rotator/secret"
@@ -54,10 +56,14 @@ type BrowserState interface {
 
 // BrowserOpener opens sessions in the system Chromium.
 type BrowserOpener struct {
+	// Chromium is the browser the sessions share, each in a browser
+	// context of its own (nil: each session launches a Chromium of its
+	// own, with Bin, User, Headful, Logger and Sandbox).
+	Chromium *browser.Chromium
 	// Bin is the Chromium binary (empty: looked up on PATH).
 	Bin string
 	// User is who Chromium runs as when rotator is root (empty:
-	// a uid of each session's own).
+	// a uid of each Chromium's own).
 	User string
 	// State keeps each account's browser state in the vault between runs
 	// (nil: every run starts with none, and nothing is kept).
@@ -68,16 +74,22 @@ type BrowserOpener struct {
 	Sandbox *browser.Sandbox
 }
 
-// Open launches Chromium with the account's or the template's proxy, loads
-// the account's saved browser state, and opens a page with the template's
-// user agent and viewport.
+// Open opens a session in a fresh browser context with the account's or
+// the template's proxy, loads the account's saved browser state, and opens
+// a page with the template's user agent and viewport.
 func (o BrowserOpener) Open(ctx context.Context, acct store.Account, tpl *templates.Template, hooks Hooks) (Session, error) {
 	proxy := acct.Proxy
 	if proxy == "" {
 		proxy = tpl.Proxy
 	}
-	b, err := browser.Launch(ctx, browser.Options{Bin: o.Bin, User: o.User, Headful: o.Headful, Proxy: proxy,
-		Logger: o.Logger, Sandbox: o.Sandbox})
+	var b *browser.Browser
+	var err error
+	if o.Chromium != nil {
+		b, err = o.Chromium.NewSession(ctx, browser.SessionOptions{Proxy: proxy})
+	} else {
+		b, err = browser.Launch(ctx, browser.Options{Bin: o.Bin, User: o.User, Headful: o.Headful, Proxy: proxy,
+			Logger: o.Logger, Sandbox: o.Sandbox})
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -92,6 +104,7 @@ func (o BrowserOpener) Open(ctx context.Context, acct store.Account, tpl *templa
 	}
 	s := &browserSession{b: b, page: page, tpl: tpl, base: acct.SiteURL, hooks: hooks, account: acct.Name, state: o.State,
 		runCtx: context.WithoutCancel(ctx)}
+	s.watchCrash()
 	if o.State != nil {
 		saved, err := o.State.Cookies(ctx, acct.Name)
 		if err == nil {
@@ -117,7 +130,9 @@ type browserSession struct {
 	// runCtx carries the run's lease, which fences the state's save.
 	runCtx context.Context
 	// typed are the passwords the session's flows were given.
-	typed []secret.String
+	typed     []secret.String
+	crashed   atomic.Bool
+	stopWatch context.CancelFunc
 	// signOutFirst is set while the state loaded from the vault may hold
 	// a live session: a site that sends a signed-in browser from its
 	// sign-in page to its home would hide the form the login flow fills.
@@ -135,6 +150,30 @@ func (s *browserSession) runner(tpl *templates.Template, vals browser.Values) *b
 	}
 	return &browser.Runner{Template: tpl, BaseURL: s.base, Page: s.page, Values: vals, ArtifactDir: s.hooks.ArtifactDir,
 		OnStep: s.hooks.OnStep, OnChallenge: s.hooks.OnChallenge, Secrets: slices.Clone(s.typed)}
+}
+
+// watchCrash notes when the session's page crashes (its renderer died).
+func (s *browserSession) watchCrash() {
+	ctx, cancel := context.WithCancel(s.runCtx)
+	s.stopWatch = cancel
+	wait := s.page.Context(ctx).EachEvent(func(*proto.InspectorTargetCrashed) bool {
+		s.crashed.Store(true)
+		return true
+	})
+	go wait()
+}
+
+// Lost says why the session's page is gone (its renderer crashed, or the
+// browser exited), or "" while it lives: what its flows did then says
+// nothing of the site.
+func (s *browserSession) Lost() string {
+	switch {
+	case s.b.Died():
+		return "the browser exited"
+	case s.crashed.Load():
+		return "the page crashed"
+	}
+	return ""
 }
 
 // Page is the session's page, for an operator's live view.
@@ -189,7 +228,7 @@ func (s *browserSession) Rejected(ctx context.Context) (bool, error) {
 // the browser, which leaves nothing of the site on disk.
 func (s *browserSession) Close() error {
 	var saveErr error
-	if s.state != nil {
+	if s.state != nil && !s.b.Died() {
 		ctx, cancel := context.WithTimeout(s.runCtx, 10*time.Second)
 		st, err := s.b.SaveState(ctx, s.page, s.origins())
 		if err == nil {
@@ -200,6 +239,7 @@ func (s *browserSession) Close() error {
 			saveErr = fmt.Errorf("save the browser state of %s: %w", s.account, err)
 		}
 	}
+	s.stopWatch()
 	return errors.Join(saveErr, s.b.Close())
 }
 

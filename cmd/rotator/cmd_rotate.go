@@ -120,7 +120,9 @@ func runRotate(ctx context.Context, a *app, opts rotateOptions) error {
 		return err
 	}
 	defer s.Close()
-	res, err := a.newRotator(s, cfg, opts.headful).Rotate(ctx, opts.name)
+	r := a.newRotator(s, cfg, opts.headful)
+	defer r.Close()
+	res, err := r.Rotate(ctx, opts.name)
 	if err != nil {
 		return err
 	}
@@ -175,6 +177,7 @@ func runVerify(ctx context.Context, a *app, opts verifyOptions) error {
 	}
 	defer s.Close()
 	r := a.newRotator(s, cfg, opts.headful)
+	defer r.Close()
 	if opts.all {
 		return runVerifyAll(ctx, a, s, r)
 	}

@@ -80,6 +80,7 @@ func runTemplateFix(ctx context.Context, a *app, opts templateFixOptions) error 
 	}
 	defer s.Close()
 	rot := a.newRotator(s, cfg, opts.headful)
+	defer rot.Close()
 	fixed, err := repair(ctx, a, rot, acct, opts, old)
 	if string(fixed) != string(old) {
 		fmt.Fprintf(a.stdout, "\n%s", udiff.Unified(opts.file, opts.file+" (fixed)", string(old), string(fixed)))

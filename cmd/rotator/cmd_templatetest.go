@@ -73,6 +73,7 @@ func runTemplateTest(ctx context.Context, a *app, opts templateTestOptions) erro
 		return err
 	}
 	rot := a.newRotator(s, cfg, opts.headful)
+	defer rot.Close()
 	if opts.flow == templates.FlowChange {
 		// Changing the password is a rotation: the no-loss protocol, the
 		// rate limit and the records all apply.
