@@ -72,11 +72,11 @@ func rssKB() int64 {
 // BenchmarkRotation measures whole rotations against the demo site in real
 // Chromium, one account per concurrent rotation (no TOTP, so no waiting for
 // a time window): wall time per rotation, rotations per minute, and peak
-// memory per concurrent rotation, Chromium included.
+// memory (PSS, Chromium included) in all and per concurrent rotation.
 //
 //	go test ./rotator -run xxx -bench Rotation -benchtime 4x
 func BenchmarkRotation(b *testing.B) {
-	for _, conc := range []int{1, 2, 4} {
+	for _, conc := range []int{1, 2, 4, 8} {
 		b.Run(fmt.Sprintf("concurrent=%d", conc), func(b *testing.B) { benchRotations(b, conc) })
 	}
 }
@@ -130,5 +130,6 @@ func benchRotations(b *testing.B, conc int) {
 	close(stop)
 	b.ReportMetric(elapsed.Seconds()/float64(rotations)*float64(conc), "s/rotation")
 	b.ReportMetric(float64(rotations)/elapsed.Minutes(), "rotations/min")
+	b.ReportMetric(float64(peak.Load())/1024, "MB-peak-pss")
 	b.ReportMetric(float64(peak.Load())/1024/float64(conc), "MB-peak-pss/rotation")
 }
