@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -10,7 +11,7 @@ import (
 
 // capacity is a rotation's share of the daemon: a browser slot and a slot
 // on its site. A rotation paused for an operator gives both back while it
-// waits.
+// waits; one waiting for a TOTP window gives the browser slot back.
 //
 // With several workers (a PostgreSQL vault) the site's share is also taken
 // in the vault (store.TakeSiteSlot), which every worker counts:
@@ -124,6 +125,41 @@ func (c *capacity) Acquire(ctx context.Context) error {
 	}
 	c.mu.Lock()
 	c.release = []chan struct{}{global, site}
+	c.mu.Unlock()
+	return nil
+}
+
+// ReleaseBrowser gives the browser slot alone back, keeping the site's:
+// the rotation waits for a TOTP window, in the middle of a sign-in on its
+// site. Once per Acquire, until AcquireBrowser.
+func (c *capacity) ReleaseBrowser() {
+	global, _ := c.sems()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i := slices.Index(c.release, global)
+	if i < 0 {
+		return
+	}
+	c.release = slices.Delete(c.release, i, i+1)
+	<-global
+}
+
+// AcquireBrowser takes the browser slot back after ReleaseBrowser.
+func (c *capacity) AcquireBrowser(ctx context.Context) error {
+	global, _ := c.sems()
+	c.mu.Lock()
+	out := len(c.release) > 0 && !slices.Contains(c.release, global)
+	c.mu.Unlock()
+	if !out {
+		return nil
+	}
+	select {
+	case global <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	c.mu.Lock()
+	c.release = append(c.release, global)
 	c.mu.Unlock()
 	return nil
 }

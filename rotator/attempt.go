@@ -254,6 +254,9 @@ func (a *attempt) values(password, newPassword secret.String) browser.Values {
 	}
 	if a.acct.TOTP != nil {
 		gen := otp.Generator{Guard: a.r.Store}
+		if bs, ok := a.slot.(BrowserSlot); ok {
+			gen.Clock = slotClock{Clock: otp.SystemClock{}, slot: bs}
+		}
 		min := a.acct.TOTP.MinValidityOr(a.r.TOTPMinValidity)
 		key := a.acct.TOTP.Key
 		v.TOTP = func(ctx context.Context) (secret.String, error) {
@@ -262,6 +265,25 @@ func (a *attempt) values(password, newPassword secret.String) browser.Values {
 		}
 	}
 	return v
+}
+
+// slotClock gives the run's browser slot back while it waits for a fresh
+// TOTP code, which may take most of a period: the slot goes to another
+// rotation meanwhile.
+type slotClock struct {
+	otp.Clock
+	slot BrowserSlot
+}
+
+func (c slotClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.slot.ReleaseBrowser()
+	err := c.Clock.Sleep(ctx, d)
+	// The code is chosen after the slot is back: a long wait for it only
+	// makes Fresh look at the clock again.
+	if aerr := c.slot.AcquireBrowser(ctx); err == nil && aerr != nil {
+		err = fmt.Errorf("wait for a browser slot: %w", aerr)
+	}
+	return err
 }
 
 // finish records the outcome in the run, the account state and the audit

@@ -241,6 +241,14 @@ type Slot interface {
 	Acquire(ctx context.Context) error
 }
 
+// BrowserSlot is a Slot whose browser share can be given back alone,
+// while a run waits for a TOTP window: the run keeps its place on the
+// site, where it is signing in.
+type BrowserSlot interface {
+	ReleaseBrowser()
+	AcquireBrowser(ctx context.Context) error
+}
+
 // pageOf is implemented by sessions with a browser page.
 type pageOf interface{ Page() *rod.Page }
 
