@@ -184,6 +184,9 @@ type instance struct {
 	// also one that left the process group (Chromium's crash handler
 	// starts a session of its own).
 	sessionUID uint32
+
+	mu sync.Mutex
+	ua string // see userAgent
 }
 
 // startInstance starts Chromium with opts, without its sandbox when the
@@ -683,6 +686,21 @@ func (b *instance) close() error {
 	return err
 }
 
+// userAgent is the browser's own user agent with "HeadlessChrome" said as
+// "Chrome", asked once.
+func (b *instance) userAgent(ctx context.Context) (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ua == "" {
+		v, err := b.root.Context(ctx).Version()
+		if err != nil {
+			return "", fmt.Errorf("browser version: %w", err)
+		}
+		b.ua = strings.ReplaceAll(v.UserAgent, "HeadlessChrome", "Chrome")
+	}
+	return b.ua, nil
+}
+
 // kill ends the browser's processes at once; cleanup, later, removes its
 // profile.
 func (b *instance) kill() {
@@ -846,11 +864,10 @@ func (b *Browser) NewPage(ctx context.Context, opts PageOptions) (*rod.Page, err
 	setup := page.Context(ctx)
 	ua := opts.UserAgent
 	if ua == "" {
-		v, err := b.root.Context(ctx).Version()
-		if err != nil {
-			return nil, fmt.Errorf("browser version: %w", err)
+		var err error
+		if ua, err = b.inst.userAgent(ctx); err != nil {
+			return nil, err
 		}
-		ua = strings.ReplaceAll(v.UserAgent, "HeadlessChrome", "Chrome")
 	}
 	if err := setup.SetUserAgent(&proto.NetworkSetUserAgentOverride{UserAgent: ua}); err != nil {
 		return nil, fmt.Errorf("set user agent: %w", err)
