@@ -70,31 +70,194 @@ func detectChallenge(page *rod.Page, tpl *templates.Template) (*ChallengeError, 
 	for i, c := range tpl.Challenges {
 		ms[i] = c.Matcher
 	}
-	i, err := firstMatch(page, ms)
+	l, err := look(page, ms, true)
 	if err != nil {
 		return nil, fmt.Errorf("challenge detectors: %w", err)
 	}
+	if l.match >= 0 {
+		c := tpl.Challenges[l.match]
+		return &ChallengeError{Name: c.Name, Kind: c.Kind, URL: l.url}, nil
+	}
+	if len(l.builtin) != 2 {
+		return nil, nil
+	}
+	return &ChallengeError{Name: l.builtin[0], Kind: templates.ChallengeKind(l.builtin[1]), Builtin: true, URL: l.url}, nil
+}
+
+// lookJS answers, in one round trip, what look asks of the page. For each
+// selector (its alternatives; null for none) it says 1 when the first
+// alternative that finds an element finds a visible one (rod's
+// Element.Visible), 0 when none finds one or that one is hidden, and -1
+// when the page alone cannot say: a chain that goes into a frame, which is
+// entered by the browser's frame tree, or a selector the page rejects
+// (locate says why). It returns the page's visible text when wantText is
+// set, and what the built-in challenge detectors see when builtin is set.
+const lookJS = `(sels, wantText, builtin) => {
+	const chain = ` + chainJS + `;
+	const textFinder = ` + textFinderJS + `;
+	const pageText = ` + visibleTextJS + `;
+	const challenge = ` + builtinChallengeJS + `;
+	const visible = e => {
+		const t = e.tagName ? e : e.parentElement;
+		if (!t) return false;
+		const r = t.getBoundingClientRect(), s = getComputedStyle(t);
+		return s.display !== "none" && s.visibility !== "hidden" && !!(r.top || r.bottom || r.width || r.height);
+	};
+	// The element an alternative finds first, null when none, undefined
+	// when the page alone cannot say.
+	const first = a => {
+		if (a.within && a.within.length) { const r = chain(a.within, a.css, a.text, 0); return !r ? null : r[1] === -1 ? r[0] : undefined; }
+		if (a.kind === "css") return document.querySelector(a.css);
+		if (a.kind === "xpath") return document.evaluate(a.xpath, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE).singleNodeValue;
+		if (a.kind === "text") return textFinder(a.css, a.text);
+		return undefined;
+	};
+	const verdict = alts => {
+		for (const a of alts || []) {
+			let e;
+			try { e = first(a); } catch (err) { return -1; }
+			if (e === undefined) return -1;
+			if (e !== null) return visible(e) ? 1 : 0;
+		}
+		return 0;
+	};
+	return {sels: sels.map(verdict), text: wantText ? pageText() : "", builtin: builtin ? challenge() : null};
+}`
+
+// lookAlt is an alternative of a selector as lookJS takes it.
+type lookAlt struct {
+	Kind   string   `json:"kind"`
+	CSS    string   `json:"css"`
+	XPath  string   `json:"xpath"`
+	Text   string   `json:"text"`
+	Within []string `json:"within"`
+}
+
+// pageLook is what look saw.
+type pageLook struct {
+	url string
+	// match is the first matcher the page matches, or -1.
+	match int
+	// builtin is the built-in challenge detector that fired and its
+	// kind, or nil.
+	builtin []string
+}
+
+// look checks matchers against the page, in order, and, when builtin is
+// set, the built-in challenge detectors: the URL is read once, from the
+// browser, and what the page itself holds (the selectors, its text, the
+// detectors) with one script, lookJS. What that script cannot say is
+// looked for as a step would (visibleOnce); if it fails, everything is
+// (lookEach).
+func look(page *rod.Page, ms []templates.Matcher, builtin bool) (pageLook, error) {
+	l := pageLook{match: -1}
+	if len(ms) == 0 && !builtin {
+		return l, nil
+	}
 	info, err := page.Info()
 	if err != nil {
-		return nil, err
+		return l, err
 	}
-	u := info.URL
-	if i >= 0 {
-		c := tpl.Challenges[i]
-		return &ChallengeError{Name: c.Name, Kind: c.Kind, URL: u}, nil
+	l.url = info.URL
+	cand, sels, wantText, wantPage := lookFor(ms, l.url)
+	wantPage = wantPage || builtin
+	var got struct {
+		Sels    []int    `json:"sels"`
+		Text    string   `json:"text"`
+		Builtin []string `json:"builtin"`
+	}
+	got.Sels = make([]int, len(ms))
+	if wantPage {
+		res, err := page.Eval(lookJS, sels, wantText, builtin)
+		if err == nil {
+			err = res.Value.Unmarshal(&got)
+		}
+		if err != nil || len(got.Sels) != len(ms) {
+			return lookEach(page, ms, builtin, l)
+		}
+	}
+	for i, m := range ms {
+		if !cand[i] || m.Text != "" && !strings.Contains(strings.ToLower(got.Text), strings.ToLower(m.Text)) {
+			continue
+		}
+		if m.Selector != nil && got.Sels[i] <= 0 {
+			if got.Sels[i] == 0 {
+				continue
+			}
+			el, _, err := visibleOnce(page, m.Selector)
+			if err != nil {
+				return l, err
+			}
+			if el == nil {
+				continue
+			}
+		}
+		l.match = i
+		return l, nil
+	}
+	l.builtin = got.Builtin
+	return l, nil
+}
+
+// lookFor says which matchers can match at u (their URL parts do), and
+// what lookJS must look for: their selectors, whether their text, and
+// whether it must look at the page at all.
+func lookFor(ms []templates.Matcher, u string) (cand []bool, sels [][]lookAlt, wantText, wantPage bool) {
+	cand = make([]bool, len(ms))
+	sels = make([][]lookAlt, len(ms))
+	for i, m := range ms {
+		cand[i] = !m.IsZero() && (m.URL == "" || strings.Contains(u, m.URL)) && (m.URLRegex == nil || m.URLRegex.MatchString(u))
+		if !cand[i] {
+			continue
+		}
+		wantText = wantText || m.Text != ""
+		wantPage = wantPage || m.Text != "" || m.Selector != nil
+		if m.Selector != nil {
+			for _, a := range m.Selector.Alternatives {
+				sels[i] = append(sels[i], lookAlt{Kind: string(a.Kind), CSS: a.CSS, XPath: a.XPath, Text: a.Text, Within: a.Within})
+			}
+		}
+	}
+	return cand, sels, wantText, wantPage
+}
+
+// lookEach is look the long way: each matcher on its own (matches), then
+// the built-in detectors.
+func lookEach(page *rod.Page, ms []templates.Matcher, builtin bool, l pageLook) (pageLook, error) {
+	var body *string
+	text := func() (string, error) {
+		if body == nil {
+			t, err := visibleText(page)
+			if err != nil {
+				return "", err
+			}
+			body = &t
+		}
+		return *body, nil
+	}
+	for i, m := range ms {
+		ok, err := matches(page, m, l.url, text)
+		if err != nil {
+			return l, err
+		}
+		if ok {
+			l.match = i
+			return l, nil
+		}
+	}
+	if !builtin {
+		return l, nil
 	}
 	res, err := page.Eval(builtinChallengeJS)
 	if err != nil {
-		return nil, fmt.Errorf("built-in challenge detectors: %w", err)
+		return l, fmt.Errorf("built-in detectors: %w", err)
 	}
-	if res.Value.Nil() {
-		return nil, nil
+	if !res.Value.Nil() {
+		for _, v := range res.Value.Arr() {
+			l.builtin = append(l.builtin, v.Str())
+		}
 	}
-	arr := res.Value.Arr()
-	if len(arr) != 2 {
-		return nil, nil
-	}
-	return &ChallengeError{Name: arr[0].Str(), Kind: templates.ChallengeKind(arr[1].Str()), Builtin: true, URL: u}, nil
+	return l, nil
 }
 
 // matches reports whether every set field of m matches the page.
@@ -137,34 +300,8 @@ func MatchesAny(page *rod.Page, ms []templates.Matcher) (bool, error) {
 }
 
 // firstMatch returns the index of the first matcher the page matches, or
-// -1; the URL is read once and the page's text at most once.
+// -1 (look).
 func firstMatch(page *rod.Page, ms []templates.Matcher) (int, error) {
-	if len(ms) == 0 {
-		return -1, nil
-	}
-	info, err := page.Info()
-	if err != nil {
-		return -1, err
-	}
-	var body *string
-	text := func() (string, error) {
-		if body == nil {
-			t, err := visibleText(page)
-			if err != nil {
-				return "", err
-			}
-			body = &t
-		}
-		return *body, nil
-	}
-	for i, m := range ms {
-		ok, err := matches(page, m, info.URL, text)
-		if err != nil {
-			return -1, err
-		}
-		if ok {
-			return i, nil
-		}
-	}
-	return -1, nil
+	l, err := look(page, ms, false)
+	return l.match, err
 }

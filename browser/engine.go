@@ -208,18 +208,40 @@ func (r *Runner) allowedOrigins() []string {
 	return out
 }
 
-// checkSecretTarget is called with el focused, just before a secret is
-// typed into it; page is the frame that holds el (the frame a frame step
-// or a >>> chain entered). The origin of el's frame is read from the
-// browser's frame tree (a page cannot forge it), and el's own document's
-// origin from the element (it must agree); el must hold the focus, so that
-// typing does not land in another frame or field: its document has the
-// focus (no other frame took it), and the focus, followed through open
-// shadow roots (where a document's activeElement is the shadow host),
-// reaches el (or a field inside el's own shadow root, where a component
-// that el is passes its focus on).
-func (r *Runner) checkSecretTarget(page *rod.Page, el *rod.Element) error {
-	allowed := r.allowedOrigins()
+// secretGuard checks, with a field focused, just before a secret is typed
+// into it, that the secret goes to the account's site: allowed holds its
+// origins (Runner.allowedOrigins). page is the frame that holds the field
+// (the frame a frame step or a >>> chain entered). The origin of the
+// field's frame is read from the browser's frame tree (a page cannot forge
+// it), and the field's own document's origin from the element (it must
+// agree); the field must hold the focus, so that typing does not land in
+// another frame or field: its document has the focus (no other frame took
+// it), and the focus, followed through open shadow roots (where a
+// document's activeElement is the shadow host), reaches the field (or a
+// field inside its own shadow root, where a component that the field is
+// passes its focus on).
+type secretGuard struct {
+	allowed []string
+}
+
+// check reads the frame tree, then the field's state, and checks both.
+func (g *secretGuard) check(page *rod.Page, el *rod.Element) error {
+	if err := g.frame(page); err != nil {
+		return err
+	}
+	res, err := el.Eval(`() => {` + fieldStateJS + ` return fieldState(this); }`)
+	if err != nil {
+		return fmt.Errorf("read the field's origin: %w", err)
+	}
+	var st fieldState
+	if err := res.Value.Unmarshal(&st); err != nil {
+		return fmt.Errorf("read the field's origin: %w", err)
+	}
+	return g.field(st)
+}
+
+// frame checks the origin of page's frame in the browser's frame tree.
+func (g *secretGuard) frame(page *rod.Page) error {
 	tree, err := proto.PageGetFrameTree{}.Call(page)
 	if err != nil {
 		return fmt.Errorf("read the frame tree before typing a secret: %w", err)
@@ -228,32 +250,40 @@ func (r *Runner) checkSecretTarget(page *rod.Page, el *rod.Element) error {
 	if frame == nil {
 		return fmt.Errorf("refusing to type a secret: the field's frame is not in the page's frame tree, so its origin is unknown")
 	}
-	if !slices.Contains(allowed, frame.SecurityOrigin) {
-		return &OriginError{Origin: frame.SecurityOrigin, Allowed: allowed}
+	if !slices.Contains(g.allowed, frame.SecurityOrigin) {
+		return &OriginError{Origin: frame.SecurityOrigin, Allowed: g.allowed}
 	}
-	res, err := el.Eval(`() => {
-		const d = this.ownerDocument, w = d && d.defaultView;
-		let a = d ? d.activeElement : null, on = a === this;
-		while (!on && a && a.shadowRoot && a.shadowRoot.activeElement) { a = a.shadowRoot.activeElement; on = a === this; }
-		return {origin: w ? String(w.origin) : "null", focused: !!d && d.hasFocus() && on};
-	}`)
-	if err != nil {
-		return fmt.Errorf("read the field's origin: %w", err)
+	return nil
+}
+
+// field checks what the page says of the field (fieldStateJS), read after
+// frame's check.
+func (g *secretGuard) field(st fieldState) error {
+	if !slices.Contains(g.allowed, st.Origin) {
+		return &OriginError{Origin: st.Origin, Allowed: g.allowed}
 	}
-	var got struct {
-		Origin  string `json:"origin"`
-		Focused bool   `json:"focused"`
-	}
-	if err := res.Value.Unmarshal(&got); err != nil {
-		return fmt.Errorf("read the field's origin: %w", err)
-	}
-	if !slices.Contains(allowed, got.Origin) {
-		return &OriginError{Origin: got.Origin, Allowed: allowed}
-	}
-	if !got.Focused {
+	if !st.Focused {
 		return errors.New("refusing to type a secret: the field does not hold the focus (another element or frame took it)")
 	}
 	return nil
+}
+
+// fieldStateJS defines fieldState(el): what the secret guard reads of a
+// field in its page, its document's origin and whether it holds the focus
+// (see secretGuard).
+const fieldStateJS = `const fieldState = (el) => {
+		const d = el.ownerDocument, w = d && d.defaultView;
+		let a = d ? d.activeElement : null, on = a === el;
+		while (!on && a && a.shadowRoot && a.shadowRoot.activeElement) { a = a.shadowRoot.activeElement; on = a === el; }
+		return {origin: w ? String(w.origin) : "null", focused: !!d && d.hasFocus() && on};
+	};`
+
+// fieldState is what fieldStateJS returns, and whether the field takes
+// typing (typer.prepare).
+type fieldState struct {
+	Origin  string `json:"origin"`
+	Focused bool   `json:"focused"`
+	Ready   bool   `json:"ready"`
 }
 
 // checkSubmitTarget refuses a click or key press on el that would send

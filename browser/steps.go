@@ -75,11 +75,8 @@ func (r *Runner) doGoto(ctx context.Context, page *rod.Page, st templates.Step, 
 	if err := checkGoto(target); err != nil {
 		return "", "", err
 	}
-	if err := page.Navigate(target); err != nil {
-		return "", "", fmt.Errorf("open %s: %w", target, err)
-	}
-	if err := page.WaitLoad(); err != nil {
-		return "", "", fmt.Errorf("load %s: %w", target, err)
+	if stage, err := navigate(ctx, page, target); err != nil {
+		return "", "", fmt.Errorf("%s %s: %w", stage, target, err)
 	}
 	return "", target, nil
 }
@@ -97,11 +94,7 @@ func (r *Runner) changePasswordPage(ctx context.Context, page *rod.Page) (string
 		return "", false, err
 	}
 	why := ""
-	err = page.Navigate(wk)
-	if err == nil {
-		err = page.WaitLoad()
-	}
-	if err == nil {
+	if _, err = navigate(ctx, page, wk); err == nil {
 		info, ierr := page.Info()
 		if ierr != nil {
 			return "", false, fmt.Errorf("read the page's URL: %w", ierr)
@@ -151,7 +144,7 @@ func (r *Runner) doFill(flowCtx, ctx context.Context, page *rod.Page, st templat
 	// username or a param may go anywhere.
 	ty := typer{ctx: flowCtx, timeout: r.stepTimeout(st), page: f.page, el: el}
 	if st.Kind == templates.StepTOTP || st.Value.HasSecret() {
-		ty.guard = r.checkSecretTarget
+		ty.guard = &secretGuard{allowed: r.allowedOrigins()}
 		r.secretTyped = true
 	}
 	if err := ty.fill(value, st.Keys); err != nil {
@@ -373,19 +366,20 @@ func doProp(ctx context.Context, page *rod.Page, st templates.Step, lookup func(
 	return alt.Raw, "", nil
 }
 
-// typer types a value into a field. Each action (focus and clear, the
-// whole text, one key) gets the step's timeout of its own, from the
-// flow's context: the deadline finds a page that stopped answering, and a
-// long password typed key by key on a slow machine is not cut short. A
-// wait for a TOTP window before it uses none of this time.
+// typer types a value into a field. Each action (readying the field, the
+// whole text, one key) gets the step's timeout of its own, from the flow's
+// context: the deadline finds a page that stopped answering, and a long
+// password typed key by key on a slow machine is not cut short. A wait for
+// a TOTP window before it uses none of this time.
 type typer struct {
 	ctx     context.Context // the flow's: bounds the whole typing
 	timeout time.Duration
 	page    *rod.Page
 	el      *rod.Element
-	// guard, when set, is called with the field focused before anything
-	// is typed and before each key.
-	guard func(*rod.Page, *rod.Element) error
+	// guard, when set, checks the field, focused, before anything is
+	// typed (before it is cleared, and again just before the text goes
+	// in) and before each key.
+	guard *secretGuard
 }
 
 // do runs f on the page and the field bound to a fresh deadline.
@@ -399,40 +393,18 @@ func (t typer) check(p *rod.Page, el *rod.Element) error {
 	if t.guard == nil {
 		return nil
 	}
-	return t.guard(p, el)
+	return t.guard.check(p, el)
 }
 
+// fill types value, as one text, as fast as the page takes it, or key by
+// key.
 func (t typer) fill(value string, keyByKey bool) error {
-	err := t.do(func(p *rod.Page, el *rod.Element) error {
-		if err := el.Focus(); err != nil {
-			return err
-		}
-		// Before the field is touched at all: clearing it fires an
-		// input event too.
-		if err := t.check(p, el); err != nil {
-			return err
-		}
-		_, err := el.Eval(`() => { if ("value" in this) { this.value = ""; this.dispatchEvent(new Event("input", {bubbles: true})); } }`)
-		return err
-	})
-	if err != nil {
+	if err := t.do(t.prepare); err != nil {
 		return err
 	}
 	if !keyByKey {
+		// Right after prepare's last check, with the field focused.
 		return t.do(func(p *rod.Page, el *rod.Element) error {
-			// el.Input, with the guard between the focus and the text.
-			if err := el.Focus(); err != nil {
-				return err
-			}
-			if err := el.WaitEnabled(); err != nil {
-				return err
-			}
-			if err := el.WaitWritable(); err != nil {
-				return err
-			}
-			if err := t.check(p, el); err != nil {
-				return err
-			}
 			if err := p.InsertText(value); err != nil {
 				return err
 			}
@@ -458,4 +430,71 @@ func (t typer) fill(value string, keyByKey bool) error {
 		_, err := el.Eval(`() => this.dispatchEvent(new Event("change", {bubbles: true}))`)
 		return err
 	})
+}
+
+// prepareJS focuses the field (as a person would, so that a page that
+// unlocks a field when it gets the focus does so) and says whether it
+// takes typing: enabled and writable. When it does and clear is set, it
+// empties the field, with the input event a person's clearing fires, and
+// focuses it again (a page may move the focus on input). It returns the
+// field's state (fieldStateJS) as it is then.
+const prepareJS = `(clear) => {` + fieldStateJS + `
+	this.focus();
+	const ready = !this.disabled && !this.readOnly;
+	if (ready && clear) {
+		if ("value" in this) { this.value = ""; this.dispatchEvent(new Event("input", {bubbles: true})); }
+		this.focus();
+	}
+	return {ready, ...fieldState(this)};
+}`
+
+// prepare readies the field for typing: focused, checked by the guard
+// before it is touched, cleared, and checked again as it is when the text
+// goes in; it waits for the page to make the field enabled and writable.
+func (t typer) prepare(p *rod.Page, el *rod.Element) error {
+	ch := &changes{page: p}
+	defer ch.stop()
+	// Whether the field may be touched: a secret's field passed the
+	// guard once, focused, before it is cleared (clearing fires an input
+	// event too).
+	checked := t.guard == nil
+	for {
+		if t.guard != nil {
+			if err := t.guard.frame(p); err != nil {
+				return err
+			}
+		}
+		st, err := prepareField(el, checked)
+		if err != nil {
+			return err
+		}
+		if st.Ready {
+			if t.guard != nil {
+				if err := t.guard.field(st); err != nil {
+					return err
+				}
+			}
+			if checked {
+				return nil
+			}
+			checked = true
+			continue
+		}
+		if !ch.next(p.GetContext()) {
+			return fmt.Errorf("the field stayed disabled or read-only: %w", p.GetContext().Err())
+		}
+	}
+}
+
+// prepareField runs prepareJS on el.
+func prepareField(el *rod.Element, clear bool) (fieldState, error) {
+	var st fieldState
+	res, err := el.Evaluate(rod.Eval(prepareJS, clear).ByUser())
+	if err != nil {
+		return st, err
+	}
+	if err := res.Value.Unmarshal(&st); err != nil {
+		return st, fmt.Errorf("read the field's state: %w", err)
+	}
+	return st, nil
 }

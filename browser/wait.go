@@ -13,18 +13,21 @@ import (
 	"github.com/rotator-pam/rotator/templates"
 )
 
-// waitElement polls for sel until ctx ends.
+// waitElement waits for sel until ctx ends.
 func waitElement(ctx context.Context, page *rod.Page, sel *templates.Selector, visible bool) (*rod.Element, *templates.Alternative, error) {
 	f, err := waitFound(ctx, page, sel, visible)
 	return f.el, f.alt, err
 }
 
-// waitFound polls for sel until ctx ends, and returns the element with the
-// page of the frame that holds it.
+// waitFound waits for sel until ctx ends, and returns the element with the
+// page of the frame that holds it. It looks again each time the page
+// changes (changes), not on a clock.
 func waitFound(ctx context.Context, page *rod.Page, sel *templates.Selector, visible bool) (found, error) {
 	// Why a chain did not reach further, as last seen: the try the
 	// deadline cut short says nothing.
 	note := ""
+	ch := &changes{page: page}
+	defer ch.stop()
 	for {
 		f, why, err := locate(page, sel, visible)
 		if err != nil && ctx.Err() == nil {
@@ -36,8 +39,7 @@ func waitFound(ctx context.Context, page *rod.Page, sel *templates.Selector, vis
 		if why != "" {
 			note = why
 		}
-		select {
-		case <-ctx.Done():
+		if !ch.next(ctx) {
 			what := "matches"
 			if visible {
 				what = "is visible for"
@@ -46,30 +48,8 @@ func waitFound(ctx context.Context, page *rod.Page, sel *templates.Selector, vis
 				note = " (" + note + ")"
 			}
 			return found{}, fmt.Errorf("no element %s %s within the step's deadline%s", what, sel.String(), note)
-		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-// settle waits after an action for the page to stop loading: no request in
-// flight for 300 ms and the document complete, within at most 5 s (pages
-// that poll forever do not hold a flow up).
-func settle(ctx context.Context, page *rod.Page, action func() error) error {
-	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	wait := page.Context(sctx).WaitRequestIdle(300*time.Millisecond, nil, nil, nil)
-	if err := action(); err != nil {
-		return err
-	}
-	wait()
-	for sctx.Err() == nil {
-		res, err := page.Context(sctx).Eval(`() => document.readyState`)
-		if err == nil && res.Value.Str() == "complete" {
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return nil
 }
 
 // checkCondition evaluates a condition once.
@@ -103,10 +83,13 @@ func checkCondition(page *rod.Page, c templates.Condition) (bool, error) {
 	return false, fmt.Errorf("unknown condition %q", c.Kind)
 }
 
-// waitCondition polls a condition until it holds or ctx ends; it stops at
-// once when failed sees the site say the step failed.
+// waitCondition waits for a condition to hold until ctx ends, looking
+// again each time the page changes (changes); it stops at once when
+// failed sees the site say the step failed.
 func waitCondition(ctx context.Context, page *rod.Page, c templates.Condition, failed func(*rod.Page) (string, bool)) error {
 	var last error
+	ch := &changes{page: page}
+	defer ch.stop()
 	for {
 		ok, err := checkCondition(page, c)
 		if err == nil && ok {
@@ -120,21 +103,25 @@ func waitCondition(ctx context.Context, page *rod.Page, c templates.Condition, f
 		if err != nil {
 			last = err
 		}
-		select {
-		case <-ctx.Done():
-			msg := "not met"
-			if c.Kind == templates.CondURL || c.Kind == templates.CondURLRe {
-				ictx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-				if info, err := page.Context(ictx).Info(); err == nil {
-					msg = "the page is at " + weburl.Shown(info.URL, false)
-				}
-				cancel()
-			}
-			if last != nil && !errors.Is(last, context.DeadlineExceeded) && !errors.Is(last, context.Canceled) {
-				msg += ": " + last.Error()
-			}
-			return fmt.Errorf("%s: %s within the step's deadline", c.String(), msg)
-		case <-time.After(100 * time.Millisecond):
+		if !ch.next(ctx) {
+			return conditionTimeout(page, c, last)
 		}
 	}
+}
+
+// conditionTimeout is the error of a condition that did not hold within
+// the step's deadline; last is the last error checking it met.
+func conditionTimeout(page *rod.Page, c templates.Condition, last error) error {
+	msg := "not met"
+	if c.Kind == templates.CondURL || c.Kind == templates.CondURLRe {
+		ictx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if info, err := page.Context(ictx).Info(); err == nil {
+			msg = "the page is at " + weburl.Shown(info.URL, false)
+		}
+		cancel()
+	}
+	if last != nil && !errors.Is(last, context.DeadlineExceeded) && !errors.Is(last, context.Canceled) {
+		msg += ": " + last.Error()
+	}
+	return fmt.Errorf("%s: %s within the step's deadline", c.String(), msg)
 }
