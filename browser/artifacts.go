@@ -267,7 +267,7 @@ func (r *Runner) fail(page *rod.Page, se *StepError) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	p := page.Context(ctx)
-	if info, err := p.Info(); err == nil {
+	if info, err := targetInfo(p); err == nil {
 		// A form sent by GET puts what was typed in the URL.
 		se.URL = r.redactor(nil).Replace(info.URL)
 	}

@@ -51,6 +51,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -604,18 +605,27 @@ func (p *process) kill() {
 // pipeConn carries DevTools messages over Chromium's pipe: JSON, each ended
 // by a NUL byte. It has the shape rod's cdp client takes as a transport.
 type pipeConn struct {
-	mu sync.Mutex
-	w  *os.File
-	r  *bufio.Reader
-	rc *os.File
+	// broken is set once reading failed: the browser is gone, even if
+	// its process is not yet reaped.
+	broken atomic.Bool
+	mu     sync.Mutex
+	w      *os.File
+	r      *bufio.Reader
+	rc     *os.File
 }
 
 var _ cdp.WebSocketable = (*pipeConn)(nil)
 
-// Send writes one message.
+// Send writes one message. Once reading failed it fails: a message
+// written then, into a pipe a dying browser still holds, would wait for an
+// answer that never comes (rod fails the calls waiting when reading fails,
+// not those sent after).
 func (c *pipeConn) Send(msg []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.broken.Load() {
+		return fmt.Errorf("chromium's pipe: %w", os.ErrClosed)
+	}
 	buf := make([]byte, 0, len(msg)+1)
 	buf = append(append(buf, msg...), 0)
 	_, err := c.w.Write(buf)
@@ -626,6 +636,7 @@ func (c *pipeConn) Send(msg []byte) error {
 func (c *pipeConn) Read() ([]byte, error) {
 	msg, err := c.r.ReadBytes(0)
 	if err != nil {
+		c.broken.Store(true)
 		return nil, err
 	}
 	return msg[:len(msg)-1], nil
@@ -710,13 +721,13 @@ func (b *instance) kill() {
 	}
 }
 
-// alive says whether the browser process runs.
+// alive says whether the browser process runs and speaks.
 func (b *instance) alive() bool {
 	select {
 	case <-b.proc.exited:
 		return false
 	default:
-		return true
+		return !b.proc.conn.broken.Load()
 	}
 }
 

@@ -154,7 +154,7 @@ func look(page *rod.Page, ms []templates.Matcher, builtin bool) (pageLook, error
 	if len(ms) == 0 && !builtin {
 		return l, nil
 	}
-	info, err := page.Info()
+	info, err := targetInfo(page)
 	if err != nil {
 		return l, err
 	}

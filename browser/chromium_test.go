@@ -1,7 +1,9 @@
 package browser
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -256,5 +258,32 @@ func TestIdleChromiumStops(t *testing.T) {
 	b, _ := sessionPage(t, ctx, c, SessionOptions{}, "")
 	if b.PID() == 0 || b.PID() == pid {
 		t.Errorf("a new session after the idle stop runs in %d", b.PID())
+	}
+}
+
+// Once reading from Chromium failed, sending fails too: rod fails the calls
+// that wait when reading fails, and a call sent after it, into a pipe a
+// dying browser still holds, would wait for good.
+func TestPipeRefusesToSendAfterItBroke(t *testing.T) {
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outR.Close()
+	c := &pipeConn{w: outW, r: bufio.NewReader(inR), rc: inR}
+	defer c.close()
+	if err := c.Send([]byte(`{}`)); err != nil {
+		t.Fatalf("send before: %v", err)
+	}
+	inW.Close()
+	if _, err := c.Read(); err == nil {
+		t.Fatal("read from a closed pipe")
+	}
+	if err := c.Send([]byte(`{}`)); !errors.Is(err, os.ErrClosed) || !gone(err) {
+		t.Fatalf("send after the read failed: %v", err)
 	}
 }

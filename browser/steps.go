@@ -95,7 +95,7 @@ func (r *Runner) changePasswordPage(ctx context.Context, page *rod.Page) (string
 	}
 	why := ""
 	if _, err = navigate(ctx, page, wk); err == nil {
-		info, ierr := page.Info()
+		info, ierr := targetInfo(page)
 		if ierr != nil {
 			return "", false, fmt.Errorf("read the page's URL: %w", ierr)
 		}

@@ -4,10 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/go-rod/rod"
+	"github.com/go-rod/rod/lib/cdp"
+	"github.com/go-rod/rod/lib/proto"
 
 	"github.com/rotator-pam/rotator/internal/weburl"
 	"github.com/rotator-pam/rotator/templates"
@@ -65,7 +70,7 @@ func checkCondition(page *rod.Page, c templates.Condition) (bool, error) {
 		el, _, err := visibleOnce(page, c.Selector)
 		return el == nil, err
 	case templates.CondURL, templates.CondURLRe:
-		info, err := page.Info()
+		info, err := targetInfo(page)
 		if err != nil {
 			return false, err
 		}
@@ -101,6 +106,9 @@ func waitCondition(ctx context.Context, page *rod.Page, c templates.Condition, f
 			}
 		}
 		if err != nil {
+			if gone(err) {
+				return fmt.Errorf("%s: %w", c.String(), err)
+			}
 			last = err
 		}
 		if !ch.next(ctx) {
@@ -115,7 +123,7 @@ func conditionTimeout(page *rod.Page, c templates.Condition, last error) error {
 	msg := "not met"
 	if c.Kind == templates.CondURL || c.Kind == templates.CondURLRe {
 		ictx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		if info, err := page.Context(ictx).Info(); err == nil {
+		if info, err := targetInfo(page.Context(ictx)); err == nil {
 			msg = "the page is at " + weburl.Shown(info.URL, false)
 		}
 		cancel()
@@ -124,4 +132,40 @@ func conditionTimeout(page *rod.Page, c templates.Condition, last error) error {
 		msg += ": " + last.Error()
 	}
 	return fmt.Errorf("%s: %s within the step's deadline", c.String(), msg)
+}
+
+// gone says whether err means the page can answer no more: the browser
+// exited, or the page's renderer crashed or its target closed. Waiting on
+// for the deadline would change nothing.
+func gone(err error) bool {
+	if errors.Is(err, syscall.EPIPE) || errors.Is(err, os.ErrClosed) || errors.Is(err, io.EOF) ||
+		errors.Is(err, cdp.ErrSessionNotFound) {
+		return true
+	}
+	var ce *cdp.Error
+	if errors.As(err, &ce) {
+		m := ce.Message
+		return strings.Contains(m, "Target crashed") || strings.Contains(m, "No target with given id") || strings.Contains(m, "Target closed")
+	}
+	return false
+}
+
+// targetInfo is page.Info bound to the page's context: rod's asks the
+// browser with the browser's context, which has no deadline, so a browser
+// that stops answering would hold the call for good.
+func targetInfo(page *rod.Page) (*proto.TargetTargetInfo, error) {
+	res, err := proto.TargetGetTargetInfo{TargetID: page.TargetID}.Call(page.Browser().Context(page.GetContext()))
+	if err != nil {
+		return nil, err
+	}
+	return res.TargetInfo, nil
+}
+
+// PageURL is the URL of page's target, within page's context.
+func PageURL(page *rod.Page) (string, error) {
+	info, err := targetInfo(page)
+	if err != nil {
+		return "", err
+	}
+	return info.URL, nil
 }

@@ -201,7 +201,7 @@ func (s *browserSession) TryLogout(ctx context.Context) {
 		base = s.tpl.BaseURL
 	}
 	nctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	if info, err := s.page.Context(nctx).Info(); err == nil && (info.URL == "about:blank" || info.URL == "") {
+	if url, err := browser.PageURL(s.page.Context(nctx)); err == nil && (url == "about:blank" || url == "") {
 		if s.page.Context(nctx).Navigate(base) == nil {
 			s.page.Context(nctx).WaitLoad()
 		}
