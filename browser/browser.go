@@ -306,6 +306,9 @@ func chromiumArgs(dir string, opts Options, noSandbox bool) []string {
 		"--no-first-run",
 		"--disable-sync",
 		"--disable-gpu",
+		// Nor a software GPU: the GPU process keeps to compositing
+		// (screenshots and the live view still work), 15 MB less.
+		"--disable-software-rasterizer",
 		"--disable-quic",
 		"--disable-extensions",
 		"--disable-breakpad",
@@ -317,7 +320,12 @@ func chromiumArgs(dir string, opts Options, noSandbox bool) []string {
 		"--password-store=basic",
 		"--use-mock-keychain",
 		"--allow-browser-signin=false",
-		"--disable-features=site-per-process,TranslateUI,Translate,NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,DialMediaRouteProvider,CertificateTransparencyComponentUpdater,AutofillServerCommunication,InterestFeedContentSuggestions,CalculateNativeWinOcclusion,HeavyAdPrivacyMitigations,PrivacySandboxSettings4",
+		"--disable-features=site-per-process,TranslateUI,Translate,NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,DialMediaRouteProvider,CertificateTransparencyComponentUpdater,AutofillServerCommunication,InterestFeedContentSuggestions,CalculateNativeWinOcclusion,HeavyAdPrivacyMitigations,PrivacySandboxSettings4," +
+			// The omnibox popups (WebUI pages made for every window, so for
+			// every session's context) and the spare renderer would each
+			// take a renderer process of their own per session: one
+			// renderer per session is left (measured: 3 to 1).
+			"WebUIOmniboxPopup,WebUIOmniboxFullPopup,WebUIOmniboxAimPopup,SpareRendererForSitePerProcess",
 	}
 	if !opts.Headful {
 		args = append(args, "--headless")

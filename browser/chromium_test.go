@@ -287,3 +287,38 @@ func TestPipeRefusesToSendAfterItBroke(t *testing.T) {
 		t.Fatalf("send after the read failed: %v", err)
 	}
 }
+
+// A session costs one renderer process: the browser makes no page of its
+// own (omnibox popups) in a session's context, and keeps no spare.
+func TestOneRendererPerSession(t *testing.T) {
+	t.Parallel()
+	needChromium(t)
+	srv := stateSite(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c := NewChromium(Options{})
+	defer c.Close()
+	a, _ := sessionPage(t, ctx, c, SessionOptions{}, srv.URL+"/")
+	sessionPage(t, ctx, c, SessionOptions{}, srv.URL+"/")
+	res, err := proto.SystemInfoGetProcessInfo{}.Call(a.root.Context(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var renderers int
+	for _, p := range res.ProcessInfo {
+		if p.Type == "renderer" {
+			renderers++
+		}
+	}
+	targets, err := proto.TargetGetTargets{}.Call(a.root.Context(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, ti := range targets.TargetInfos {
+		kinds = append(kinds, string(ti.Type)+" "+ti.URL)
+	}
+	if renderers > 2 || len(kinds) != 2 {
+		t.Errorf("two sessions: %d renderer processes; targets %q", renderers, kinds)
+	}
+}
