@@ -391,7 +391,7 @@ func browserUser(name string) (*syscall.Credential, error) {
 	}
 	u, err := user.Lookup(name)
 	if err != nil {
-		return nil, fmt.Errorf("browser user %q (Chromium never runs as root; set browser.user to an unprivileged user, or leave it empty for a uid of each session's own): %w", name, err)
+		return nil, fmt.Errorf("browser user %q (Chromium never runs as root; set browser.user to an unprivileged user, or leave it empty for a uid of each Chromium's own): %w", name, err)
 	}
 	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
 	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)

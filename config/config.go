@@ -151,7 +151,7 @@ type Browser struct {
 	// chromium-browser, google-chrome on PATH.
 	Bin string `yaml:"bin"`
 	// User is who Chromium runs as when rotator runs as root (Chromium
-	// never runs as root); empty: a uid of each browser's own, which no
+	// never runs as root); empty: a uid of each Chromium's own, which no
 	// account and no other process has.
 	User string `yaml:"user"`
 }
