@@ -418,21 +418,29 @@ func (r *Runner) runStep(ctx context.Context, page *rod.Page, flow, path string,
 	// may be in it.
 	err = r.scrub(err)
 	rep.Matched, rep.Note, rep.Duration, rep.Err = matched, note, time.Since(start), err
-	if err == nil && st.Kind != templates.StepIf && st.Kind != templates.StepFrame {
+	var oe *OriginError
+	if st.Kind != templates.StepIf && st.Kind != templates.StepFrame && (err == nil || !errors.As(err, &oe)) {
 		// Challenges are looked for after every step, with a budget of
-		// their own: a slow step must not hide one.
-		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		c, derr := detectChallenge(page.Context(cctx), r.Template)
-		ccancel()
-		if derr == nil && c != nil {
-			c.Flow, c.Step = flow, path
-			// A form sent by GET puts what was typed in the URL.
-			c.URL = r.redactor(nil).Replace(c.URL)
-			c.Screenshot = r.save(page, fmt.Sprintf("%s-step%s-challenge.png", flow, path), nil)
+		// their own: a slow step must not hide one. Also after a step
+		// that failed: a challenge the site answered with while the step
+		// waited (a CAPTCHA shown by the sign-in's own request, while the
+		// step waits for the signed-in page) is why it failed, and is
+		// for an operator, not a failed sign-in.
+		if c := r.shownChallenge(ctx, page, flow, path); c != nil {
 			rep.Err = c
 			r.report(rep)
 			r.logger().Warn("challenge", "flow", flow, "step", path, "kind", string(c.Kind), "detector", c.Name, "url", c.URL)
-			return r.challenge(c)
+			if err == nil {
+				return r.challenge(c)
+			}
+			if ctx.Err() != nil {
+				return c // the flow's time is up: no step again
+			}
+			if cerr := r.challenge(c); cerr != nil {
+				return cerr
+			}
+			// The operator got the page past it: the step again.
+			return r.runStep(ctx, page, flow, path, st)
 		}
 	}
 	if err == nil && rep.Note == "" && (st.Kind == templates.StepIf || st.Kind == templates.StepFrame) {
@@ -446,6 +454,22 @@ func (r *Runner) runStep(ctx context.Context, page *rod.Page, flow, path string,
 	}
 	r.report(rep)
 	return nil
+}
+
+// shownChallenge is the challenge the page shows after step path, if any,
+// looked for with a budget of its own.
+func (r *Runner) shownChallenge(ctx context.Context, page *rod.Page, flow, path string) *ChallengeError {
+	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	c, derr := detectChallenge(page.Context(cctx), r.Template)
+	ccancel()
+	if derr != nil || c == nil {
+		return nil
+	}
+	c.Flow, c.Step = flow, path
+	// A form sent by GET puts what was typed in the URL.
+	c.URL = r.redactor(nil).Replace(c.URL)
+	c.Screenshot = r.save(page, fmt.Sprintf("%s-step%s-challenge.png", flow, path), nil)
+	return c
 }
 
 // scrub returns err with every secret of the run in its text replaced by

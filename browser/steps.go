@@ -403,8 +403,15 @@ func (t typer) fill(value string, keyByKey bool) error {
 		return err
 	}
 	if !keyByKey {
-		// Right after prepare's last check, with the field focused.
+		// Checked again, by a look of its own that touches nothing: the
+		// look prepare ends with runs in the same task as its focus and its
+		// clearing, and a page that answers those in a microtask or its
+		// next task (moving the focus to another origin's frame) acts
+		// after it, before the text goes in.
 		return t.do(func(p *rod.Page, el *rod.Element) error {
+			if err := t.check(p, el); err != nil {
+				return err
+			}
 			if err := p.InsertText(value); err != nil {
 				return err
 			}

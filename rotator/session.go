@@ -104,7 +104,6 @@ func (o BrowserOpener) Open(ctx context.Context, acct store.Account, tpl *templa
 	}
 	s := &browserSession{b: b, page: page, tpl: tpl, base: acct.SiteURL, hooks: hooks, account: acct.Name, state: o.State,
 		runCtx: context.WithoutCancel(ctx)}
-	s.watchCrash()
 	if o.State != nil {
 		saved, err := o.State.Cookies(ctx, acct.Name)
 		if err == nil {
@@ -116,6 +115,8 @@ func (o BrowserOpener) Open(ctx context.Context, acct store.Account, tpl *templa
 		}
 		s.signOutFirst = len(saved) > 0
 	}
+	// Last: an Open that failed has nothing of it left running.
+	s.watchCrash()
 	return s, nil
 }
 
