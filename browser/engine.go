@@ -127,6 +127,11 @@ type Runner struct {
 	// the challenge, and the flow goes on with the next step; or an error
 	// (the challenge itself, or why not), which ends the flow.
 	OnChallenge func(ctx context.Context, c *ChallengeError) error
+	// Lost, when set, says why the page is gone (its renderer crashed, its
+	// browser exited), or "": a step that failed then is not looked at
+	// further (challenges, artifacts), which would wait on a page that
+	// answers no more.
+	Lost func() string
 	// Secrets are more secrets of the run, besides Values' passwords and
 	// the TOTP codes the runner produced, to scrub from artifacts: earlier
 	// candidates, the previous password.
@@ -418,6 +423,15 @@ func (r *Runner) runStep(ctx context.Context, page *rod.Page, flow, path string,
 	// may be in it.
 	err = r.scrub(err)
 	rep.Matched, rep.Note, rep.Duration, rep.Err = matched, note, time.Since(start), err
+	if err != nil && r.Lost != nil {
+		if why := r.Lost(); why != "" {
+			se := &StepError{Template: r.Template.Name, Flow: flow, Path: path, Step: st, File: r.Template.File,
+				Err: fmt.Errorf("%w (%s)", err, why)}
+			rep.Err = se.Err
+			r.report(rep)
+			return se
+		}
+	}
 	var oe *OriginError
 	if st.Kind != templates.StepIf && st.Kind != templates.StepFrame && (err == nil || !errors.As(err, &oe)) {
 		// Challenges are looked for after every step, with a budget of

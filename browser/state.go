@@ -47,7 +47,9 @@ func (b *Browser) LoadState(ctx context.Context, page *rod.Page, data []byte) er
 			}
 			params = append(params, p)
 		}
-		if err := (proto.StorageSetCookies{Cookies: params, BrowserContextID: b.rod.BrowserContextID}).Call(b.root.Context(ctx)); err != nil {
+		// Through the session's own rod client: rod keeps each call's
+		// parameters (the cookies) in the client's cache (ownStates).
+		if err := (proto.StorageSetCookies{Cookies: params, BrowserContextID: b.rod.BrowserContextID}).Call(b.rod.Context(ctx)); err != nil {
 			return fmt.Errorf("load the saved cookies: %w", err)
 		}
 	}
@@ -82,7 +84,7 @@ const restoredMark = "\u0000rotator-restored"
 func (b *Browser) SaveState(ctx context.Context, page *rod.Page, origins []string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	res, err := proto.StorageGetCookies{BrowserContextID: b.rod.BrowserContextID}.Call(b.root.Context(ctx))
+	res, err := proto.StorageGetCookies{BrowserContextID: b.rod.BrowserContextID}.Call(b.rod.Context(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("read the browser's cookies: %w", err)
 	}

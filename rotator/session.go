@@ -133,6 +133,7 @@ type browserSession struct {
 	// typed are the passwords the session's flows were given.
 	typed     []secret.String
 	crashed   atomic.Bool
+	crashedCh chan struct{} // closed when crashed is set
 	stopWatch context.CancelFunc
 	// signOutFirst is set while the state loaded from the vault may hold
 	// a live session: a site that sends a signed-in browser from its
@@ -150,18 +151,37 @@ func (s *browserSession) runner(tpl *templates.Template, vals browser.Values) *b
 		}
 	}
 	return &browser.Runner{Template: tpl, BaseURL: s.base, Page: s.page, Values: vals, ArtifactDir: s.hooks.ArtifactDir,
-		OnStep: s.hooks.OnStep, OnChallenge: s.hooks.OnChallenge, Secrets: slices.Clone(s.typed)}
+		OnStep: s.hooks.OnStep, OnChallenge: s.hooks.OnChallenge, Secrets: slices.Clone(s.typed), Lost: s.Lost}
 }
 
 // watchCrash notes when the session's page crashes (its renderer died).
 func (s *browserSession) watchCrash() {
 	ctx, cancel := context.WithCancel(s.runCtx)
 	s.stopWatch = cancel
+	s.crashedCh = make(chan struct{})
 	wait := s.page.Context(ctx).EachEvent(func(*proto.InspectorTargetCrashed) bool {
 		s.crashed.Store(true)
+		close(s.crashedCh)
 		return true
 	})
 	go wait()
+}
+
+// errPageCrashed ends a flow whose page crashed: a crashed page's calls
+// get no answer, and would each wait out their deadline.
+var errPageCrashed = errors.New("the page crashed")
+
+// untilCrash is ctx, also ended when the session's page crashes.
+func (s *browserSession) untilCrash(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	go func() {
+		select {
+		case <-s.crashedCh:
+			cancel(errPageCrashed)
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { cancel(nil) }
 }
 
 // Lost says why the session's page is gone (its renderer crashed, or the
@@ -181,6 +201,8 @@ func (s *browserSession) Lost() string {
 func (s *browserSession) Page() *rod.Page { return s.page }
 
 func (s *browserSession) Run(ctx context.Context, flow string, vals browser.Values) error {
+	ctx, cancel := s.untilCrash(ctx)
+	defer cancel()
 	if flow == templates.FlowLogin && s.signOutFirst {
 		s.signOutFirst = false
 		s.TryLogout(ctx)
