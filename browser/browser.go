@@ -342,13 +342,16 @@ func chromiumArgs(dir string, opts Options, noSandbox bool) []string {
 }
 
 // chromiumEnv is all Chromium gets of an environment: a fixed PATH, a home
-// in its own profile, and the locale and time zone.
+// and a temporary folder in its own profile, and the locale and time zone.
 func chromiumEnv(dir string, headful bool) []string {
 	env := []string{
 		"PATH=/usr/local/bin:/usr/bin:/bin",
 		"HOME=" + dir,
 		"XDG_CONFIG_HOME=" + dir + "/.config",
 		"XDG_CACHE_HOME=" + dir + "/.cache",
+		// Its temporary files (a singleton socket's folder) go into the
+		// profile, removed with it, not into /tmp for good.
+		"TMPDIR=" + dir,
 	}
 	keep := []string{"LANG", "LC_ALL", "TZ"}
 	if headful {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -167,6 +168,12 @@ func TestDeadChromiumIsRestarted(t *testing.T) {
 	defer c.Close()
 	a, pa := sessionPage(t, ctx, c, SessionOptions{}, srv.URL+"/")
 	pid, dir := a.PID(), a.inst.tempDir
+	// Chromium's temporary files are in its profile, not left in /tmp.
+	defer func() {
+		if left, _ := filepath.Glob("/tmp/org.chromium.Chromium.*"); len(left) > 0 {
+			t.Errorf("Chromium left %d temporary folders in /tmp (%s)", len(left), left[0])
+		}
+	}()
 	syscall.Kill(-pid, syscall.SIGKILL)
 	for !a.Died() {
 		if ctx.Err() != nil {
