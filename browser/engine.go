@@ -234,15 +234,44 @@ func (g *secretGuard) check(page *rod.Page, el *rod.Element) error {
 	if err := g.frame(page); err != nil {
 		return err
 	}
-	res, err := el.Eval(`() => {` + fieldStateJS + ` return fieldState(this); }`)
+	st, err := isolatedFieldState(page, el)
 	if err != nil {
 		return fmt.Errorf("read the field's origin: %w", err)
 	}
-	var st fieldState
-	if err := res.Value.Unmarshal(&st); err != nil {
-		return fmt.Errorf("read the field's origin: %w", err)
-	}
 	return g.field(st)
+}
+
+// isolatedFieldState reads fieldState of el in an isolated world of its
+// frame: the DOM is the page's, its functions are not, so the page's
+// scripts (a hooked hasFocus or activeElement getter) neither answer the
+// look nor learn of it.
+func isolatedFieldState(page *rod.Page, el *rod.Element) (fieldState, error) {
+	var st fieldState
+	node, err := proto.DOMDescribeNode{ObjectID: el.Object.ObjectID}.Call(page)
+	if err != nil {
+		return st, err
+	}
+	// The world of page's frame, the one that holds the field: a node of
+	// another frame does not resolve in it, and the look fails (closed).
+	world, err := proto.PageCreateIsolatedWorld{FrameID: page.FrameID, WorldName: "rotator-guard"}.Call(page)
+	if err != nil {
+		return st, err
+	}
+	obj, err := proto.DOMResolveNode{BackendNodeID: node.Node.BackendNodeID, ExecutionContextID: world.ExecutionContextID}.Call(page)
+	if err != nil {
+		return st, err
+	}
+	defer proto.RuntimeReleaseObject{ObjectID: obj.Object.ObjectID}.Call(page)
+	res, err := proto.RuntimeCallFunctionOn{ObjectID: obj.Object.ObjectID, ReturnByValue: true,
+		FunctionDeclaration: `function () {` + fieldStateJS + ` return fieldState(this); }`}.Call(page)
+	if err != nil {
+		return st, err
+	}
+	if res.ExceptionDetails != nil {
+		return st, errors.New("the look at the field threw")
+	}
+	err = res.Result.Value.Unmarshal(&st)
+	return st, err
 }
 
 // frame checks the origin of page's frame in the browser's frame tree.
