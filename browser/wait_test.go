@@ -216,8 +216,10 @@ func TestWaitFailsAtItsDeadline(t *testing.T) {
 			return waitCondition(ctx, page.Context(ctx), templates.Condition{Kind: templates.CondVisible, Selector: selector(t, "#hidden")}, nil)
 		}, "visible #hidden: not met within the step's deadline"},
 	} {
-		sctx, cancel := context.WithTimeout(ctx, deadline)
+		// The clock starts before the deadline is set: the deadline is
+		// counted from WithTimeout's own reading of it.
 		start := time.Now()
+		sctx, cancel := context.WithTimeout(ctx, deadline)
 		err := tt.wait(sctx)
 		took := time.Since(start)
 		cancel()
