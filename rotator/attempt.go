@@ -434,8 +434,8 @@ func (a *attempt) try(ctx context.Context, label string, pw secret.String, flow 
 		return false, &res, err
 	}
 	if why := a.lost(); why != "" {
-		res := Result{Outcome: rotation.Deferred, Reason: fmt.Sprintf(
-			"%s during the sign-in with the %s password, which says nothing of it; the next run, in a new browser, recovers", why, label)}
+		res := a.lostResult(ctx, fmt.Sprintf(
+			"%s during the sign-in with the %s password, which says nothing of it; the next run, in a new browser, recovers", why, label))
 		return false, &res, err
 	}
 	a.failed++
@@ -450,6 +450,32 @@ func (a *attempt) lost() string {
 		return l.Lost()
 	}
 	return ""
+}
+
+// lostReasons start the reason of a run whose page was lost (lost).
+var lostReasons = []string{browserExited, pageCrashed}
+
+// lostResult ends a run whose page was lost: deferred, for the next run
+// to recover in a new browser, unless the run before it was lost too. A
+// site whose page crashes the browser at every run, or a browser that
+// dies at every run, then fails the account's runs, which back off and
+// flag it for an operator, instead of trying again every few seconds.
+func (a *attempt) lostResult(ctx context.Context, reason string) Result {
+	runs, err := a.r.Store.Runs(context.WithoutCancel(ctx), a.name, 2)
+	if err == nil {
+		for _, prev := range runs {
+			if prev.ID == a.run.ID || prev.Outcome != rotation.Deferred {
+				continue
+			}
+			for _, l := range lostReasons {
+				if strings.HasPrefix(prev.Reason, l) {
+					return Result{Outcome: rotation.Failed, Reason: reason + "; the run before it lost its page too, so this one fails"}
+				}
+			}
+			break
+		}
+	}
+	return Result{Outcome: rotation.Deferred, Reason: reason}
 }
 
 // spent reports whether the run may make no more failed sign-ins.

@@ -28,7 +28,9 @@ func TestChromiumDiesMidRotation(t *testing.T) {
 	e.rot.OnStep = func(_ string, rep browser.StepReport) {
 		if rep.Flow == templates.FlowChange && rep.Step.Kind == templates.StepClick && killed == 0 {
 			killed = ch.PID()
-			syscall.Kill(-killed, syscall.SIGKILL)
+			if killed > 0 { // -0 would be this process's own group
+				syscall.Kill(-killed, syscall.SIGKILL)
+			}
 		}
 	}
 	start := time.Now()
@@ -56,5 +58,40 @@ func TestChromiumDiesMidRotation(t *testing.T) {
 	}
 	if ch.PID() == killed || e.current("alice") != e.sitePassword("alice") {
 		t.Errorf("browser %d (killed %d); the vault's password is the site's: %v", ch.PID(), killed, e.current("alice") == e.sitePassword("alice"))
+	}
+}
+
+// A browser that dies in two runs in a row fails the second: a site that
+// brings it down at every run, or a Chromium that cannot stay up, backs
+// the account off and reaches an operator instead of being tried again
+// every few seconds.
+func TestChromiumDyingAtEveryRunFails(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.add(demosite.UserSpec{Name: "alice", Password: "Alice-pass-1234"})
+	ctx := ctxFor(t)
+	ch := browser.NewChromium(browser.Options{})
+	defer ch.Close()
+	e.rot.Opener = BrowserOpener{Chromium: ch, State: e.store}
+	e.rot.OnStep = func(_ string, rep browser.StepReport) {
+		// PID is 0 once the browser is dead: -0 would be this process's
+		// own group.
+		if pid := ch.PID(); pid > 0 && rep.Flow == templates.FlowLogin && rep.Step.Kind == templates.StepFill {
+			syscall.Kill(-pid, syscall.SIGKILL)
+		}
+	}
+	var outcomes []rotation.Outcome
+	for range 2 {
+		res, err := e.rot.Rotate(ctx, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		outcomes = append(outcomes, res.Outcome)
+	}
+	if outcomes[0] != rotation.Deferred || outcomes[1] != rotation.Failed {
+		t.Fatalf("two runs whose browser died: %v", outcomes)
+	}
+	if e.current("alice") != e.sitePassword("alice") {
+		t.Error("the vault's password is not the site's")
 	}
 }

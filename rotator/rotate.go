@@ -149,14 +149,16 @@ func (a *attempt) changeFailed(ctx context.Context, cerr error, cand secret.Stri
 			out.Reason += "; the new password was never sent and is kept for the next rotation"
 		}
 		if why := a.lost(); why != "" {
-			out.Outcome, out.Reason = rotation.Deferred, why+": "+out.Reason
+			r := a.lostResult(ctx, why+": "+out.Reason)
+			out.Outcome, out.Reason = r.Outcome, r.Reason
 		}
 		return out, false
 	}
 	if why := a.lost(); why != "" {
 		// Nothing can be proven in this browser: the next run's recovery
 		// probes the candidate.
-		out.Outcome, out.Reason = rotation.Deferred, why+": "+out.Reason+"; the new password is kept and the next run, in a new browser, recovers"
+		r := a.lostResult(ctx, why+": "+out.Reason+"; the new password is kept and the next run, in a new browser, recovers")
+		out.Outcome, out.Reason = r.Outcome, r.Reason
 		return out, false
 	}
 	rejected := false

@@ -83,6 +83,7 @@ type Store interface {
 	Changes(ctx context.Context, name string, since time.Time) ([]time.Time, error)
 	StartRun(ctx context.Context, r store.Run) (int64, error)
 	FinishRun(ctx context.Context, r store.Run) error
+	Runs(ctx context.Context, account string, limit int) ([]store.Run, error)
 	Audit(ctx context.Context, e store.AuditEvent) error
 	// RecordHeld and ForgetHeld tell every worker's console which worker
 	// holds an account's page for an operator.

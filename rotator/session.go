@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-rod/rod"
@@ -132,8 +131,7 @@ type browserSession struct {
 	runCtx context.Context
 	// typed are the passwords the session's flows were given.
 	typed     []secret.String
-	crashed   atomic.Bool
-	crashedCh chan struct{} // closed when crashed is set
+	crashedCh chan struct{} // closed when the page crashed
 	stopWatch context.CancelFunc
 	// signOutFirst is set while the state loaded from the vault may hold
 	// a live session: a site that sends a signed-in browser from its
@@ -160,7 +158,6 @@ func (s *browserSession) watchCrash() {
 	s.stopWatch = cancel
 	s.crashedCh = make(chan struct{})
 	wait := s.page.Context(ctx).EachEvent(func(*proto.InspectorTargetCrashed) bool {
-		s.crashed.Store(true)
 		close(s.crashedCh)
 		return true
 	})
@@ -169,7 +166,7 @@ func (s *browserSession) watchCrash() {
 
 // errPageCrashed ends a flow whose page crashed: a crashed page's calls
 // get no answer, and would each wait out their deadline.
-var errPageCrashed = errors.New("the page crashed")
+var errPageCrashed = errors.New(pageCrashed)
 
 // untilCrash is ctx, also ended when the session's page crashes.
 func (s *browserSession) untilCrash(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -188,14 +185,22 @@ func (s *browserSession) untilCrash(ctx context.Context) (context.Context, conte
 // browser exited), or "" while it lives: what its flows did then says
 // nothing of the site.
 func (s *browserSession) Lost() string {
-	switch {
-	case s.b.Died():
-		return "the browser exited"
-	case s.crashed.Load():
-		return "the page crashed"
+	if s.b.Died() {
+		return browserExited
 	}
-	return ""
+	select {
+	case <-s.crashedCh:
+		return pageCrashed
+	default:
+		return ""
+	}
 }
+
+// Why a session's page is lost (Lost).
+const (
+	browserExited = "the browser exited"
+	pageCrashed   = "the page crashed"
+)
 
 // Page is the session's page, for an operator's live view.
 func (s *browserSession) Page() *rod.Page { return s.page }
