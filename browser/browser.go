@@ -535,12 +535,6 @@ func searchable(dir string) bool {
 	}
 }
 
-// lastLine is the last non-empty line of s.
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.TrimSpace(lines[len(lines)-1])
-}
-
 func firstLineWith(s, sub string) string {
 	for line := range strings.Lines(s) {
 		if strings.Contains(line, sub) {

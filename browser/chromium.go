@@ -99,11 +99,13 @@ func (c *Chromium) running(ctx context.Context) (*instance, error) {
 		return nil, ErrClosed
 	}
 	if in != nil && !in.alive() {
+		in.cleanup() // reaps it: its exit status is read after
 		if c.opts.Logger != nil {
+			// Not its output: once pages ran it may quote them (a URL a
+			// form sent by GET made, with what was typed in it).
 			c.opts.Logger.Warn("chromium exited; a new one starts for the next session", "pid", in.proc.cmd.Process.Pid,
-				"output", lastLine(in.proc.stderr.String()))
+				"exit", in.proc.cmd.ProcessState.String())
 		}
-		in.cleanup()
 		in = nil
 	}
 	if in == nil {
